@@ -1,0 +1,14 @@
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.authentication import JWTAuthentication
+
+from accounts.services import user_can_sign_in
+
+
+class PortalJWTAuthentication(JWTAuthentication):
+    """Bearer access tokens, refused once the user or their customer is deactivated."""
+
+    def get_user(self, validated_token):
+        user = super().get_user(validated_token)
+        if not user_can_sign_in(user):
+            raise AuthenticationFailed("This account is disabled.", code="user_inactive")
+        return user

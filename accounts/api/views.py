@@ -1,0 +1,184 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.views import TokenObtainPairView
+
+from accounts import services
+from accounts.api.base import CUSTOMER_PARAMETER, TenantViewSet
+from accounts.api.serializers import (
+    AdminLoginSerializer,
+    LoginResponseSerializer,
+    MeSerializer,
+    PortalUserSerializer,
+    PortalUserWriteSerializer,
+    RefreshRequestSerializer,
+)
+from accounts.filters import UserFilterSet
+from accounts.models import User
+from accounts.permissions import Area
+from accounts.tenancy import acting_customer
+
+
+def _token_response(request, *, access: str, refresh: str) -> Response:
+    body = {
+        "accessToken": access,
+        "tokenType": "Bearer",
+        "expiresIn": int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
+        "refreshToken": refresh,
+    }
+    if request.content_type.startswith(("application/x-www-form-urlencoded", "multipart/")):
+        # OAuth2 clients (Swagger UI's password flow) read the RFC 6749 names.
+        body.update(
+            access_token=access,
+            token_type="Bearer",  # noqa: S106 (a scheme name, not a secret)
+            expires_in=body["expiresIn"],
+            refresh_token=refresh,
+        )
+    return Response(body)
+
+
+class AdminLoginView(TokenObtainPairView):
+    """Log in with username and password; answers a bearer access token."""
+
+    serializer_class = AdminLoginSerializer
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    @extend_schema(
+        tags=["auth-controller"],
+        request=AdminLoginSerializer,
+        responses={200: LoginResponseSerializer},
+        auth=[],
+    )
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        return _token_response(request, access=data["access"], refresh=data["refresh"])
+
+
+class RefreshView(APIView):
+    """Trade a refresh token for a new pair; the old refresh token stops working."""
+
+    authentication_classes = []
+    permission_classes = []
+    parser_classes = [JSONParser, FormParser]
+
+    @extend_schema(
+        tags=["auth-controller"],
+        request=RefreshRequestSerializer,
+        responses={200: LoginResponseSerializer},
+        auth=[],
+    )
+    def post(self, request):
+        given = RefreshRequestSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        serializer = TokenRefreshSerializer(data={"refresh": given.validated_data["refreshToken"]})
+        try:
+            serializer.is_valid(raise_exception=True)
+        except TokenError as exc:
+            raise AuthenticationFailed(str(exc), code="token_not_valid") from None
+        data = serializer.validated_data
+        return _token_response(request, access=data["access"], refresh=data["refresh"])
+
+
+class LogoutView(APIView):
+    """Log out: the refresh token is blacklisted and can no longer be used."""
+
+    authentication_classes = []
+    permission_classes = []
+    parser_classes = [JSONParser, FormParser]
+
+    @extend_schema(
+        tags=["auth-controller"], request=RefreshRequestSerializer, responses={204: None}, auth=[]
+    )
+    def post(self, request):
+        given = RefreshRequestSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            RefreshToken(given.validated_data["refreshToken"]).blacklist()
+        except TokenError as exc:
+            raise AuthenticationFailed(str(exc), code="token_not_valid") from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    """Who the bearer token belongs to: user, customer and role."""
+
+    @extend_schema(tags=["auth-controller"], responses={200: MeSerializer})
+    def get(self, request):
+        user = request.user
+        data = {
+            "username": user.username,
+            "name": user.name,
+            "email": user.email,
+            "role": user.role,
+            "is_staff": user.is_staff,
+            "customer": acting_customer(user),
+        }
+        return Response(MeSerializer(data).data)
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[CUSTOMER_PARAMETER]),
+    retrieve=extend_schema(parameters=[CUSTOMER_PARAMETER]),
+    create=extend_schema(
+        parameters=[CUSTOMER_PARAMETER],
+        request=PortalUserWriteSerializer,
+        responses={201: PortalUserSerializer},
+    ),
+    update=extend_schema(
+        parameters=[CUSTOMER_PARAMETER],
+        request=PortalUserWriteSerializer,
+        responses={200: PortalUserSerializer},
+    ),
+    destroy=extend_schema(parameters=[CUSTOMER_PARAMETER]),
+)
+class PortalUserViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    TenantViewSet,
+):
+    """Portal users of the customer (Super-Admins only)."""
+
+    area = Area.USERS
+    model = User
+    filterset_class = UserFilterSet
+    http_method_names = ["get", "post", "put", "delete", "head", "options"]
+
+    def get_serializer_class(self):
+        if self.action in {"create", "update"}:
+            return PortalUserWriteSerializer
+        return PortalUserSerializer
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["customer"] = getattr(self, "customer", None)
+        return context
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = serializer.save()
+        return Response(PortalUserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        serializer = self.get_serializer(self.get_object(), data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(PortalUserSerializer(serializer.save()).data)
+
+    def perform_destroy(self, instance):
+        try:
+            services.portal_user_delete(user=instance, acting_user=self.request.user)
+        except DjangoValidationError as exc:
+            raise ValidationError({"detail": exc.messages}) from None

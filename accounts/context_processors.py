@@ -1,0 +1,18 @@
+"""What every portal page needs: the version, the acting customer and the menu."""
+
+from django.conf import settings
+
+import config
+from accounts.navigation import menu_for
+from accounts.tenancy import request_customer
+
+
+def portal(request):
+    if not request.user.is_authenticated:
+        return {"version": config.__version__}
+    return {
+        "version": config.__version__,
+        "customer": request_customer(request),
+        "menu": menu_for(request),
+        "debug": settings.DEBUG,
+    }

@@ -1,0 +1,64 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+
+from accounts.models import Role, User
+
+
+class LoginForm(AuthenticationForm):
+    username = forms.CharField(
+        label="Username",
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+
+
+class EmailPasswordResetForm(PasswordResetForm):
+    email = forms.EmailField(label="Email", max_length=254)
+
+
+class PortalUserForm(forms.Form):
+    """Add or edit a portal user. Rules (unique name, password strength, last
+    Super-Admin) are checked by accounts.services; the view maps their errors back."""
+
+    username = forms.CharField(label="Login name", max_length=150)
+    name = forms.CharField(label="User name", max_length=150, required=False)
+    email = forms.EmailField(label="Email")
+    role = forms.ChoiceField(label="User role", choices=Role.choices)
+    password = forms.CharField(
+        label="Password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        required=False,
+        strip=False,
+    )
+    password_confirm = forms.CharField(
+        label="Confirm password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        required=False,
+        strip=False,
+    )
+
+    def __init__(self, *args, instance: User | None = None, **kwargs):
+        self.instance = instance
+        if instance is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "username": instance.username,
+                    "name": instance.name,
+                    "email": instance.email,
+                    "role": instance.role,
+                },
+            )
+        super().__init__(*args, **kwargs)
+        if instance is None:
+            self.fields["password"].required = True
+            self.fields["password_confirm"].required = True
+        else:
+            # The login name identifies the account in scripts and logs; it stays put.
+            self.fields["username"].disabled = True
+            self.fields["password"].help_text = "Leave empty to keep the current password."
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password", "") != cleaned.get("password_confirm", ""):
+            self.add_error("password_confirm", "The two passwords differ.")
+        return cleaned

@@ -1,0 +1,65 @@
+import secrets
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Customer, Role, User
+from accounts.services import customer_create, portal_user_create
+
+DEMO_SLUG = "demo"
+DEMO_USERS = [
+    ("demo-superadmin", "Dana Super", Role.SUPER_ADMIN),
+    ("demo-admin", "Alex Admin", Role.ADMIN),
+    ("demo-user", "Uma User", Role.USER),
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Load a demo customer with a Super-Admin, an Admin and a User, plus a support (staff) "
+        "account, and print their passwords. Running it again sets new passwords."
+    )
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        customer = Customer.objects.filter(slug=DEMO_SLUG).first() or customer_create(
+            name="Demo Customer",
+            slug=DEMO_SLUG,
+            contact_name="Dana Super",
+            contact_email="it@demo.example",
+            contact_phone="+1 555 0100",
+        )
+        lines = []
+        for username, name, role in DEMO_USERS:
+            password = _password()
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                portal_user_create(
+                    customer=customer,
+                    username=username,
+                    name=name,
+                    email=f"{username}@demo.example",
+                    role=role,
+                    password=password,
+                )
+            else:
+                user.set_password(password)
+                user.save(update_fields=["password"])
+            lines.append((Role(role).label, username, password))
+
+        password = _password()
+        staff = User.objects.filter(username="support").first() or User(
+            username="support", name="Vendor support", email="support@localhost"
+        )
+        staff.is_staff = staff.is_superuser = True
+        staff.set_password(password)
+        staff.save()
+        lines.append(("Staff (support)", "support", password))
+
+        self.stdout.write(f"Demo customer: {customer.name}")
+        for role, username, password in lines:
+            self.stdout.write(f"  {role:<16} username: {username:<16} password: {password}")
+
+
+def _password() -> str:
+    return secrets.token_urlsafe(12)

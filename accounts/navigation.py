@@ -1,0 +1,76 @@
+"""The portal's navigation menu, filtered by what the user may view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from accounts.permissions import Area, can
+
+
+@dataclass(frozen=True)
+class Entry:
+    label: str
+    url_name: str
+    area: str
+
+
+MENU: list[tuple[str, list[Entry]]] = [
+    ("Dashboard", [Entry("Dashboard", "reports:dashboard", Area.DASHBOARD)]),
+    (
+        "Tokens",
+        [
+            Entry("Tokens", "provisioning:token_list", Area.TOKENS),
+            Entry("Bootstraps", "provisioning:bootstrap_list", Area.BOOTSTRAPS),
+        ],
+    ),
+    (
+        "Reports",
+        [
+            Entry("History", "reports:history", Area.REPORTS),
+            Entry("Events", "reports:event_list", Area.REPORTS),
+        ],
+    ),
+    (
+        "Licenses",
+        [
+            Entry("Summary", "licensing:summary", Area.LICENSES),
+            Entry("Assigned", "licensing:assigned", Area.LICENSES),
+        ],
+    ),
+    (
+        "System",
+        [
+            Entry("Sites", "devices:site_list", Area.SITES),
+            Entry("Devices", "devices:device_list", Area.DEVICES),
+            Entry("Portal Users", "accounts:user_list", Area.USERS),
+        ],
+    ),
+]
+
+
+def menu_for(request) -> list[dict]:
+    """Groups with the entries this user may open; the current entry is marked active."""
+    current = request.resolver_match.view_name if request.resolver_match else ""
+    groups = []
+    for title, entries in MENU:
+        visible = [
+            {
+                "label": entry.label,
+                "url": reverse(entry.url_name),
+                "active": entry.url_name == current,
+            }
+            for entry in entries
+            if can(request.user, entry.area)
+        ]
+        if visible:
+            groups.append(
+                {
+                    "title": title,
+                    "entries": visible,
+                    "open": any(e["active"] for e in visible),
+                    "single": len(entries) == 1,
+                }
+            )
+    return groups

@@ -1,0 +1,114 @@
+"""Rules about customers and portal users. Views, the API, commands and admin call these."""
+
+from __future__ import annotations
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from accounts.models import Customer, Role, User
+
+
+def user_can_sign_in(user: User) -> bool:
+    """Staff always may; a portal user only while their customer is active."""
+    if not user.is_active:
+        return False
+    if user.is_staff:
+        return True
+    return user.customer_id is not None and user.customer.is_active
+
+
+def customer_create(
+    *,
+    name: str,
+    slug: str = "",
+    contact_name: str = "",
+    contact_email: str = "",
+    contact_phone: str = "",
+) -> Customer:
+    """Create a tenant. The slug defaults to one made from the name."""
+    customer = Customer(
+        name=name.strip(),
+        slug=slug or slugify(name)[:64],
+        contact_name=contact_name,
+        contact_email=contact_email,
+        contact_phone=contact_phone,
+    )
+    customer.full_clean()
+    customer.save()
+    return customer
+
+
+def portal_user_create(
+    *,
+    customer: Customer,
+    username: str,
+    email: str,
+    role: str,
+    password: str,
+    name: str = "",
+) -> User:
+    """Add a portal user to `customer`; the password must pass the password validators."""
+    user = User(customer=customer, username=username, email=email, role=role, name=name)
+    user.full_clean(exclude=["password"])
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from None
+    user.set_password(password)
+    user.save()
+    return user
+
+
+@transaction.atomic
+def portal_user_update(
+    *,
+    user: User,
+    email: str,
+    role: str,
+    name: str = "",
+    password: str = "",
+) -> User:
+    """Change a portal user. A customer always keeps at least one Super-Admin."""
+    _lock_customer(user.customer_id)
+    if user.role == Role.SUPER_ADMIN and role != Role.SUPER_ADMIN:
+        _ensure_other_super_admin(user, "role")
+    user.email = email
+    user.role = role
+    user.name = name
+    user.full_clean(exclude=["password"])
+    if password:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from None
+        user.set_password(password)
+    user.save()
+    return user
+
+
+@transaction.atomic
+def portal_user_delete(*, user: User, acting_user: User) -> None:
+    """Remove a portal user. Nobody removes themselves, nor a customer's last Super-Admin."""
+    if user.pk == acting_user.pk:
+        raise ValidationError("You cannot delete your own account.")
+    _lock_customer(user.customer_id)
+    if user.role == Role.SUPER_ADMIN:
+        _ensure_other_super_admin(user, None)
+    user.delete()
+
+
+def _lock_customer(customer_id: int | None) -> None:
+    # Two Super-Admins demoting or deleting each other at the same moment could each see
+    # "one other Super-Admin left"; locking the customer row makes them take turns.
+    Customer.objects.select_for_update().filter(pk=customer_id).first()
+
+
+def _ensure_other_super_admin(user: User, field: str | None) -> None:
+    others = User.objects.filter(
+        customer_id=user.customer_id, role=Role.SUPER_ADMIN, is_active=True
+    ).exclude(pk=user.pk)
+    if not others.exists():
+        message = f"{user.username} is the last Super-Admin of {user.customer}; add another first."
+        raise ValidationError({field: message} if field else message)

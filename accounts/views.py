@@ -1,0 +1,182 @@
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.generic import FormView, TemplateView
+
+from accounts import services
+from accounts.filters import UserFilterSet
+from accounts.forms import EmailPasswordResetForm, LoginForm, PortalUserForm
+from accounts.models import Customer, User
+from accounts.permissions import Action, Area
+from accounts.tenancy import SESSION_KEY
+from accounts.views_base import FilteredListMixin, PortalView, TenantViewMixin
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset_form.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    form_class = EmailPasswordResetForm
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
+
+
+def add_service_errors(form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form field it names."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, messages_ in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages_)
+
+
+class UserListView(FilteredListMixin, TenantViewMixin, TemplateView):
+    area = Area.USERS
+    model = User
+    filterset_class = UserFilterSet
+    template_name = "accounts/user_list.html"
+    page_title = "Portal Users"
+
+
+class UserCreateView(TenantViewMixin, FormView):
+    area = Area.USERS
+    action = Action.CHANGE
+    model = User
+    form_class = PortalUserForm
+    template_name = "accounts/user_form.html"
+    page_title = "Add portal user"
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            user = services.portal_user_create(
+                customer=self.customer,
+                username=data["username"],
+                name=data["name"],
+                email=data["email"],
+                role=data["role"],
+                password=data["password"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Portal user {user.username} added.")
+        return redirect("accounts:user_list")
+
+
+class UserUpdateView(TenantViewMixin, FormView):
+    area = Area.USERS
+    action = Action.CHANGE
+    model = User
+    form_class = PortalUserForm
+    template_name = "accounts/user_form.html"
+    page_title = "Edit portal user"
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["instance"] = self.object
+        return kwargs
+
+    def get(self, request, *args, **kwargs):
+        self.object = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        self.object = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            services.portal_user_update(
+                user=self.object,
+                name=data["name"],
+                email=data["email"],
+                role=data["role"],
+                password=data["password"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Portal user {self.object.username} saved.")
+        return redirect("accounts:user_list")
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(object=self.object, **kwargs)
+
+
+class UserDeleteView(TenantViewMixin, TemplateView):
+    area = Area.USERS
+    action = Action.CHANGE
+    model = User
+    template_name = "accounts/user_confirm_delete.html"
+    page_title = "Delete portal user"
+
+    def get(self, request, *args, **kwargs):
+        self.object = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        user = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
+        try:
+            services.portal_user_delete(user=user, acting_user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"Portal user {user.username} deleted.")
+        return redirect("accounts:user_list")
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(object=self.object, **kwargs)
+
+
+class CustomerSwitchView(PortalView, TemplateView):
+    """Staff pick the customer they act for in the portal."""
+
+    area = Area.DASHBOARD
+    staff_only = True
+    needs_customer = False
+    template_name = "accounts/customer_switch.html"
+    page_title = "Choose customer"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["customers"] = Customer.objects.order_by("name")
+        context["next"] = self._next_url()
+        return context
+
+    def post(self, request, *args, **kwargs):
+        customer = Customer.objects.filter(pk=request.POST.get("customer") or None).first()
+        if customer is None:
+            messages.error(request, "customer: choose one of the listed customers.")
+            return redirect("accounts:customer_switch")
+        request.session[SESSION_KEY] = customer.pk
+        messages.success(request, f"Now acting for {customer.name}.")
+        return redirect(self._next_url())
+
+    def _next_url(self) -> str:
+        candidate = self.request.POST.get("next") or self.request.GET.get("next") or ""
+        if url_has_allowed_host_and_scheme(candidate, allowed_hosts={self.request.get_host()}):
+            return candidate
+        return reverse("reports:dashboard")

@@ -1,0 +1,125 @@
+"""Base classes every portal view derives from: login, role check and tenant scoping.
+
+`PortalView` checks the role against the view's declared `area` and `action`.
+`TenantViewMixin` additionally owns `get_queryset()`; subclasses refine it through
+`refine_queryset()` and cannot replace it, so no portal page forgets the customer.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib.auth.mixins import AccessMixin
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.generic import TemplateView
+
+from accounts.permissions import Action, can
+from accounts.tenancy import request_customer
+
+
+class PortalView(AccessMixin):
+    """Every portal page: signed in, allowed by role, acting for a customer."""
+
+    area: str = ""
+    action: str = Action.VIEW
+    # Pages that make sense without a customer (staff's customer picker) set this False.
+    needs_customer: bool = True
+    # Pages for the vendor's support team only; everyone else gets 404.
+    staff_only: bool = False
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if not self.area:
+            raise ImproperlyConfigured(f"{type(self).__name__} declares no area")
+        # An area the role may not see does not exist for it: 404, not 403.
+        if self.staff_only and not request.user.is_staff:
+            raise Http404
+        if not can(request.user, self.area, Action.VIEW):
+            raise Http404
+        if self.action != Action.VIEW and not can(request.user, self.area, self.action):
+            raise PermissionDenied
+        self.customer = request_customer(request)
+        if self.needs_customer and self.customer is None:
+            # Only staff can get here: they choose whom they act for first.
+            switch_url = reverse("accounts:customer_switch")
+            return redirect(f"{switch_url}?{urlencode({'next': request.get_full_path()})}")
+        return super().dispatch(request, *args, **kwargs)
+
+    @property
+    def can_change(self) -> bool:
+        return can(self.request.user, self.area, Action.CHANGE)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_change"] = self.can_change
+        context["page_title"] = getattr(self, "page_title", "")
+        return context
+
+
+class TenantViewMixin(PortalView):
+    model = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__:
+            raise ImproperlyConfigured(
+                f"{cls.__name__} overrides get_queryset(); override refine_queryset() instead"
+            )
+
+    def get_queryset(self) -> QuerySet:
+        return self.refine_queryset(self.model.objects.for_customer(self.customer))
+
+    def refine_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset
+
+
+class PlaceholderView(PortalView, TemplateView):
+    """A page whose content a later release fills; shows a helpful empty state."""
+
+    template_name = "placeholder.html"
+    empty_title = ""
+    empty_text = ""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["empty_title"] = self.empty_title
+        context["empty_text"] = self.empty_text
+        return context
+
+
+class FilteredListMixin:
+    """A list page driven by the model's FilterSet (shared with the API) and paged."""
+
+    filterset_class = None
+    paginate_by = 25
+    max_page_size = 200
+
+    def get_context_data(self, **kwargs):
+        filterset = self.filterset_class(self.request.GET, queryset=self.get_queryset())
+        queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+        paginator = Paginator(queryset, self._page_size())
+        page = paginator.get_page(self.request.GET.get("page"))
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context.update(
+            filterset=filterset,
+            page_obj=page,
+            object_list=page.object_list,
+            querystring=query.urlencode(),
+            ordering=self.request.GET.get("ordering", ""),
+        )
+        return context
+
+    def _page_size(self) -> int:
+        try:
+            size = int(self.request.GET.get("pageSize", self.paginate_by))
+        except ValueError:
+            return self.paginate_by
+        return min(max(size, 1), self.max_page_size)

@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts.api.urls import api_urlpatterns as accounts_api
+
+admin.site.site_header = "Provisioning Manager: support"
+admin.site.site_title = "Provisioning Manager support"
+
+# Every app's api/urls.py exports api_urlpatterns; they share one prefix and namespace.
+api_urlpatterns = [*accounts_api]
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="reports:dashboard", permanent=False)),
+    path("staff/", admin.site.urls),
+    path("admin/api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("admin/api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger_ui"),
+    path("admin/api/v1/", include((api_urlpatterns, "api"))),
+    path("admin/", include("accounts.urls")),
+    path("admin/", include("reports.urls")),
+    path("admin/", include("provisioning.urls")),
+    path("admin/", include("licensing.urls")),
+    path("admin/", include("devices.urls")),
+]

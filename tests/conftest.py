@@ -1,0 +1,87 @@
+"""Fixtures every test module uses: a customer with its three roles, an outsider from
+another customer, and a staff (support) user acting for the customer."""
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.models import Role
+from accounts.tenancy import SESSION_KEY
+from tests.factories import CustomerFactory, StaffFactory, UserFactory
+
+
+@pytest.fixture
+def customer(db):
+    return CustomerFactory(name="Acme Logistics", slug="acme")
+
+
+@pytest.fixture
+def other_customer(db):
+    return CustomerFactory(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def super_admin(customer):
+    return UserFactory(customer=customer, role=Role.SUPER_ADMIN, username="sam")
+
+
+@pytest.fixture
+def admin(customer):
+    return UserFactory(customer=customer, role=Role.ADMIN, username="ada")
+
+
+@pytest.fixture
+def viewer(customer):
+    return UserFactory(customer=customer, role=Role.USER, username="vic")
+
+
+@pytest.fixture
+def outsider(other_customer):
+    """A Super-Admin of another customer: has every customer-level right, just elsewhere."""
+    return UserFactory(customer=other_customer, role=Role.SUPER_ADMIN, username="otto")
+
+
+@pytest.fixture
+def staff(db):
+    return StaffFactory(username="support")
+
+
+@pytest.fixture
+def users(super_admin, admin, viewer, outsider, staff):
+    return {
+        "super_admin": super_admin,
+        "admin": admin,
+        "viewer": viewer,
+        "outsider": outsider,
+        "staff": staff,
+    }
+
+
+@pytest.fixture
+def portal_client(client, customer):
+    """`portal_client(user)`: a Django test client signed in as `user`; staff act for
+    `customer`."""
+
+    def make(user):
+        client.force_login(user)
+        if user.is_staff:
+            session = client.session
+            session[SESSION_KEY] = customer.pk
+            session.save()
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api_client(customer):
+    """`api_client(user)`: an API client sending that user's bearer access token."""
+
+    def make(user=None):
+        api = APIClient()
+        if user is not None:
+            token = RefreshToken.for_user(user).access_token
+            api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return api
+
+    return make

@@ -1,0 +1,205 @@
+"""Every route by every role, from one table.
+
+The test walks the whole URL configuration. Each named route must have a rule in
+ROUTES below, so a new route without a rule fails here until someone decides who may
+open it. Expectations come from ACCESS, the reference guide's role table written out
+independently of accounts.permissions, and cover: anonymous visitors, the three
+customer roles, staff acting for the customer, and an outsider (a Super-Admin of
+another customer) who must reach nothing of this customer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts.permissions import ROLE_PERMISSIONS
+
+V, C = "view", "change"
+
+# Who may do what (reference guide, "Portal Users" → User Roles). Staff: everything.
+ACCESS: dict[str, dict[str, set[str]]] = {
+    "super_admin": {
+        "dashboard": {V},
+        "tokens": {V, C},
+        "bootstraps": {V, C},
+        "reports": {V},
+        "licenses": {V},
+        "sites": {V, C},
+        "devices": {V, C},
+        "users": {V, C},
+    },
+    "admin": {
+        "dashboard": {V},
+        "tokens": {V, C},
+        "bootstraps": {V, C},
+        "reports": {V},
+        "sites": {V},
+        "devices": {V},
+    },
+    "viewer": {
+        "dashboard": {V},
+        "tokens": {V},
+        "bootstraps": {V},
+        "reports": {V},
+        "sites": {V},
+        "devices": {V},
+    },
+}
+ROLE_OF = {"super_admin": "super_admin", "admin": "admin", "viewer": "user"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    # portal | api | public | login | post_only | signed_in_api | staff_only | django_admin
+    kind: str
+    area: str = ""
+    action: str = V
+    kwargs: Callable | None = None  # builds URL kwargs naming an object of `customer`
+
+
+def _user_pk(ctx):
+    return {"pk": ctx["users"]["viewer"].pk}
+
+
+ROUTES: dict[str, Rule] = {
+    # Signed-out pages and the API's login endpoints.
+    "accounts:login": Rule("login"),
+    "accounts:logout": Rule("post_only"),
+    "accounts:password_reset": Rule("public"),
+    "accounts:password_reset_done": Rule("public"),
+    "accounts:password_reset_confirm": Rule(
+        "public", kwargs=lambda ctx: {"uidb64": "MQ", "token": "bad-token"}
+    ),
+    "accounts:password_reset_complete": Rule("public"),
+    "schema": Rule("public"),
+    "swagger_ui": Rule("public"),
+    "api:auth_login": Rule("post_only"),
+    "api:auth_refresh": Rule("post_only"),
+    "api:auth_logout": Rule("post_only"),
+    "api:me": Rule("signed_in_api"),
+    # Portal pages.
+    "reports:dashboard": Rule("portal", "dashboard"),
+    "reports:history": Rule("portal", "reports"),
+    "reports:event_list": Rule("portal", "reports"),
+    "provisioning:token_list": Rule("portal", "tokens"),
+    "provisioning:bootstrap_list": Rule("portal", "bootstraps"),
+    "licensing:summary": Rule("portal", "licenses"),
+    "licensing:assigned": Rule("portal", "licenses"),
+    "devices:site_list": Rule("portal", "sites"),
+    "devices:device_list": Rule("portal", "devices"),
+    "accounts:user_list": Rule("portal", "users"),
+    "accounts:user_add": Rule("portal", "users", C),
+    "accounts:user_edit": Rule("portal", "users", C, _user_pk),
+    "accounts:user_delete": Rule("portal", "users", C, _user_pk),
+    "accounts:customer_switch": Rule("staff_only"),
+    # Admin API.
+    "api:user-list": Rule("api", "users"),
+    "api:user-detail": Rule("api", "users", V, _user_pk),
+    # Django admin, the support team's tool (one rule for its whole namespace).
+    "admin:*": Rule("django_admin"),
+}
+
+WHO = ["anonymous", "super_admin", "admin", "viewer", "staff", "outsider"]
+
+
+def _walk(patterns, prefix: str = ""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            namespace = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
+            yield from _walk(entry.url_patterns, namespace)
+        elif isinstance(entry, URLPattern):
+            yield f"{prefix}{entry.name}" if entry.name else None
+
+
+def all_route_names() -> list[str]:
+    names = set()
+    for name in _walk(get_resolver().url_patterns):
+        if name is None:
+            continue
+        names.add("admin:*" if name.startswith("admin:") else name)
+    return sorted(names)
+
+
+def test_every_route_has_a_rule():
+    missing = [name for name in all_route_names() if name not in ROUTES]
+    assert not missing, f"routes without an access rule in ROUTES: {missing}"
+    stale = [name for name in ROUTES if name not in all_route_names()]
+    assert not stale, f"rules for routes that no longer exist: {stale}"
+
+
+def test_role_permissions_match_the_guide():
+    for who, areas in ACCESS.items():
+        granted = {area: set(actions) for area, actions in ROLE_PERMISSIONS[ROLE_OF[who]].items()}
+        assert granted == areas, who
+
+
+def expected_status(rule: Rule, who: str) -> int:
+    signed_in = who != "anonymous"
+    if rule.kind == "public":
+        return 200
+    if rule.kind == "login":
+        return 302 if signed_in else 200  # signed-in users go straight to the dashboard
+    if rule.kind == "post_only":
+        return 405
+    if rule.kind == "signed_in_api":
+        return 200 if signed_in else 401
+    if rule.kind == "django_admin":
+        return 200 if who == "staff" else 302
+    if rule.kind == "staff_only":
+        if not signed_in:
+            return 302
+        return 200 if who == "staff" else 404
+    if rule.kind in {"portal", "api"}:
+        if not signed_in:
+            return 302 if rule.kind == "portal" else 401
+        if who == "staff":
+            return 200
+        if who == "outsider":
+            # A Super-Admin elsewhere: lists answer with their own data; this
+            # customer's objects do not exist for them.
+            if rule.kwargs:
+                return 404
+            return 200 if rule.area in ACCESS["super_admin"] else 404
+        actions = ACCESS[who].get(rule.area, set())
+        if V not in actions:
+            return 404
+        if rule.action not in actions:
+            return 403
+        return 200
+    raise AssertionError(f"unknown rule kind {rule.kind}")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", WHO)
+def test_route_matrix(who, users, customer, client, portal_client, api_client):
+    ctx = {"users": users, "customer": customer}
+    # Markers of this customer's data that must never show up for the outsider.
+    secrets = [customer.name, *(u.email for u in customer.users.all())]
+    failures = []
+    for name in all_route_names():
+        rule = ROUTES[name]
+        kwargs = rule.kwargs(ctx) if rule.kwargs else None
+        url = reverse("admin:index" if name == "admin:*" else name, kwargs=kwargs)
+        user = users.get(who)
+        if name.startswith("api:") and rule.kind != "post_only":
+            if who == "staff":
+                url += f"?customer={customer.slug}"  # staff name whom they act for
+            response = api_client(user).get(url)
+        else:
+            response = portal_client(user).get(url) if user else client.get(url)
+        want = expected_status(rule, who)
+        if response.status_code != want:
+            failures.append(f"{name} ({url}): {response.status_code}, expected {want}")
+        elif rule.kind == "portal" and want == 302:
+            assert response["Location"].startswith(reverse("accounts:login")), name
+        if who == "outsider" and response.status_code == 200:
+            body = response.content.decode()
+            leaked = [s for s in secrets if s in body]
+            if leaked:
+                failures.append(f"{name}: outsider sees {leaked}")
+        client.logout()
+    assert not failures, "\n".join(failures)
