@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
-from accounts.models import Role, User
+from accounts.models import Customer, Role, User
 
 
 class LoginForm(AuthenticationForm):
@@ -38,17 +38,16 @@ class PortalUserForm(forms.Form):
 
     def __init__(self, *args, instance: User | None = None, **kwargs):
         self.instance = instance
+        initial = kwargs.pop("initial", None) or {}
         if instance is not None:
-            kwargs.setdefault(
-                "initial",
-                {
-                    "username": instance.username,
-                    "name": instance.name,
-                    "email": instance.email,
-                    "role": instance.role,
-                },
-            )
-        super().__init__(*args, **kwargs)
+            initial = {
+                "username": instance.username,
+                "name": instance.name,
+                "email": instance.email,
+                "role": instance.role,
+                **initial,
+            }
+        super().__init__(*args, initial=initial, **kwargs)
         if instance is None:
             self.fields["password"].required = True
             self.fields["password_confirm"].required = True
@@ -62,3 +61,7 @@ class PortalUserForm(forms.Form):
         if cleaned.get("password", "") != cleaned.get("password_confirm", ""):
             self.add_error("password_confirm", "The two passwords differ.")
         return cleaned
+
+
+class CustomerSwitchForm(forms.Form):
+    customer = forms.ModelChoiceField(queryset=Customer.objects.order_by("name"))

@@ -8,7 +8,7 @@ from django.views.generic import FormView, TemplateView
 
 from accounts import services
 from accounts.filters import UserFilterSet
-from accounts.forms import EmailPasswordResetForm, LoginForm, PortalUserForm
+from accounts.forms import CustomerSwitchForm, EmailPasswordResetForm, LoginForm, PortalUserForm
 from accounts.models import Customer, User
 from accounts.permissions import Action, Area
 from accounts.tenancy import SESSION_KEY
@@ -167,10 +167,11 @@ class CustomerSwitchView(PortalView, TemplateView):
         return context
 
     def post(self, request, *args, **kwargs):
-        customer = Customer.objects.filter(pk=request.POST.get("customer") or None).first()
-        if customer is None:
+        form = CustomerSwitchForm(request.POST)
+        if not form.is_valid():
             messages.error(request, "customer: choose one of the listed customers.")
             return redirect("accounts:customer_switch")
+        customer = form.cleaned_data["customer"]
         request.session[SESSION_KEY] = customer.pk
         messages.success(request, f"Now acting for {customer.name}.")
         return redirect(self._next_url())

@@ -64,12 +64,20 @@ class AdminLoginView(TokenObtainPairView):
         return _token_response(request, access=data["access"], refresh=data["refresh"])
 
 
-class RefreshView(APIView):
-    """Trade a refresh token for a new pair; the old refresh token stops working."""
+class TokenEndpoint(APIView):
+    """Endpoints whose credential is the refresh token in the body."""
 
     authentication_classes = []
     permission_classes = []
     parser_classes = [JSONParser, FormParser]
+
+    def get_authenticate_header(self, request) -> str:
+        # Without it DRF turns a rejected token into 403; a bad credential is a 401.
+        return 'Bearer realm="api"'
+
+
+class RefreshView(TokenEndpoint):
+    """Trade a refresh token for a new pair; the old refresh token stops working."""
 
     @extend_schema(
         tags=["auth-controller"],
@@ -89,12 +97,8 @@ class RefreshView(APIView):
         return _token_response(request, access=data["access"], refresh=data["refresh"])
 
 
-class LogoutView(APIView):
+class LogoutView(TokenEndpoint):
     """Log out: the refresh token is blacklisted and can no longer be used."""
-
-    authentication_classes = []
-    permission_classes = []
-    parser_classes = [JSONParser, FormParser]
 
     @extend_schema(
         tags=["auth-controller"], request=RefreshRequestSerializer, responses={204: None}, auth=[]
