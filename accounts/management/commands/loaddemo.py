@@ -1,6 +1,6 @@
 import secrets
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import Customer, Role, User
@@ -33,6 +33,8 @@ class Command(BaseCommand):
         for username, name, role in DEMO_USERS:
             password = _password()
             user = User.objects.filter(username=username).first()
+            if user is not None and user.customer_id != customer.pk:
+                raise CommandError(f"username {username!r} belongs to another account; rename it")
             if user is None:
                 portal_user_create(
                     customer=customer,
@@ -51,6 +53,8 @@ class Command(BaseCommand):
         staff = User.objects.filter(username="support").first() or User(
             username="support", name="Vendor support", email="support@localhost"
         )
+        if staff.customer_id is not None:
+            raise CommandError("username 'support' belongs to a portal user; rename it")
         staff.is_staff = staff.is_superuser = True
         staff.set_password(password)
         staff.save()
