@@ -59,7 +59,7 @@ def menu_for(request) -> list[dict]:
             {
                 "label": entry.label,
                 "url": reverse(entry.url_name),
-                "active": entry.url_name == current,
+                "active": _section(entry.url_name) == _section(current),
             }
             for entry in entries
             if can(request.user, entry.area)
@@ -74,3 +74,8 @@ def menu_for(request) -> list[dict]:
                 }
             )
     return groups
+
+
+def _section(view_name: str) -> str:
+    # URL names are "<app>:<noun>_<verb>": user_add and user_edit belong to user_list's entry.
+    return view_name.rsplit("_", 1)[0]

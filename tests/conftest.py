@@ -85,3 +85,12 @@ def api_client(customer):
         return api
 
     return make
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    return (
+        f"database: {settings.DATABASES['default']['ENGINE']}, "
+        f"celery broker: {settings.CELERY_BROKER_URL}"
+    )

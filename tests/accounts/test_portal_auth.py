@@ -139,3 +139,10 @@ def test_switch_refuses_unknown_customer_and_foreign_redirects(client, staff, cu
     assert response["Location"] == DASHBOARD
     response = client.post(url, {"customer": "abc"}, follow=True)
     assert "customer: choose one of the listed customers" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_menu_marks_the_section_of_sub_pages(portal_client, super_admin):
+    body = portal_client(super_admin).get(reverse("accounts:user_add")).content.decode()
+    assert f'<a href="{reverse("accounts:user_list")}" aria-current="page">' in body
+    assert body.count('aria-current="page"') == 1
