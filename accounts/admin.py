@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts.models import Customer, User
+from provisioning.services import customer_defaults_create
 
 
 @admin.register(Customer)
@@ -10,6 +11,11 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["name", "slug", "contact_name", "contact_email"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            customer_defaults_create(customer=obj)
 
 
 @admin.register(User)

@@ -13,6 +13,12 @@ class Customer(models.Model):
     contact_name = models.CharField(max_length=200, blank=True)
     contact_email = models.EmailField(blank=True)
     contact_phone = models.CharField(max_length=40, blank=True)
+    extension_manager_url = models.URLField(
+        "Extension Manager URL",
+        max_length=500,
+        blank=True,
+        help_text="var_location of the Extension Manager bootstrap; empty if not entitled.",
+    )
     is_active = models.BooleanField(default=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)

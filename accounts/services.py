@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from accounts.models import Customer, Role, User
+from provisioning.services import customer_defaults_create
 
 
 def user_can_sign_in(user: User) -> bool:
@@ -26,17 +27,22 @@ def customer_create(
     contact_name: str = "",
     contact_email: str = "",
     contact_phone: str = "",
+    extension_manager_url: str = "",
 ) -> Customer:
-    """Create a tenant. The slug defaults to one made from the name."""
+    """Create a tenant with its default bootstraps and tokens. The slug defaults to one
+    made from the name."""
     customer = Customer(
         name=name.strip(),
         slug=slug or slugify(name)[:64],
         contact_name=contact_name,
         contact_email=contact_email,
         contact_phone=contact_phone,
+        extension_manager_url=extension_manager_url,
     )
     customer.full_clean()
-    customer.save()
+    with transaction.atomic():
+        customer.save()
+        customer_defaults_create(customer=customer)
     return customer
 
 

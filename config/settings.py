@@ -8,7 +8,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = (BASE_DIR / env_str("DATA_DIR", "data")).resolve()
@@ -157,6 +157,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BEAT_SCHEDULE: dict = {}
 
+# --- Cache (rate limits; Redis in production so every worker shares the counts) -------
+CACHE_URL = env_str("CACHE_URL", "locmem://")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+elif CACHE_URL == "locmem://":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(
+        f"CACHE_URL: expected redis://host:port/db or locmem://, got {CACHE_URL!r}"
+    )
+
 # --- API ------------------------------------------------------------------------------
 API_PAGE_SIZE_MAX = 500
 REST_FRAMEWORK = {
@@ -167,6 +180,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "accounts.api.pagination.PagePagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Device endpoints: requests per client address and per token (a fleet shares one).
+    "DEFAULT_THROTTLE_RATES": {
+        "device_ip": env_rate("DEVICE_RATE_PER_IP", "300/min"),
+        "device_token": env_rate("DEVICE_RATE_PER_TOKEN", "1200/min"),
+    },
+    # Reverse proxies in front of the app; the client address is read behind them.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0) or None,
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15, minimum=1)),

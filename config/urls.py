@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api.urls import api_urlpatterns as accounts_api
+from provisioning.api.device_urls import device_urlpatterns
 
 admin.site.site_header = "Provisioning Manager: support"
 admin.site.site_title = "Provisioning Manager support"
@@ -17,6 +18,7 @@ urlpatterns = [
     path("admin/api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("admin/api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger_ui"),
     path("admin/api/v1/", include((api_urlpatterns, "api"))),
+    path("device/api/v1/", include((device_urlpatterns, "device"))),
     path("admin/", include("accounts.urls")),
     path("admin/", include("reports.urls")),
     path("admin/", include("provisioning.urls")),

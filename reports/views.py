@@ -1,5 +1,9 @@
+from django.views.generic import TemplateView
+
 from accounts.permissions import Area
-from accounts.views_base import PlaceholderView
+from accounts.views_base import FilteredListMixin, PlaceholderView, TenantViewMixin
+from reports.filters import EventFilterSet, HistoryFilterSet
+from reports.models import Event, History, HistoryAction, HistoryResult, Severity
 
 
 class DashboardView(PlaceholderView):
@@ -12,15 +16,38 @@ class DashboardView(PlaceholderView):
     )
 
 
-class HistoryView(PlaceholderView):
+class HistoryView(FilteredListMixin, TenantViewMixin, TemplateView):
+    """Every request a device made: token redemptions and license requests."""
+
     area = Area.REPORTS
+    model = History
+    filterset_class = HistoryFilterSet
+    template_name = "reports/history.html"
     page_title = "History"
-    empty_title = "No device requests yet"
-    empty_text = "Every token and license request a device makes is listed here."
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            actions=HistoryAction.choices, results=HistoryResult.choices, **kwargs
+        )
 
 
-class EventListView(PlaceholderView):
+class EventListView(FilteredListMixin, TenantViewMixin, TemplateView):
+    """Who changed what, and what background jobs did."""
+
     area = Area.REPORTS
+    model = Event
+    filterset_class = EventFilterSet
+    template_name = "reports/event_list.html"
     page_title = "Events"
-    empty_title = "No events yet"
-    empty_text = "Changes made in the portal or API and background jobs are logged here."
+
+    def get_context_data(self, **kwargs):
+        scoped = self.get_queryset()
+        return super().get_context_data(
+            types=scoped.order_by("type").values_list("type", flat=True).distinct(),
+            usernames=scoped.exclude(username="")
+            .order_by("username")
+            .values_list("username", flat=True)
+            .distinct(),
+            severities=Severity.choices,
+            **kwargs,
+        )

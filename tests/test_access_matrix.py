@@ -81,6 +81,8 @@ ROUTES: dict[str, Rule] = {
     "api:auth_refresh": Rule("post_only"),
     "api:auth_logout": Rule("post_only"),
     "api:me": Rule("signed_in_api"),
+    # Device endpoints: the token is the credential; POST only.
+    "device:bootstrap": Rule("post_only"),
     # Portal pages.
     "reports:dashboard": Rule("portal", "dashboard"),
     "reports:history": Rule("portal", "reports"),

@@ -1,0 +1,169 @@
+"""Endpoints devices call. There is no portal login here: the token is the credential.
+
+Every answer that is not a success has the body {"error": code, "detail": text}, and
+every request, good or bad, leaves one History row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from provisioning.models import AppId
+from provisioning.services import token_redeem
+from reports.models import HistoryAction, HistoryResult
+from reports.services import history_record
+
+
+class DeviceIpThrottle(SimpleRateThrottle):
+    """Requests per client address (behind proxies, see NUM_PROXIES)."""
+
+    scope = "device_ip"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class DeviceTokenThrottle(SimpleRateThrottle):
+    """Requests per token, whoever sends them: guessing one token from many addresses."""
+
+    scope = "device_token"
+
+    def get_cache_key(self, request, view):
+        data = request.data if isinstance(request.data, dict) else {}
+        token = data.get("token")
+        if not isinstance(token, str) or not token:
+            return None
+        # Hashed: the key must not carry whatever text a client sent.
+        ident = hashlib.sha256(token.lower().encode()).hexdigest()[:32]
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField()
+    detail = serializers.CharField()
+
+
+ERROR_CODES = {
+    status.HTTP_400_BAD_REQUEST: "bad_request",
+    status.HTTP_404_NOT_FOUND: "not_found",
+    status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+    status.HTTP_410_GONE: "gone",
+    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
+    status.HTTP_429_TOO_MANY_REQUESTS: "rate_limited",
+}
+
+
+class DeviceAPIView(APIView):
+    """Base of the device endpoints: no login, JSON in, {"error","detail"} out, throttled,
+    and a History row for requests refused before they reach the service."""
+
+    authentication_classes = []
+    permission_classes = []
+    parser_classes = [JSONParser]
+    throttle_classes = [DeviceIpThrottle, DeviceTokenThrottle]
+    history_action = ""
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        detail = _flatten(exc.detail) if isinstance(exc, exceptions.APIException) else ""
+        response.data = {
+            "error": ERROR_CODES.get(response.status_code, "error"),
+            "detail": detail or response.status_text,
+        }
+        if response.status_code != status.HTTP_405_METHOD_NOT_ALLOWED:
+            result = (
+                HistoryResult.RATE_LIMITED
+                if isinstance(exc, exceptions.Throttled)
+                else HistoryResult.BAD_REQUEST
+            )
+            data = _raw_fields(self.request)
+            history_record(
+                customer_id=None,
+                action=self.history_action,
+                result=result,
+                token=data.get("token", ""),
+                app_id=data.get("appId", ""),
+                device_id=data.get("deviceId", ""),
+                ip_address=self.request.META.get("REMOTE_ADDR"),
+            )
+        return response
+
+
+def _flatten(detail) -> str:
+    """'field: message' for the first error, the way a person reads it."""
+    if isinstance(detail, dict):
+        field, errors = next(iter(detail.items()))
+        return f"{field}: {_flatten(errors)}"
+    if isinstance(detail, list):
+        return _flatten(detail[0]) if detail else ""
+    return str(detail)
+
+
+def _raw_fields(request) -> dict[str, str]:
+    try:
+        data = request.data
+    except exceptions.APIException:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {key: value for key, value in data.items() if isinstance(value, str)}
+
+
+class BootstrapRequestSerializer(serializers.Serializer):
+    token = serializers.RegexField(
+        r"^[A-Za-z0-9-]+$",
+        max_length=64,
+        error_messages={"invalid": "only letters, digits and dashes"},
+    )
+    deviceId = serializers.CharField(max_length=128)
+    appId = serializers.ChoiceField(choices=AppId.values)
+    model = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    os = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+    appVersion = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class BootstrapView(DeviceAPIView):
+    """A device redeems a token and receives its bootstrap."""
+
+    history_action = HistoryAction.TOKEN
+
+    @extend_schema(
+        tags=["device"],
+        auth=[],
+        request=BootstrapRequestSerializer,
+        responses={
+            200: inline_serializer("BootstrapAnswer", {"bootstrap": serializers.DictField()}),
+            400: OpenApiResponse(ErrorSerializer, description="bad input, named in detail"),
+            404: OpenApiResponse(ErrorSerializer, description="unknown token"),
+            410: OpenApiResponse(ErrorSerializer, description="revoked, expired or used up"),
+            429: OpenApiResponse(ErrorSerializer, description="too many requests"),
+        },
+    )
+    def post(self, request):
+        given = BootstrapRequestSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        outcome = token_redeem(
+            token=data["token"],
+            device_id=data["deviceId"],
+            app_id=data["appId"],
+            model=data["model"],
+            os=data["os"],
+            app_version=data["appVersion"],
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )
+        if outcome.status != status.HTTP_200_OK:
+            code = ERROR_CODES.get(outcome.status, "error")
+            if outcome.result == HistoryResult.APP_MISMATCH:
+                code = "app_mismatch"
+            elif outcome.status == status.HTTP_410_GONE:
+                code = outcome.result.lower()
+            return Response({"error": code, "detail": outcome.detail}, status=outcome.status)
+        return Response({"bootstrap": outcome.bootstrap})

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from provisioning.api import device
+
+# Mounted at /device/api/v1/; devices post to these exact paths.
+device_urlpatterns = [
+    path("bootstrap", device.BootstrapView.as_view(), name="bootstrap"),
+]

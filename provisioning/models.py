@@ -1,0 +1,87 @@
+from django.db import models
+from django.db.models.functions import Lower
+
+from accounts.models import TenantModel
+
+models.CharField.register_lookup(Lower)  # value__lower=…: the case-insensitive token match
+
+TOKEN_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
+
+
+class AppId(models.TextChoices):
+    """Client app IDs: a wire contract with the apps and existing scripts."""
+
+    VOICE = "WFC_VOICE_ANDROID", "Zebra Voice (Android)"
+    CENTRAL_SERVICE = "WFC_CENTRAL_SERVICE_ANDROID", "Zebra Central Service (Android)"
+    PTT_PRO = "WFC_PRO_ANDROID", "PTT Pro (Android)"
+    PROFILE_CLIENT = "WFC_PC_ANDROID", "Profile Client (Android)"
+    PTT_PRO_IOS = "WFC_PRO_IOS", "PTT Pro (iOS)"
+
+
+# Android intent schemes that hand a token to each app (iOS apps have none).
+INTENT_SCHEMES = {
+    AppId.VOICE: "wfcvp",
+    AppId.PTT_PRO: "wfctp",
+    AppId.PROFILE_CLIENT: "wfcpp",
+    AppId.CENTRAL_SERVICE: "wfccs",
+}
+
+
+class Bootstrap(TenantModel):
+    """A named JSON object of client parameters that devices download with a token."""
+
+    name = models.CharField(max_length=128)
+    parameters = models.JSONField(default=dict)
+    # Bumped on every change; an update naming an older version is refused.
+    version = models.PositiveIntegerField(default=1)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "name"], name="%(app_label)s_%(class)s_unique_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Token(TenantModel):
+    """What a device presents (typed, scanned or sent by intent) to get its bootstrap."""
+
+    value = models.CharField("token", max_length=64)
+    app_id = models.CharField("app ID", max_length=40, choices=AppId.choices)
+    bootstrap = models.ForeignKey(Bootstrap, on_delete=models.PROTECT, related_name="tokens")
+    description = models.CharField(max_length=255, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    max_redemptions = models.PositiveIntegerField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+    redemption_count = models.PositiveIntegerField(default=0)
+    last_redeemed = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["value"]
+        constraints = [
+            # A device presents only the token, so it is unique across all customers,
+            # ignoring case.
+            models.UniqueConstraint(Lower("value"), name="%(app_label)s_%(class)s_unique_value"),
+        ]
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def intent_url(self) -> str:
+        scheme = INTENT_SCHEMES.get(self.app_id)
+        return f"{scheme}://{self.value}" if scheme else ""
+
+    @property
+    def adb_command(self) -> str:
+        url = self.intent_url
+        return f'adb shell am start -a android.intent.action.VIEW -d "{url}"' if url else ""

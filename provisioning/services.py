@@ -1,0 +1,473 @@
+"""Bootstraps and tokens: the rules for changing them and for redeeming a token.
+
+Portal views, the admin API, the bulk import and management commands all call these.
+Every change is versioned (an update naming an older version is refused with
+StaleVersionError) and writes an Event.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from accounts.models import Customer, User
+from devices.models import Device
+from provisioning.models import TOKEN_PATTERN, AppId, Bootstrap, Token
+from reports.models import HistoryAction, HistoryResult
+from reports.services import event_log, history_record
+
+DIRECT_ACCESS_BOOTSTRAP = "Direct-Access-Bootstrap"
+EXTENSION_MANAGER_BOOTSTRAP = "Extension-Manager-Bootstrap"
+
+
+class StaleVersionError(Exception):
+    """The caller edited an older version than the one stored."""
+
+    def __init__(self, obj: Bootstrap | Token, expected: int):
+        self.current = obj.version
+        kind = type(obj).__name__.lower()
+        super().__init__(
+            f"version: this {kind} was changed by someone else (now version {obj.version}, "
+            f"you edited version {expected}); reload it and apply your change again."
+        )
+
+
+# --- Bootstraps ------------------------------------------------------------------------
+
+
+def bootstrap_snapshot(bootstrap: Bootstrap) -> dict[str, Any]:
+    return {
+        "name": bootstrap.name,
+        "parameters": bootstrap.parameters,
+        "version": bootstrap.version,
+    }
+
+
+def parse_parameters(text: str) -> dict[str, Any]:
+    """Bootstrap parameters typed by a person: must be a JSON object."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            {"parameters": f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"}
+        ) from None
+    return value
+
+
+def _check_bootstrap(name: str, parameters: Any) -> str:
+    name = (name or "").strip()
+    errors = {}
+    if not name:
+        errors["name"] = "a bootstrap needs a name"
+    elif len(name) > 128 or any(ord(c) < 32 for c in name):
+        errors["name"] = "at most 128 printable characters"
+    if not isinstance(parameters, dict):
+        errors["parameters"] = 'must be a JSON object, for example {"site": "site-1094"}'
+    if errors:
+        raise ValidationError(errors)
+    return name
+
+
+@transaction.atomic
+def bootstrap_save(
+    *,
+    customer: Customer,
+    user: User | None,
+    name: str,
+    parameters: dict[str, Any],
+    instance: Bootstrap | None = None,
+    expected_version: int | None = None,
+) -> tuple[Bootstrap, bool]:
+    """Add a bootstrap, or replace one: `instance` when editing (it may be renamed),
+    else the customer's bootstrap of that name. Returns (bootstrap, created)."""
+    name = _check_bootstrap(name, parameters)
+    queryset = Bootstrap.objects.for_customer(customer).select_for_update()
+    if instance is not None:
+        current = queryset.filter(pk=instance.pk).first()
+        if current is None:
+            raise ValidationError({"name": "this bootstrap no longer exists"})
+    else:
+        current = queryset.filter(name=name).first()
+    if current is not None and expected_version is not None and current.version != expected_version:
+        raise StaleVersionError(current, expected_version)
+    clash = Bootstrap.objects.for_customer(customer).filter(name=name)
+    if current is not None:
+        clash = clash.exclude(pk=current.pk)
+    if clash.exists():
+        raise ValidationError({"name": f"a bootstrap named {name!r} already exists"})
+
+    if current is None:
+        bootstrap = Bootstrap.objects.create(customer=customer, name=name, parameters=parameters)
+        event_log(
+            customer=customer,
+            user=user,
+            type="BOOTSTRAP_ADDED",
+            info=f"Bootstrap {name} added",
+            data={"after": bootstrap_snapshot(bootstrap)},
+        )
+        return bootstrap, True
+
+    before = bootstrap_snapshot(current)
+    current.name = name
+    current.parameters = parameters
+    current.version += 1
+    current.save()
+    event_log(
+        customer=customer,
+        user=user,
+        type="BOOTSTRAP_UPDATED",
+        info=f"Bootstrap {before['name']} updated"
+        + ("" if before["name"] == name else f" (now {name})"),
+        data={"before": before, "after": bootstrap_snapshot(current)},
+    )
+    return current, False
+
+
+@transaction.atomic
+def bootstrap_delete(
+    *, bootstrap: Bootstrap, user: User | None, expected_version: int | None = None
+) -> None:
+    """Delete a bootstrap no token uses; otherwise say which tokens use it."""
+    current = Bootstrap.objects.select_for_update().get(pk=bootstrap.pk)
+    if expected_version is not None and current.version != expected_version:
+        raise StaleVersionError(current, expected_version)
+    users_of = list(current.tokens.order_by("value").values_list("value", flat=True)[:11])
+    if users_of:
+        shown = ", ".join(users_of[:10]) + (", …" if len(users_of) > 10 else "")
+        raise ValidationError(
+            f"Bootstrap {current.name} is used by token(s) {shown}; "
+            "delete them or give them another bootstrap first."
+        )
+    snapshot = bootstrap_snapshot(current)
+    current.delete()
+    event_log(
+        customer=bootstrap.customer,
+        user=user,
+        type="BOOTSTRAP_DELETED",
+        info=f"Bootstrap {snapshot['name']} deleted",
+        data={"before": snapshot},
+    )
+
+
+# --- Tokens ----------------------------------------------------------------------------
+
+
+def token_snapshot(token: Token) -> dict[str, Any]:
+    return {
+        "token": token.value,
+        "appId": token.app_id,
+        "bootstrap": token.bootstrap.name,
+        "description": token.description,
+        "expiresAt": token.expires_at.isoformat() if token.expires_at else None,
+        "maxRedemptions": token.max_redemptions,
+        "revoked": token.revoked,
+        "version": token.version,
+    }
+
+
+def _check_token(
+    *,
+    customer: Customer,
+    value: str,
+    app_id: str,
+    bootstrap: Bootstrap | str | None,
+    description: str,
+    max_redemptions: int | None,
+    exclude_pk: int | None,
+) -> Bootstrap | None:
+    errors: dict[str, str] = {}
+    value = value or ""
+    if not value:
+        errors["token"] = "a token needs a value"
+    elif len(value) > 64:
+        errors["token"] = f"at most 64 characters (this one has {len(value)})"
+    elif not re.fullmatch(TOKEN_PATTERN, value):
+        errors["token"] = "only letters, digits and dashes (-) are allowed"
+    else:
+        clash = Token.objects.filter(value__lower=value.lower())
+        if exclude_pk is not None:
+            clash = clash.exclude(pk=exclude_pk)
+        if clash.exists():
+            # Tokens are unique across all customers; say no more than that.
+            errors["token"] = f"{value} is already in use; choose another value"
+    if app_id not in AppId.values:
+        errors["appId"] = f"must be one of {', '.join(AppId.values)}"
+    if isinstance(bootstrap, str):
+        found = Bootstrap.objects.for_customer(customer).filter(name=bootstrap).first()
+        if found is None:
+            errors["bootstrap"] = f"no bootstrap named {bootstrap!r}" if bootstrap else "required"
+        bootstrap = found
+    elif bootstrap is None:
+        errors["bootstrap"] = "required"
+    elif bootstrap.customer_id != customer.pk:
+        errors["bootstrap"] = "must be one of your bootstraps"
+    if len(description or "") > 255:
+        errors["description"] = "at most 255 characters"
+    if max_redemptions is not None and max_redemptions < 1:
+        errors["maxRedemptions"] = "must be at least 1 (leave empty for no limit)"
+    if errors:
+        raise ValidationError(errors)
+    return bootstrap
+
+
+@transaction.atomic
+def token_save(
+    *,
+    customer: Customer,
+    user: User | None,
+    value: str,
+    app_id: str,
+    bootstrap: Bootstrap | str | None,
+    description: str = "",
+    expires_at: datetime | None = None,
+    max_redemptions: int | None = None,
+    revoked: bool = False,
+    instance: Token | None = None,
+    expected_version: int | None = None,
+) -> tuple[Token, bool]:
+    """Add a token, or replace one: `instance` when editing (its value may change), else
+    the customer's token with that value. `bootstrap` is a Bootstrap or a bootstrap name.
+    Returns (token, created)."""
+    queryset = Token.objects.for_customer(customer).select_for_update().select_related("bootstrap")
+    if instance is not None:
+        current = queryset.filter(pk=instance.pk).first()
+        if current is None:
+            raise ValidationError({"token": "this token no longer exists"})
+    else:
+        current = queryset.filter(value__lower=(value or "").lower()).first()
+    if current is not None and expected_version is not None and current.version != expected_version:
+        raise StaleVersionError(current, expected_version)
+    bootstrap = _check_token(
+        customer=customer,
+        value=value,
+        app_id=app_id,
+        bootstrap=bootstrap,
+        description=description,
+        max_redemptions=max_redemptions,
+        exclude_pk=current.pk if current else None,
+    )
+    fields = {
+        "value": value,
+        "app_id": app_id,
+        "bootstrap": bootstrap,
+        "description": description or "",
+        "expires_at": expires_at,
+        "max_redemptions": max_redemptions,
+        "revoked": revoked,
+    }
+    try:
+        with transaction.atomic():
+            if current is None:
+                token = Token.objects.create(customer=customer, **fields)
+            else:
+                before = token_snapshot(current)
+                for name, field_value in fields.items():
+                    setattr(current, name, field_value)
+                current.version += 1
+                current.save()
+                token = current
+    except IntegrityError:
+        # Another request took the same value between our check and the insert.
+        raise ValidationError(
+            {"token": f"{value} is already in use; choose another value"}
+        ) from None
+    if current is None:
+        event_log(
+            customer=customer,
+            user=user,
+            type="TOKEN_ADDED",
+            info=f"Token {value} added",
+            data={"after": token_snapshot(token)},
+        )
+        return token, True
+    event_log(
+        customer=customer,
+        user=user,
+        type="TOKEN_UPDATED",
+        info=f"Token {before['token']} updated",
+        data={"before": before, "after": token_snapshot(token)},
+    )
+    return token, False
+
+
+@transaction.atomic
+def token_delete(*, token: Token, user: User | None, expected_version: int | None = None) -> None:
+    current = Token.objects.select_for_update().select_related("bootstrap").get(pk=token.pk)
+    if expected_version is not None and current.version != expected_version:
+        raise StaleVersionError(current, expected_version)
+    snapshot = token_snapshot(current)
+    current.delete()
+    event_log(
+        customer=token.customer,
+        user=user,
+        type="TOKEN_DELETED",
+        info=f"Token {snapshot['token']} deleted",
+        data={"before": snapshot},
+    )
+
+
+def new_token_value(prefix: str) -> str:
+    """A token value nobody can guess: the token is the device's only credential."""
+    return f"{prefix[:40]}-{secrets.token_hex(8)}"
+
+
+@transaction.atomic
+def customer_defaults_create(*, customer: Customer) -> list[Token]:
+    """The pairs every new customer starts with: Direct Access (an empty bootstrap and a
+    Voice token that ties devices to the customer for licensing) and, when the customer
+    has an Extension Manager, the Extension Manager pair."""
+    pairs = [(DIRECT_ACCESS_BOOTSTRAP, {}, "direct-access")]
+    if customer.extension_manager_url:
+        pairs.append(
+            (
+                EXTENSION_MANAGER_BOOTSTRAP,
+                {"var_location": customer.extension_manager_url},
+                "extension-manager",
+            )
+        )
+    tokens = []
+    for bootstrap_name, parameters, label in pairs:
+        bootstrap, _ = bootstrap_save(
+            customer=customer, user=None, name=bootstrap_name, parameters=parameters
+        )
+        token, _ = token_save(
+            customer=customer,
+            user=None,
+            value=new_token_value(f"{customer.slug}-{label}"),
+            app_id=AppId.VOICE,
+            bootstrap=bootstrap,
+            description=f"{bootstrap_name.replace('-Bootstrap', '').replace('-', ' ')} token",
+        )
+        tokens.append(token)
+    return tokens
+
+
+# --- Redemption ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Redemption:
+    """What a redemption attempt came to. `status` is the HTTP status to answer."""
+
+    status: int
+    result: str
+    detail: str = ""
+    bootstrap: dict[str, Any] | None = None
+
+
+_REDEEM_SQL = """
+UPDATE {token} SET redemption_count = redemption_count + 1, last_redeemed = %s
+WHERE LOWER(value) = %s AND app_id = %s AND revoked = %s
+  AND (expires_at IS NULL OR expires_at > %s)
+  AND (max_redemptions IS NULL OR redemption_count < max_redemptions)
+  AND customer_id IN (SELECT id FROM {customer} WHERE is_active = %s)
+RETURNING customer_id, (SELECT parameters FROM {bootstrap} WHERE id = bootstrap_id)
+"""
+
+
+def token_redeem(
+    *,
+    token: str,
+    device_id: str,
+    app_id: str,
+    model: str = "",
+    os: str = "",
+    app_version: str = "",
+    ip_address: str | None = None,
+) -> Redemption:
+    """A device presents a token: count it, create or refresh the device in the token's
+    customer, write one History row and hand back the bootstrap.
+
+    The success path is three statements: a conditional UPDATE … RETURNING that both
+    checks and counts the token (so two devices racing for its last redemption cannot
+    both win), the device upsert, and the History insert."""
+    now = timezone.now()
+    sql = _REDEEM_SQL.format(
+        token=connection.ops.quote_name(Token._meta.db_table),
+        customer=connection.ops.quote_name(Customer._meta.db_table),
+        bootstrap=connection.ops.quote_name(Bootstrap._meta.db_table),
+    )
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [stamp, token.lower(), app_id, False, stamp, True])
+            row = cursor.fetchone()
+        if row is None:
+            outcome = _why_not_redeemed(token=token, app_id=app_id, now=now)
+            history_record(
+                customer_id=outcome[0],
+                action=HistoryAction.TOKEN,
+                result=outcome[1].result,
+                token=token,
+                app_id=app_id,
+                device_id=device_id,
+                ip_address=ip_address,
+            )
+            return outcome[1]
+        customer_id, parameters = row
+        Device.objects.bulk_create(
+            [
+                Device(
+                    customer_id=customer_id,
+                    device_id=device_id,
+                    model=model,
+                    os=os,
+                    app_id=app_id,
+                    app_version=app_version,
+                    last_seen=now,
+                )
+            ],
+            update_conflicts=True,
+            unique_fields=["customer", "device_id"],
+            update_fields=["model", "os", "app_id", "app_version", "last_seen", "updated"],
+        )
+        history_record(
+            customer_id=customer_id,
+            action=HistoryAction.TOKEN,
+            result=HistoryResult.OK,
+            token=token,
+            app_id=app_id,
+            device_id=device_id,
+            ip_address=ip_address,
+        )
+    if isinstance(parameters, str):
+        parameters = json.loads(parameters)
+    return Redemption(status=200, result=HistoryResult.OK, bootstrap=parameters)
+
+
+def _why_not_redeemed(*, token: str, app_id: str, now: datetime) -> tuple[int | None, Redemption]:
+    found = (
+        Token.objects.filter(value__lower=token.lower())
+        .select_related("customer")
+        .only(
+            "customer_id",
+            "customer__is_active",
+            "app_id",
+            "revoked",
+            "expires_at",
+            "max_redemptions",
+            "redemption_count",
+        )
+        .first()
+    )
+    if found is None:
+        return None, Redemption(404, HistoryResult.UNKNOWN_TOKEN, "token: no such token")
+    if found.revoked or not found.customer.is_active:
+        return found.customer_id, Redemption(410, HistoryResult.REVOKED, "token: revoked")
+    if found.expires_at is not None and found.expires_at <= now:
+        return found.customer_id, Redemption(410, HistoryResult.EXPIRED, "token: expired")
+    if found.max_redemptions is not None and found.redemption_count >= found.max_redemptions:
+        return found.customer_id, Redemption(
+            410, HistoryResult.USED_UP, "token: already redeemed the allowed number of times"
+        )
+    return found.customer_id, Redemption(
+        400, HistoryResult.APP_MISMATCH, f"appId: this token is not for {app_id}"
+    )
