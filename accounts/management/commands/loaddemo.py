@@ -5,6 +5,8 @@ from django.db import transaction
 
 from accounts.models import Customer, Role, User
 from accounts.services import customer_create, portal_user_create
+from provisioning.models import AppId
+from provisioning.services import bootstrap_save, new_token_value, token_redeem, token_save
 
 DEMO_SLUG = "demo"
 DEMO_USERS = [
@@ -22,13 +24,17 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        customer = Customer.objects.filter(slug=DEMO_SLUG).first() or customer_create(
-            name="Demo Customer",
-            slug=DEMO_SLUG,
-            contact_name="Dana Super",
-            contact_email="it@demo.example",
-            contact_phone="+1 555 0100",
-        )
+        customer = Customer.objects.filter(slug=DEMO_SLUG).first()
+        if customer is None:
+            customer = customer_create(
+                name="Demo Customer",
+                slug=DEMO_SLUG,
+                contact_name="Dana Super",
+                contact_email="it@demo.example",
+                contact_phone="+1 555 0100",
+                extension_manager_url="https://exm.demo.example/profiles/stores/?api_key=demo",
+            )
+            _seed(customer)
         lines = []
         for username, name, role in DEMO_USERS:
             password = _password()
@@ -63,6 +69,34 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo customer: {customer.name}")
         for role, username, password in lines:
             self.stdout.write(f"  {role:<16} username: {username:<16} password: {password}")
+
+
+def _seed(customer: Customer) -> None:
+    """Site bootstraps with PTT Pro tokens, and a few devices that redeemed them."""
+    for index, site in enumerate(["North Warehouse", "South Store"]):
+        bootstrap, _ = bootstrap_save(
+            customer=customer,
+            user=None,
+            name=f"PTT-{site.replace(' ', '-')}",
+            parameters={"site": site, "serverURL": "https://ptt.demo.example"},
+        )
+        token, _ = token_save(
+            customer=customer,
+            user=None,
+            value=new_token_value(f"demo-{site.split()[0].lower()}"),
+            app_id=AppId.PTT_PRO,
+            bootstrap=bootstrap,
+            description=f"PTT Pro devices of {site}",
+        )
+        for n in range(3):
+            token_redeem(
+                token=token.value,
+                device_id=f"TC52_21304522{index}{n:04}",
+                app_id=AppId.PTT_PRO,
+                model="TC52",
+                os="Android 13",
+                app_version="3.3.10210",
+            )
 
 
 def _password() -> str:
