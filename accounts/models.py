@@ -19,6 +19,12 @@ class Customer(models.Model):
         blank=True,
         help_text="var_location of the Extension Manager bootstrap; empty if not entitled.",
     )
+    ptt_server = models.CharField(
+        "PTT Pro server",
+        max_length=64,
+        blank=True,
+        help_text="Name of the customer's PTT Pro server in PTT_SERVERS; empty if none.",
+    )
     is_active = models.BooleanField(default=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)

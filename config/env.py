@@ -4,7 +4,9 @@ Each one fails at start-up with ImproperlyConfigured naming the variable, so a
 typo in a deployment shows up as a clear message instead of a surprising default.
 """
 
+import json
 import os
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -55,3 +57,16 @@ def env_rate(name: str, default: str) -> str:
     if not count.isdigit() or period not in {"s", "sec", "m", "min", "h", "hour", "d", "day"}:
         raise ImproperlyConfigured(f"{name}: expected a rate like 300/min, got {value!r}")
     return value
+
+
+def env_json(name: str, default: Any) -> Any:
+    """A JSON value. The message never repeats the raw text: it may hold secrets."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ImproperlyConfigured(
+            f"{name}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None

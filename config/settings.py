@@ -4,11 +4,13 @@ environment; README.md lists every variable."""
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_rate, env_str
+from config.env import env_bool, env_int, env_json, env_list, env_rate, env_str
+from devices import schedule as devices_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = (BASE_DIR / env_str("DATA_DIR", "data")).resolve()
@@ -155,7 +157,11 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {**devices_schedule.SCHEDULE}
+
+# Devices auto-provisioned into a PTT Pro site leave it after this many days without a
+# check-in.
+SITE_INACTIVITY_DAYS = env_int("SITE_INACTIVITY_DAYS", 30, minimum=1)
 
 # --- Cache (rate limits; Redis in production so every worker shares the counts) -------
 CACHE_URL = env_str("CACHE_URL", "locmem://")
@@ -212,6 +218,45 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
 }
+
+# --- External systems -----------------------------------------------------------------
+
+
+def _ptt_servers() -> dict[str, dict[str, str]]:
+    """PTT Pro servers by name: {"name": {"url": "https://…", "api_key": "…"}}.
+
+    Messages name the server and the key but never quote a value: the keys are secrets."""
+    servers = env_json("PTT_SERVERS", {})
+    if not isinstance(servers, dict):
+        raise ImproperlyConfigured(
+            'PTT_SERVERS: expected a JSON object like {"name": {"url": …, "api_key": …}}'
+        )
+    for name, server in servers.items():
+        if not name.strip():
+            raise ImproperlyConfigured("PTT_SERVERS: a server name is blank")
+        if not isinstance(server, dict):
+            raise ImproperlyConfigured(
+                f"PTT_SERVERS: {name!r} must be an object with url and api_key"
+            )
+        unknown = sorted(set(server) - {"url", "api_key"})
+        if unknown:
+            raise ImproperlyConfigured(f"PTT_SERVERS: {name!r} has unknown keys {unknown}")
+        for key in ("url", "api_key"):
+            if not isinstance(server.get(key), str) or not server[key].strip():
+                raise ImproperlyConfigured(f"PTT_SERVERS: {name!r} needs a non-empty {key}")
+        try:
+            url = urlsplit(server["url"])
+            valid = url.scheme in {"http", "https"} and bool(url.hostname) and url.port != 0
+        except ValueError:  # a bad port or IPv6 literal
+            valid = False
+        if not valid:
+            raise ImproperlyConfigured(
+                f"PTT_SERVERS: {name!r} url must be http:// or https:// followed by a host name"
+            )
+    return servers
+
+
+PTT_SERVERS = _ptt_servers()
 
 # --- Security (tightened whenever DEBUG is off) ---------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -6,5 +6,14 @@ app_name = "devices"
 
 urlpatterns = [
     path("system/sites/", views.SiteListView.as_view(), name="site_list"),
+    path("system/sites/sync", views.SiteSyncView.as_view(), name="site_sync"),
+    path("system/sites/<int:pk>/", views.SiteDetailView.as_view(), name="site_detail"),
     path("system/devices/", views.DeviceListView.as_view(), name="device_list"),
+    path("system/devices/add", views.DeviceAddView.as_view(), name="device_add"),
+    path("system/devices/<int:pk>/", views.DeviceDetailView.as_view(), name="device_detail"),
+    path(
+        "system/devices/<int:pk>/obsolete",
+        views.DeviceObsoleteView.as_view(),
+        name="device_obsolete",
+    ),
 ]

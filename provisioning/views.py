@@ -1,22 +1,342 @@
-from accounts.permissions import Area
-from accounts.views_base import PlaceholderView
+"""The Tokens and Bootstraps pages. The rules are in provisioning.services; these views
+shape the pages, call the services and show their errors on the right field."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import segno
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, QuerySet
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import content_disposition_header
+from django.views.generic import FormView, TemplateView, View
+
+from accounts.permissions import Action, Area
+from accounts.views import add_service_errors
+from accounts.views_base import FilteredListMixin, TenantViewMixin
+from provisioning import services
+from provisioning.filters import BootstrapFilterSet, TokenFilterSet
+from provisioning.forms import SERVICE_FIELDS, BootstrapForm, TokenForm, VersionForm
+from provisioning.models import AppId, Bootstrap, Token
 
 
-class TokenListView(PlaceholderView):
-    area = Area.TOKENS
-    page_title = "Tokens"
-    empty_title = "No tokens yet"
-    empty_text = (
-        "A token is what a device enters (or scans as a QR code) to fetch its bootstrap. "
-        "Tokens and their QR codes will be managed here."
-    )
+class _NotCreated(Exception):
+    """Raised inside an Add's transaction when the service updated an existing object
+    instead of creating one, so the update is rolled back."""
 
 
-class BootstrapListView(PlaceholderView):
+def _show_service_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        error = ValidationError(
+            {SERVICE_FIELDS.get(key, key): value for key, value in error.error_dict.items()}
+        )
+    add_service_errors(form, error)
+
+
+def _stale_message(error: services.StaleVersionError) -> str:
+    # The service speaks API ("version: …"); on a page the sentence stands alone.
+    text = str(error).removeprefix("version: ")
+    return text[:1].upper() + text[1:]
+
+
+class _ObjectMixin:
+    """Edit, delete and QR pages: the object comes from the tenant queryset, so another
+    customer's pk is a 404."""
+
+    object = None
+
+    def get_object(self):
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(object=self.object, **kwargs)
+
+
+# --- Bootstraps ------------------------------------------------------------------------
+
+
+class BootstrapListView(FilteredListMixin, TenantViewMixin, TemplateView):
     area = Area.BOOTSTRAPS
+    model = Bootstrap
+    filterset_class = BootstrapFilterSet
+    template_name = "provisioning/bootstrap_list.html"
     page_title = "Bootstraps"
-    empty_title = "No bootstraps yet"
-    empty_text = (
-        "A bootstrap is the JSON configuration a device receives when it redeems a token. "
-        "Bootstraps will be managed here."
-    )
+
+    def refine_queryset(self, queryset: QuerySet) -> QuerySet:
+        # How many tokens use each bootstrap, in the same query as the page.
+        return queryset.annotate(token_count=Count("tokens"))
+
+
+class _BootstrapFormView(_ObjectMixin, TenantViewMixin, FormView):
+    area = Area.BOOTSTRAPS
+    action = Action.CHANGE
+    model = Bootstrap
+    form_class = BootstrapForm
+    template_name = "provisioning/bootstrap_form.html"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": self.object}
+
+    def post(self, request, *args, **kwargs):
+        form = self.get_form()
+        valid = form.is_valid()
+        if "convert" in request.POST and not form.has_upload:
+            form.add_error("xml_file", "choose an XML settings file to convert")
+            return self.form_invalid(form)
+        if form.has_upload:
+            # Converting an XML file only fills in the parameters for review; saving is
+            # a separate, deliberate click.
+            if "xml_file" in form.errors:
+                return self.form_invalid(form)
+            return self.render_to_response(
+                self.get_context_data(form=form.review_form(), converted=True)
+            )
+        return self.form_valid(form) if valid else self.form_invalid(form)
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                bootstrap, created = services.bootstrap_save(
+                    customer=self.customer,
+                    user=self.request.user,
+                    name=data["name"],
+                    parameters=services.parse_parameters(data["parameters"]),
+                    instance=self.object,
+                    expected_version=data["version"],
+                )
+                if self.object is None and not created:
+                    raise _NotCreated
+        except _NotCreated:
+            form.add_error("name", f"a bootstrap named {data['name'].strip()!r} already exists")
+            return self.form_invalid(form)
+        except services.StaleVersionError as exc:
+            form.add_error(None, _stale_message(exc))
+            return self.form_invalid(form)
+        except ValidationError as exc:
+            _show_service_errors(form, exc)
+            return self.form_invalid(form)
+        verb = "added" if created else "saved"
+        messages.success(self.request, f"Bootstrap {bootstrap.name} {verb}.")
+        return redirect("provisioning:bootstrap_list")
+
+
+class BootstrapCreateView(_BootstrapFormView):
+    page_title = "Add bootstrap"
+
+
+class BootstrapUpdateView(_BootstrapFormView):
+    page_title = "Edit bootstrap"
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return super().post(request, *args, **kwargs)
+
+
+class BootstrapDeleteView(_ObjectMixin, TenantViewMixin, TemplateView):
+    area = Area.BOOTSTRAPS
+    action = Action.CHANGE
+    model = Bootstrap
+    template_name = "provisioning/bootstrap_confirm_delete.html"
+    page_title = "Delete bootstrap"
+
+    def refine_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.annotate(token_count=Count("tokens"))
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        bootstrap = self.get_object()
+        form = VersionForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "This page is out of date; check the bootstrap again.")
+            return redirect("provisioning:bootstrap_delete", pk=bootstrap.pk)
+        try:
+            services.bootstrap_delete(
+                bootstrap=bootstrap,
+                user=request.user,
+                expected_version=form.cleaned_data["version"],
+            )
+        except services.StaleVersionError as exc:
+            # Show the bootstrap as it is now and let the user decide again.
+            messages.error(request, _stale_message(exc))
+            return redirect("provisioning:bootstrap_delete", pk=bootstrap.pk)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"Bootstrap {bootstrap.name} deleted.")
+        return redirect("provisioning:bootstrap_list")
+
+
+# --- Tokens ----------------------------------------------------------------------------
+
+
+class TokenListView(FilteredListMixin, TenantViewMixin, TemplateView):
+    area = Area.TOKENS
+    model = Token
+    filterset_class = TokenFilterSet
+    template_name = "provisioning/token_list.html"
+    page_title = "Tokens"
+
+    def refine_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.select_related("bootstrap")
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(app_ids=AppId.choices, **kwargs)
+
+
+class _TokenFormView(_ObjectMixin, TenantViewMixin, FormView):
+    area = Area.TOKENS
+    action = Action.CHANGE
+    model = Token
+    form_class = TokenForm
+    template_name = "provisioning/token_form.html"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "customer": self.customer, "instance": self.object}
+
+    def get_context_data(self, **kwargs):
+        has_bootstraps = Bootstrap.objects.for_customer(self.customer).exists()
+        return super().get_context_data(has_bootstraps=has_bootstraps, **kwargs)
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                token, created = services.token_save(
+                    customer=self.customer,
+                    user=self.request.user,
+                    value=data["token"],
+                    app_id=data["app_id"],
+                    bootstrap=data["bootstrap"],
+                    description=data["description"],
+                    expires_at=data["expires_at"],
+                    max_redemptions=data["max_redemptions"],
+                    revoked=data["revoked"],
+                    instance=self.object,
+                    expected_version=data["version"],
+                )
+                if self.object is None and not created:
+                    raise _NotCreated
+        except _NotCreated:
+            form.add_error("token", f"{data['token']} already exists; edit that token instead")
+            return self.form_invalid(form)
+        except services.StaleVersionError as exc:
+            form.add_error(None, _stale_message(exc))
+            return self.form_invalid(form)
+        except ValidationError as exc:
+            _show_service_errors(form, exc)
+            return self.form_invalid(form)
+        verb = "added" if created else "saved"
+        messages.success(self.request, f"Token {token.value} {verb}.")
+        return redirect("provisioning:token_list")
+
+
+class TokenCreateView(_TokenFormView):
+    page_title = "Add token"
+
+    def get_initial(self):
+        # A value nobody can guess, since the token is the device's only credential;
+        # the administrator may type their own instead.
+        # Slugs may hold underscores, which token values may not.
+        prefix = re.sub(r"[^A-Za-z0-9-]+", "-", self.customer.slug).strip("-") or "token"
+        return {"token": services.new_token_value(prefix)}
+
+
+class TokenUpdateView(_TokenFormView):
+    page_title = "Edit token"
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return super().post(request, *args, **kwargs)
+
+
+class TokenDeleteView(_ObjectMixin, TenantViewMixin, TemplateView):
+    area = Area.TOKENS
+    action = Action.CHANGE
+    model = Token
+    template_name = "provisioning/token_confirm_delete.html"
+    page_title = "Delete token"
+
+    def refine_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.select_related("bootstrap")
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        token = self.get_object()
+        form = VersionForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "This page is out of date; check the token again.")
+            return redirect("provisioning:token_delete", pk=token.pk)
+        try:
+            services.token_delete(
+                token=token, user=request.user, expected_version=form.cleaned_data["version"]
+            )
+        except services.StaleVersionError as exc:
+            messages.error(request, _stale_message(exc))
+            return redirect("provisioning:token_delete", pk=token.pk)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"Token {token.value} deleted.")
+        return redirect("provisioning:token_list")
+
+
+class TokenQrView(_ObjectMixin, TenantViewMixin, TemplateView):
+    """The token's QR code, large enough to print and scan, with its downloads."""
+
+    area = Area.TOKENS
+    model = Token
+    template_name = "provisioning/token_qr.html"
+    page_title = "Token QR code"
+
+    def refine_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.select_related("bootstrap")
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return super().get(request, *args, **kwargs)
+
+
+QR_FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
+
+
+class TokenQrDownloadView(_ObjectMixin, TenantViewMixin, View):
+    """The QR code as a file: ?format=png (default) or ?format=svg."""
+
+    area = Area.TOKENS
+    model = Token
+
+    def get(self, request, *args, **kwargs):
+        token = self.get_object()
+        kind = request.GET.get("format", "png")
+        if kind not in QR_FORMATS:
+            return HttpResponseBadRequest("format: choose png or svg")
+        buffer = io.BytesIO()
+        segno.make(token.value, error="m").save(buffer, kind=kind, scale=10, border=4)
+        response = HttpResponse(buffer.getvalue(), content_type=QR_FORMATS[kind])
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=f"{token.value}-qr.{kind}"
+        )
+        # The token is a device's credential: keep its picture out of shared caches.
+        add_never_cache_headers(response)
+        return response

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.permissions import ROLE_PERMISSIONS
+from tests.devices.factories import DeviceFactory, SiteFactory
+from tests.provisioning.factories import TokenFactory
 
 V, C = "view", "change"
 
@@ -59,10 +62,34 @@ class Rule:
     area: str = ""
     action: str = V
     kwargs: Callable | None = None  # builds URL kwargs naming an object of `customer`
+    query: Callable | None = None  # builds the ?query naming one (query-style API paths)
 
 
 def _user_pk(ctx):
     return {"pk": ctx["users"]["viewer"].pk}
+
+
+def _token(ctx):
+    """A token of `customer` (with its bootstrap), made once per test."""
+    if "token" not in ctx:
+        ctx["token"] = TokenFactory(customer=ctx["customer"])
+    return ctx["token"]
+
+
+def _token_pk(ctx):
+    return {"pk": _token(ctx).pk}
+
+
+def _bootstrap_pk(ctx):
+    return {"pk": _token(ctx).bootstrap_id}
+
+
+def _token_name(ctx):
+    return {"name": _token(ctx).value}
+
+
+def _bootstrap_name(ctx):
+    return {"name": _token(ctx).bootstrap.name}
 
 
 ROUTES: dict[str, Rule] = {
@@ -88,11 +115,30 @@ ROUTES: dict[str, Rule] = {
     "reports:history": Rule("portal", "reports"),
     "reports:event_list": Rule("portal", "reports"),
     "provisioning:token_list": Rule("portal", "tokens"),
+    "provisioning:token_add": Rule("portal", "tokens", C),
+    "provisioning:token_edit": Rule("portal", "tokens", C, _token_pk),
+    "provisioning:token_delete": Rule("portal", "tokens", C, _token_pk),
+    "provisioning:token_qr": Rule("portal", "tokens", V, _token_pk),
+    "provisioning:token_qr_download": Rule("portal", "tokens", V, _token_pk),
     "provisioning:bootstrap_list": Rule("portal", "bootstraps"),
+    "provisioning:bootstrap_add": Rule("portal", "bootstraps", C),
+    "provisioning:bootstrap_edit": Rule("portal", "bootstraps", C, _bootstrap_pk),
+    "provisioning:bootstrap_delete": Rule("portal", "bootstraps", C, _bootstrap_pk),
     "licensing:summary": Rule("portal", "licenses"),
     "licensing:assigned": Rule("portal", "licenses"),
     "devices:site_list": Rule("portal", "sites"),
     "devices:device_list": Rule("portal", "devices"),
+    "devices:device_add": Rule("portal", "devices", C),
+    "devices:device_detail": Rule(
+        "portal", "devices", V, lambda ctx: {"pk": DeviceFactory(customer=ctx["customer"]).pk}
+    ),
+    "devices:device_obsolete": Rule(
+        "portal", "devices", C, lambda ctx: {"pk": DeviceFactory(customer=ctx["customer"]).pk}
+    ),
+    "devices:site_detail": Rule(
+        "portal", "sites", V, lambda ctx: {"pk": SiteFactory(customer=ctx["customer"]).pk}
+    ),
+    "devices:site_sync": Rule("portal", "sites", C),
     "accounts:user_list": Rule("portal", "users"),
     "accounts:user_add": Rule("portal", "users", C),
     "accounts:user_edit": Rule("portal", "users", C, _user_pk),
@@ -101,6 +147,21 @@ ROUTES: dict[str, Rule] = {
     # Admin API.
     "api:user-list": Rule("api", "users"),
     "api:user-detail": Rule("api", "users", V, _user_pk),
+    "api:bootstrap": Rule("api", "bootstraps", query=_bootstrap_name),
+    "api:bootstrap-list": Rule("api", "bootstraps"),
+    "api:token": Rule("api", "tokens", query=_token_name),
+    "api:token-list": Rule("api", "tokens"),
+    "api:catalog_import": Rule("post_only"),
+    "api:device-list": Rule("api", "devices"),
+    "api:device-detail": Rule(
+        "api",
+        "devices",
+        V,
+        lambda ctx: {
+            "deviceId": DeviceFactory(customer=ctx["customer"], device_id="TC5,2_x.1").device_id
+        },
+    ),
+    "api:device-merge": Rule("post_only"),
     # Django admin, the support team's tool (one rule for its whole namespace).
     "admin:*": Rule("django_admin"),
 }
@@ -163,7 +224,7 @@ def expected_status(rule: Rule, who: str) -> int:
         if who == "outsider":
             # A Super-Admin elsewhere: lists answer with their own data; this
             # customer's objects do not exist for them.
-            if rule.kwargs:
+            if rule.kwargs or rule.query:
                 return 404
             return 200 if rule.area in ACCESS["super_admin"] else 404
         actions = ACCESS[who].get(rule.area, set())
@@ -186,10 +247,13 @@ def test_route_matrix(who, users, customer, client, portal_client, api_client):
         rule = ROUTES[name]
         kwargs = rule.kwargs(ctx) if rule.kwargs else None
         url = reverse("admin:index" if name == "admin:*" else name, kwargs=kwargs)
+        if rule.query:
+            url += "?" + urlencode(rule.query(ctx))
         user = users.get(who)
         if name.startswith("api:") and rule.kind != "post_only":
             if who == "staff":
-                url += f"?customer={customer.slug}"  # staff name whom they act for
+                # staff name whom they act for
+                url += f"{'&' if '?' in url else '?'}customer={customer.slug}"
             response = api_client(user).get(url)
         else:
             response = portal_client(user).get(url) if user else client.get(url)

@@ -89,8 +89,32 @@ def test_scrubbed_environment_starts_cleanly(tmp_path):
         ({"DEBUG": "true", "LOGIN_FAILURE_LIMIT": "abc"}, "LOGIN_FAILURE_LIMIT", "abc"),
         ({"DEBUG": "true", "EMAIL_PORT": "-3"}, "EMAIL_PORT", "-3"),
         ({"DEBUG": "true", "LOG_LEVEL": "LOUD"}, "LOG_LEVEL", "LOUD"),
+        ({"DEBUG": "true", "PTT_SERVERS": '{"dev03b": {'}, "PTT_SERVERS", "not valid JSON"),
+        (
+            {"DEBUG": "true", "PTT_SERVERS": '{"dev03b": {"url": "https://ptt.example.com"}}'},
+            "PTT_SERVERS",
+            "api_key",
+        ),
+        (
+            {
+                "DEBUG": "true",
+                "PTT_SERVERS": '{"dev03b": {"url": "ptt.example.com", "api_key": "k"}}',
+            },
+            "PTT_SERVERS",
+            "dev03b",
+        ),
     ],
-    ids=["debug", "secret-key", "database-url", "login-failure-limit", "email-port", "log-level"],
+    ids=[
+        "debug",
+        "secret-key",
+        "database-url",
+        "login-failure-limit",
+        "email-port",
+        "log-level",
+        "ptt-servers-json",
+        "ptt-servers-api-key",
+        "ptt-servers-url",
+    ],
 )
 def test_bad_configuration_stops_start_up_naming_the_variable(tmp_path, env, variable, bad_value):
     result = manage(tmp_path, "check", **env)
@@ -173,3 +197,16 @@ def test_the_scrub_covers_the_variables_these_cases_depend_on():
         "ALLOWED_HOSTS",
         "DATA_DIR",
     } <= SETTINGS_VARIABLES
+
+
+def test_ptt_servers_are_read_and_errors_never_quote_the_key(tmp_path):
+    servers = {"dev03b": {"url": "https://ptt.example.com", "api_key": "s3cret-key"}}
+
+    values = print_settings(tmp_path, "PTT_SERVERS", DEBUG="true", PTT_SERVERS=json.dumps(servers))
+    assert values["PTT_SERVERS"] == servers
+
+    servers["dev03b"]["url"] = "ftp://ptt.example.com"
+    result = manage(tmp_path, "check", DEBUG="true", PTT_SERVERS=json.dumps(servers))
+    assert result.returncode != 0
+    assert configuration_error(result.stderr).startswith("PTT_SERVERS:")
+    assert "s3cret-key" not in result.stderr

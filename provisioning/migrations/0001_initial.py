@@ -6,57 +6,101 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_customer_extension_manager_url'),
+        ("accounts", "0002_customer_extension_manager_url"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Bootstrap',
+            name="Bootstrap",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=128)),
-                ('parameters', models.JSONField(default=dict)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='accounts.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=128)),
+                ("parameters", models.JSONField(default=dict)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="accounts.customer"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Token',
+            name="Token",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.CharField(max_length=64, verbose_name='token')),
-                ('app_id', models.CharField(choices=[('WFC_VOICE_ANDROID', 'Zebra Voice (Android)'), ('WFC_CENTRAL_SERVICE_ANDROID', 'Zebra Central Service (Android)'), ('WFC_PRO_ANDROID', 'PTT Pro (Android)'), ('WFC_PC_ANDROID', 'Profile Client (Android)'), ('WFC_PRO_IOS', 'PTT Pro (iOS)')], max_length=40, verbose_name='app ID')),
-                ('description', models.CharField(blank=True, max_length=255)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('max_redemptions', models.PositiveIntegerField(blank=True, null=True)),
-                ('revoked', models.BooleanField(default=False)),
-                ('redemption_count', models.PositiveIntegerField(default=0)),
-                ('last_redeemed', models.DateTimeField(blank=True, null=True)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('bootstrap', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tokens', to='provisioning.bootstrap')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='accounts.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("value", models.CharField(max_length=64, verbose_name="token")),
+                (
+                    "app_id",
+                    models.CharField(
+                        choices=[
+                            ("WFC_VOICE_ANDROID", "Zebra Voice (Android)"),
+                            ("WFC_CENTRAL_SERVICE_ANDROID", "Zebra Central Service (Android)"),
+                            ("WFC_PRO_ANDROID", "PTT Pro (Android)"),
+                            ("WFC_PC_ANDROID", "Profile Client (Android)"),
+                            ("WFC_PRO_IOS", "PTT Pro (iOS)"),
+                        ],
+                        max_length=40,
+                        verbose_name="app ID",
+                    ),
+                ),
+                ("description", models.CharField(blank=True, max_length=255)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("max_redemptions", models.PositiveIntegerField(blank=True, null=True)),
+                ("revoked", models.BooleanField(default=False)),
+                ("redemption_count", models.PositiveIntegerField(default=0)),
+                ("last_redeemed", models.DateTimeField(blank=True, null=True)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "bootstrap",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tokens",
+                        to="provisioning.bootstrap",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="accounts.customer"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['value'],
+                "ordering": ["value"],
             },
         ),
         migrations.AddConstraint(
-            model_name='bootstrap',
-            constraint=models.UniqueConstraint(fields=('customer', 'name'), name='provisioning_bootstrap_unique_name'),
+            model_name="bootstrap",
+            constraint=models.UniqueConstraint(
+                fields=("customer", "name"), name="provisioning_bootstrap_unique_name"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='token',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('value'), name='provisioning_token_unique_value'),
+            model_name="token",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("value"),
+                name="provisioning_token_unique_value",
+            ),
         ),
     ]

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from devices.models import Device
+from devices.models import Device, Site
 from provisioning.api.device import DeviceIpThrottle, DeviceTokenThrottle
 from provisioning.models import AppId, Token
 from provisioning.services import bootstrap_save, token_save
@@ -52,7 +52,7 @@ def test_valid_token_returns_bootstrap_creates_device_and_history(token, custome
         "TC52_18304522512397",
         "TC52",
     )
-    assert device.last_seen is not None
+    assert device.last_checkin is not None
     row = History.objects.get()
     assert (row.customer, row.action, row.result, row.token, row.app_id, row.device_id) == (
         customer,
@@ -78,13 +78,28 @@ def test_token_matches_case_insensitively_and_device_is_refreshed(token):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_success_takes_three_queries(token, django_assert_num_queries):
+def test_success_takes_three_queries(customer, admin, django_assert_num_queries):
+    bootstrap_save(customer=customer, user=admin, name="Voice", parameters={"var_x": "1"})
+    token_save(customer=customer, user=admin, value="Acme-V", app_id=AppId.VOICE, bootstrap="Voice")
     # BEGIN; UPDATE token … RETURNING bootstrap; device upsert; History insert; COMMIT.
     with django_assert_num_queries(5) as captured:
-        assert redeem().status_code == 200
+        assert redeem(token="Acme-V", appId=AppId.VOICE).status_code == 200
     statements = [q["sql"] for q in captured.captured_queries]
     assert statements[0] == "BEGIN" and statements[-1] == "COMMIT"
     assert [s.split()[0] for s in statements[1:-1]] == ["UPDATE", "INSERT", "INSERT"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_site_redemption_adds_two_queries(token, customer, django_assert_num_queries):
+    Site.objects.create(customer=customer, name="site-1094", server_name="ptt1")
+    # The three of a redemption, plus the site lookup and one conditional device UPDATE.
+    with django_assert_num_queries(7) as captured:
+        assert redeem().status_code == 200
+    statements = [q["sql"].split()[0] for q in captured.captured_queries[1:-1]]
+    assert statements == ["UPDATE", "INSERT", "INSERT", "SELECT", "UPDATE"]
+    # Redeeming the same site again changes nothing and schedules nothing.
+    with django_assert_num_queries(7):
+        assert redeem().status_code == 200
 
 
 @pytest.mark.django_db

@@ -1,0 +1,488 @@
+"""The bootstrap and token admin API, with the query-parameter paths existing scripts call
+(`POST /bootstrap?name=…` with a JSON body, `POST /token?appId=…&bootstrap=…&name=…`),
+the paged lists and the bulk import. Every rule lives in provisioning.services."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.exceptions import APIException, MethodNotAllowed, NotFound, PermissionDenied
+from rest_framework.parsers import BaseParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.base import CUSTOMER_PARAMETER, CustomerScopedMixin, TenantViewSet
+from accounts.api.pagination import PagePagination
+from accounts.permissions import Action, Area, can
+from provisioning import importing, services
+from provisioning.api.serializers import (
+    AdminErrorSerializer,
+    BootstrapSerializer,
+    ImportErrorSerializer,
+    ImportRequestSerializer,
+    ImportResultSerializer,
+    ImportUploadSerializer,
+    NameQuerySerializer,
+    TokenNameQuerySerializer,
+    TokenSerializer,
+    TokenWriteQuerySerializer,
+)
+from provisioning.filters import BootstrapFilterSet, TokenFilterSet
+from provisioning.models import Bootstrap, Token
+
+BOOTSTRAP_TAG = "bootstrap-controller"
+TOKEN_TAG = "tokens-controller"
+
+
+# --- Errors ----------------------------------------------------------------------------
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "conflict"
+
+    def __init__(self, error: str, detail: str):
+        super().__init__({"error": error, "detail": detail})
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+    def __init__(self, detail: str):
+        super().__init__({"error": "too_large", "detail": detail})
+
+
+def _invalid(exc: DjangoValidationError, renames: dict[str, str] | None = None):
+    """A service's ValidationError as DRF's 400 `{"field": ["message"]}`."""
+    detail = serializers.as_serializer_error(exc)
+    renames = renames or {}
+    return serializers.ValidationError({renames.get(k, k): v for k, v in detail.items()})
+
+
+def _stale(exc: services.StaleVersionError) -> Conflict:
+    return Conflict("stale_version", str(exc))
+
+
+def _gone(kind: str, version: int) -> Conflict:
+    return Conflict(
+        "stale_version",
+        f"version: this {kind} no longer exists (you edited version {version}); "
+        "reload the list and apply your change again.",
+    )
+
+
+# --- Request plumbing ------------------------------------------------------------------
+
+# "3", 3 or W/"3": the value of the ETag this API sends, however a client echoes it.
+_IF_MATCH = re.compile(r'(?:W/)?(?:"(\d{1,10})"|(\d{1,10}))')
+
+
+def if_match_version(request) -> int | None:
+    """The version a client says it edited (If-Match), or None when it sent none."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    match = _IF_MATCH.fullmatch(header.strip())
+    if match is None:
+        raise serializers.ValidationError(
+            {"If-Match": [f'expected the ETag of the object, e.g. "3"; got {header[:40]!r}']}
+        )
+    return int(match.group(1) or match.group(2))
+
+
+def _etag(response: Response, version: int) -> Response:
+    response["ETag"] = f'"{version}"'
+    return response
+
+
+def _query(serializer_class, request) -> dict[str, Any]:
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data
+
+
+class RawBody(bytes):
+    """A request body handed over unparsed; the view parses it to name the field at fault."""
+
+    media_type = ""
+
+
+class _RawParser(BaseParser):
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = RawBody(stream.read(self.limit + 1))
+        if len(data) > self.limit:
+            raise PayloadTooLarge(f"the request body is larger than {self.limit} bytes")
+        data.media_type = media_type or self.media_type
+        return data
+
+
+class RawJSONParser(_RawParser):
+    media_type = "application/json"
+
+
+class RawImportJSONParser(RawJSONParser):
+    limit = importing.MAX_IMPORT_BYTES
+
+
+class RawCSVParser(_RawParser):
+    media_type = "text/csv"
+    limit = importing.MAX_IMPORT_BYTES
+
+
+def _body_too_large(request, limit: int) -> bool:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0) > limit
+    except ValueError:
+        return False
+
+
+# --- Shared schema pieces --------------------------------------------------------------
+
+ETAG_HEADER = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    response=[200, 201],
+    description='The version of the object, e.g. "3". Send it back in If-Match.',
+)
+IF_MATCH_HEADER = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    description='Optional: the ETag you read, e.g. "3". If the object has changed since, '
+    "the request is refused with 409 stale_version and nothing changes.",
+)
+VALIDATION_ERROR = OpenApiResponse(
+    OpenApiTypes.OBJECT, description='Bad input: {"field": ["message"]} naming each field.'
+)
+NOT_FOUND = OpenApiResponse(description="No such object in your customer.")
+FORBIDDEN = OpenApiResponse(description="Your role may only read.")
+STALE = OpenApiResponse(AdminErrorSerializer, description="stale_version: If-Match is out of date.")
+
+
+# --- Bootstraps ------------------------------------------------------------------------
+
+
+class BootstrapView(CustomerScopedMixin, APIView):
+    """One bootstrap by name: `GET`, add or replace with `POST`, `DELETE`."""
+
+    area = Area.BOOTSTRAPS
+    parser_classes = [RawJSONParser]
+
+    def _bootstraps(self):
+        return Bootstrap.objects.for_customer(self.customer)
+
+    def _get(self, name: str) -> Bootstrap:
+        bootstrap = self._bootstraps().filter(name=name).first()
+        if bootstrap is None:
+            raise NotFound(f"no bootstrap named {name!r}")
+        return bootstrap
+
+    @extend_schema(
+        tags=[BOOTSTRAP_TAG],
+        operation_id="bootstrap_get",
+        parameters=[NameQuerySerializer, CUSTOMER_PARAMETER, ETAG_HEADER],
+        responses={200: BootstrapSerializer, 400: VALIDATION_ERROR, 404: NOT_FOUND},
+    )
+    def get(self, request):
+        bootstrap = self._get(_query(NameQuerySerializer, request)["name"])
+        return _etag(Response(BootstrapSerializer(bootstrap).data), bootstrap.version)
+
+    @extend_schema(
+        tags=[BOOTSTRAP_TAG],
+        operation_id="bootstrap_save",
+        summary="Add a bootstrap, or replace the one with this name",
+        description="The request body is the bootstrap's parameters: a JSON object, e.g. "
+        '`{"site": "site-1094"}`. Answers 201 when added, 200 when replaced.',
+        parameters=[NameQuerySerializer, CUSTOMER_PARAMETER, IF_MATCH_HEADER, ETAG_HEADER],
+        request={"application/json": {"type": "object", "additionalProperties": True}},
+        responses={
+            200: BootstrapSerializer,
+            201: BootstrapSerializer,
+            400: VALIDATION_ERROR,
+            403: FORBIDDEN,
+            409: STALE,
+            413: OpenApiResponse(AdminErrorSerializer, description="The body is too large."),
+        },
+    )
+    def post(self, request):
+        if _body_too_large(request, RawJSONParser.limit):
+            raise PayloadTooLarge(f"the request body is larger than {RawJSONParser.limit} bytes")
+        name = _query(NameQuerySerializer, request)["name"]
+        expected = if_match_version(request)
+        body = request.data
+        if not isinstance(body, RawBody) or not body.strip():
+            raise serializers.ValidationError(
+                {"parameters": ['required: send a JSON object body, e.g. {"site": "site-1094"}']}
+            )
+        try:
+            parameters = services.parse_parameters(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise serializers.ValidationError({"parameters": ["not UTF-8 text"]}) from None
+        except DjangoValidationError as exc:
+            raise _invalid(exc) from None
+        # If-Match names a version of an existing bootstrap: if it is gone, the caller's
+        # view is stale; do not quietly create a new one.
+        if expected is not None and not self._bootstraps().filter(name=name.strip()).exists():
+            raise _gone("bootstrap", expected)
+        try:
+            bootstrap, created = services.bootstrap_save(
+                customer=self.customer,
+                user=request.user,
+                name=name,
+                parameters=parameters,
+                expected_version=expected,
+            )
+        except services.StaleVersionError as exc:
+            raise _stale(exc) from None
+        except DjangoValidationError as exc:
+            raise _invalid(exc) from None
+        response = Response(
+            BootstrapSerializer(bootstrap).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+        return _etag(response, bootstrap.version)
+
+    @extend_schema(
+        tags=[BOOTSTRAP_TAG],
+        operation_id="bootstrap_delete",
+        parameters=[NameQuerySerializer, CUSTOMER_PARAMETER, IF_MATCH_HEADER],
+        responses={
+            204: None,
+            400: VALIDATION_ERROR,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: OpenApiResponse(
+                AdminErrorSerializer,
+                description="in_use: tokens use the bootstrap (the detail names them); "
+                "stale_version: If-Match is out of date.",
+            ),
+        },
+    )
+    def delete(self, request):
+        bootstrap = self._get(_query(NameQuerySerializer, request)["name"])
+        try:
+            services.bootstrap_delete(
+                bootstrap=bootstrap, user=request.user, expected_version=if_match_version(request)
+            )
+        except services.StaleVersionError as exc:
+            raise _stale(exc) from None
+        except Bootstrap.DoesNotExist:
+            raise NotFound(f"no bootstrap named {bootstrap.name!r}") from None  # deleted meanwhile
+        except DjangoValidationError as exc:
+            raise Conflict("in_use", " ".join(exc.messages)) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=[BOOTSTRAP_TAG], parameters=[CUSTOMER_PARAMETER])
+class BootstrapListViewSet(mixins.ListModelMixin, TenantViewSet):
+    """The customer's bootstraps, paged; `q` searches names and parameters."""
+
+    area = Area.BOOTSTRAPS
+    model = Bootstrap
+    serializer_class = BootstrapSerializer
+    filterset_class = BootstrapFilterSet
+    pagination_class = PagePagination
+
+
+# --- Tokens ----------------------------------------------------------------------------
+
+
+class TokenView(CustomerScopedMixin, APIView):
+    """One token by value (ignoring case): `GET`, add or replace with `POST`, `DELETE`."""
+
+    area = Area.TOKENS
+    # POST takes its input from the query only, as scripts send it (no body, no type).
+    parser_classes: list = []
+
+    def _tokens(self):
+        return Token.objects.for_customer(self.customer).select_related("bootstrap")
+
+    def _get(self, name: str) -> Token:
+        token = self._tokens().filter(value__lower=name.lower()).first()
+        if token is None:
+            raise NotFound(f"no token {name!r}")
+        return token
+
+    @extend_schema(
+        tags=[TOKEN_TAG],
+        operation_id="token_get",
+        parameters=[TokenNameQuerySerializer, CUSTOMER_PARAMETER, ETAG_HEADER],
+        responses={200: TokenSerializer, 400: VALIDATION_ERROR, 404: NOT_FOUND},
+    )
+    def get(self, request):
+        token = self._get(_query(TokenNameQuerySerializer, request)["name"])
+        return _etag(Response(TokenSerializer(token).data), token.version)
+
+    @extend_schema(
+        tags=[TOKEN_TAG],
+        operation_id="token_save",
+        summary="Add a token, or replace the one with this value",
+        description="All input is in the query; there is no body. The token is replaced as "
+        "a whole: optional parameters left out go back to their defaults (no expiry, no "
+        "limit, not revoked). Answers 201 when added, 200 when replaced.",
+        parameters=[TokenWriteQuerySerializer, CUSTOMER_PARAMETER, IF_MATCH_HEADER, ETAG_HEADER],
+        request=None,
+        responses={
+            200: TokenSerializer,
+            201: TokenSerializer,
+            400: VALIDATION_ERROR,
+            403: FORBIDDEN,
+            409: STALE,
+        },
+    )
+    def post(self, request):
+        query = _query(TokenWriteQuerySerializer, request)
+        expected = if_match_version(request)
+        if (
+            expected is not None
+            and not self._tokens().filter(value__lower=query["name"].lower()).exists()
+        ):
+            raise _gone("token", expected)
+        try:
+            token, created = services.token_save(
+                customer=self.customer,
+                user=request.user,
+                value=query["name"],
+                app_id=query["appId"],
+                bootstrap=query["bootstrap"],
+                description=query["description"],
+                expires_at=query["expiresAt"],
+                max_redemptions=query["maxRedemptions"],
+                revoked=query["revoked"],
+                expected_version=expected,
+            )
+        except services.StaleVersionError as exc:
+            raise _stale(exc) from None
+        except DjangoValidationError as exc:
+            # The services call the value "token"; this API's parameter is "name".
+            raise _invalid(exc, {"token": "name"}) from None
+        response = Response(
+            TokenSerializer(token).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+        return _etag(response, token.version)
+
+    @extend_schema(
+        tags=[TOKEN_TAG],
+        operation_id="token_delete",
+        parameters=[TokenNameQuerySerializer, CUSTOMER_PARAMETER, IF_MATCH_HEADER],
+        responses={204: None, 400: VALIDATION_ERROR, 403: FORBIDDEN, 404: NOT_FOUND, 409: STALE},
+    )
+    def delete(self, request):
+        token = self._get(_query(TokenNameQuerySerializer, request)["name"])
+        try:
+            services.token_delete(
+                token=token, user=request.user, expected_version=if_match_version(request)
+            )
+        except services.StaleVersionError as exc:
+            raise _stale(exc) from None
+        except Token.DoesNotExist:
+            raise NotFound(f"no token {token.value!r}") from None  # deleted meanwhile
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=[TOKEN_TAG], parameters=[CUSTOMER_PARAMETER])
+class TokenListViewSet(mixins.ListModelMixin, TenantViewSet):
+    """The customer's tokens, paged; filter by appId, bootstrap, revoked; `q` searches."""
+
+    area = Area.TOKENS
+    model = Token
+    serializer_class = TokenSerializer
+    filterset_class = TokenFilterSet
+    pagination_class = PagePagination
+
+    def refine_queryset(self, queryset):
+        return queryset.select_related("bootstrap")
+
+
+# --- Bulk import -----------------------------------------------------------------------
+
+
+class CatalogImportView(CustomerScopedMixin, APIView):
+    """Add or replace many bootstraps and tokens in one call, all or nothing."""
+
+    area = Area.TOKENS
+    parser_classes = [RawImportJSONParser, RawCSVParser, MultiPartParser]
+
+    def initial(self, request, *args, **kwargs):
+        # A method the endpoint does not have is 405 for everyone, as for the login URLs.
+        if request.method.lower() not in {"post", "options"}:
+            raise MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=[TOKEN_TAG],
+        operation_id="catalog_import",
+        summary="Import bootstraps and tokens from JSON or CSV",
+        description=(
+            'Send JSON `{"bootstraps": [...], "tokens": [...]}`, or CSV (as the body '
+            "with `Content-Type: text/csv`, or as the `file` field of a multipart form) "
+            "with the header `bootstrap,parameters,token,appId,description` (optionally "
+            "also `expiresAt,maxRedemptions,revoked`). A CSV row with parameters adds or "
+            "replaces its bootstrap; a row with a token adds or replaces that token. "
+            f"At most {importing.MAX_IMPORT_ROWS} rows and "
+            f"{importing.MAX_IMPORT_BYTES // (1024 * 1024)} MiB. Every row is checked as "
+            "a single save would be; if any fails, nothing is written and the answer lists "
+            "every bad row."
+        ),
+        parameters=[CUSTOMER_PARAMETER],
+        request={
+            "application/json": ImportRequestSerializer,
+            "text/csv": OpenApiTypes.STR,
+            "multipart/form-data": ImportUploadSerializer,
+        },
+        responses={
+            200: ImportResultSerializer,
+            400: ImportErrorSerializer,
+            403: FORBIDDEN,
+            413: OpenApiResponse(AdminErrorSerializer, description="The file is too large."),
+        },
+    )
+    def post(self, request):
+        # multipart bodies carry a little framing around the file.
+        if _body_too_large(request, importing.MAX_IMPORT_BYTES + 64 * 1024):
+            raise PayloadTooLarge(self._too_large())
+        try:
+            catalog = self._parse(request)
+            if catalog.bootstraps and not can(request.user, Area.BOOTSTRAPS, Action.CHANGE):
+                raise PermissionDenied("your role may not change bootstraps")
+            counts = importing.run_import(
+                customer=self.customer, user=request.user, catalog=catalog
+            )
+        except importing.ImportFileError as exc:
+            if exc.code == "too_large":
+                raise PayloadTooLarge(exc.detail) from None
+            return Response({"error": exc.code, "detail": exc.detail}, status=400)
+        except importing.ImportRowsError as exc:
+            return Response({"error": "invalid_rows", "rows": exc.rows}, status=400)
+        return Response(counts)
+
+    def _parse(self, request) -> importing.CatalogFile:
+        data = request.data
+        if isinstance(data, RawBody):
+            return importing.parse_file(bytes(data), content_type=data.media_type)
+        upload = request.FILES.get("file") if hasattr(request, "FILES") else None
+        if upload is None:
+            raise importing.ImportFileError(
+                "invalid_file",
+                "send JSON (application/json), CSV (text/csv) or a multipart form with a "
+                "file field",
+            )
+        if upload.size > importing.MAX_IMPORT_BYTES:
+            raise importing.ImportFileError("too_large", self._too_large())
+        # Browsers label .csv uploads inconsistently (text/csv, application/vnd.ms-excel,
+        # octet-stream): go by the file name, then by the content.
+        return importing.parse_file(upload.read(), filename=upload.name or "")
+
+    @staticmethod
+    def _too_large() -> str:
+        return f"the file is larger than {importing.MAX_IMPORT_BYTES // (1024 * 1024)} MiB"

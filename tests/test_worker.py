@@ -1,0 +1,52 @@
+"""Jobs run by a real Celery worker over the real broker (Redis in CI), not in eager mode.
+
+The worker runs in a thread of this process, consuming from CELERY_BROKER_URL; the test
+data is committed (transaction=True) so the worker's own database connection sees it.
+"""
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from config import celery_app
+from devices import tasks
+from devices.fake_ptt import FakePttServer
+from devices.models import Device, SiteStatus
+from provisioning.models import AppId
+from provisioning.services import bootstrap_save, token_redeem, token_save
+
+
+@pytest.fixture
+def worker(transactional_db):
+    try:
+        celery_app.connection_for_write().ensure_connection(max_retries=1)
+    except Exception as exc:
+        pytest.fail(f"Celery broker {celery_app.conf.broker_url} is not reachable: {exc}")
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=15):
+        yield
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_provisions_a_redeemed_device_into_its_site(
+    worker, customer, admin, settings, django_capture_on_commit_callbacks
+):
+    with FakePttServer(departments=["North"]) as ptt:
+        settings.PTT_SERVERS = {"ptt1": {"url": ptt.url, "api_key": ptt.api_key}}
+        customer.ptt_server = "ptt1"
+        customer.save()
+        bootstrap_save(customer=customer, user=admin, name="N", parameters={"site": "North"})
+        token_save(
+            customer=customer, user=admin, value="tok-n", app_id=AppId.PTT_PRO, bootstrap="N"
+        )
+        outcome = token_redeem(
+            token="tok-n", device_id="TC52_1", app_id=AppId.PTT_PRO, app_version="3.3.10200"
+        )
+        assert outcome.status == 200
+        device = Device.objects.get()
+        assert device.site_status == SiteStatus.PENDING
+
+        # The redemption queued the task after commit; wait for the worker's answer.
+        result = tasks.provision_device_site.delay(device.pk)
+        assert result.get(timeout=30) in {"provisioned", "nothing to do"}
+        device.refresh_from_db()
+        assert device.site_status == SiteStatus.PROVISIONED
+        assert ptt.rows == {"TC52_1": ("North", "provisioning")}
