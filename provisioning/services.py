@@ -28,6 +28,7 @@ from reports.models import HistoryAction, HistoryResult
 from reports.services import event_log, history_record
 
 DIRECT_ACCESS_BOOTSTRAP = "Direct-Access-Bootstrap"
+MAX_REDEMPTIONS_LIMIT = 1_000_000_000
 EXTENSION_MANAGER_BOOTSTRAP = "Extension-Manager-Bootstrap"
 
 
@@ -41,6 +42,15 @@ class StaleVersionError(Exception):
             f"version: this {kind} was changed by someone else (now version {obj.version}, "
             f"you edited version {expected}); reload it and apply your change again."
         )
+
+
+def _check_version(current: Bootstrap | Token | None, expected: int | None, kind: str) -> None:
+    if expected is None:
+        return
+    if current is None:
+        raise ValidationError({"version": f"this {kind} no longer exists; reload the list"})
+    if current.version != expected:
+        raise StaleVersionError(current, expected)
 
 
 # --- Bootstraps ------------------------------------------------------------------------
@@ -96,9 +106,11 @@ def bootstrap_save(
     parameters: dict[str, Any],
     instance: Bootstrap | None = None,
     expected_version: int | None = None,
+    add_only: bool = False,
 ) -> tuple[Bootstrap, bool]:
     """Add a bootstrap, or replace one: `instance` when editing (it may be renamed),
-    else the customer's bootstrap of that name. Returns (bootstrap, created)."""
+    else the customer's bootstrap of that name (unless `add_only`, when an existing name
+    is an error). Returns (bootstrap, created)."""
     name = _check_bootstrap(name, parameters)
     queryset = Bootstrap.objects.for_customer(customer).select_for_update()
     if instance is not None:
@@ -107,8 +119,9 @@ def bootstrap_save(
             raise ValidationError({"name": "this bootstrap no longer exists"})
     else:
         current = queryset.filter(name=name).first()
-    if current is not None and expected_version is not None and current.version != expected_version:
-        raise StaleVersionError(current, expected_version)
+        if current is not None and add_only:
+            raise ValidationError({"name": f"a bootstrap named {name!r} already exists"})
+    _check_version(current, expected_version, "bootstrap")
     clash = Bootstrap.objects.for_customer(customer).filter(name=name)
     if current is not None:
         clash = clash.exclude(pk=current.pk)
@@ -153,10 +166,12 @@ def bootstrap_save(
 def bootstrap_delete(
     *, bootstrap: Bootstrap, user: User | None, expected_version: int | None = None
 ) -> None:
-    """Delete a bootstrap no token uses; otherwise say which tokens use it."""
-    current = Bootstrap.objects.select_for_update().get(pk=bootstrap.pk)
-    if expected_version is not None and current.version != expected_version:
-        raise StaleVersionError(current, expected_version)
+    """Delete a bootstrap no token uses; otherwise say which tokens use it. The caller
+    has fetched `bootstrap` through the customer's scope."""
+    current = Bootstrap.objects.select_for_update().filter(pk=bootstrap.pk).first()
+    if current is None:
+        return  # deleted meanwhile: the outcome the caller wanted
+    _check_version(current, expected_version, "bootstrap")
     users_of = list(current.tokens.order_by("value").values_list("value", flat=True)[:11])
     if users_of:
         shown = ", ".join(users_of[:10]) + (", …" if len(users_of) > 10 else "")
@@ -229,8 +244,10 @@ def _check_token(
         errors["bootstrap"] = "must be one of your bootstraps"
     if len(description or "") > 255:
         errors["description"] = "at most 255 characters"
-    if max_redemptions is not None and max_redemptions < 1:
-        errors["maxRedemptions"] = "must be at least 1 (leave empty for no limit)"
+    if max_redemptions is not None and not 1 <= max_redemptions <= MAX_REDEMPTIONS_LIMIT:
+        errors["maxRedemptions"] = (
+            f"from 1 to {MAX_REDEMPTIONS_LIMIT:,} (leave empty for no limit)"
+        )
     if errors:
         raise ValidationError(errors)
     return bootstrap
@@ -250,10 +267,11 @@ def token_save(
     revoked: bool = False,
     instance: Token | None = None,
     expected_version: int | None = None,
+    add_only: bool = False,
 ) -> tuple[Token, bool]:
     """Add a token, or replace one: `instance` when editing (its value may change), else
-    the customer's token with that value. `bootstrap` is a Bootstrap or a bootstrap name.
-    Returns (token, created)."""
+    the customer's token with that value (unless `add_only`, when an existing value is an
+    error). `bootstrap` is a Bootstrap or a bootstrap name. Returns (token, created)."""
     queryset = Token.objects.for_customer(customer).select_for_update().select_related("bootstrap")
     if instance is not None:
         current = queryset.filter(pk=instance.pk).first()
@@ -261,8 +279,9 @@ def token_save(
             raise ValidationError({"token": "this token no longer exists"})
     else:
         current = queryset.filter(value__lower=(value or "").lower()).first()
-    if current is not None and expected_version is not None and current.version != expected_version:
-        raise StaleVersionError(current, expected_version)
+        if current is not None and add_only:
+            raise ValidationError({"token": f"{value} already exists; edit that token instead"})
+    _check_version(current, expected_version, "token")
     bootstrap = _check_token(
         customer=customer,
         value=value,
@@ -318,9 +337,13 @@ def token_save(
 
 @transaction.atomic
 def token_delete(*, token: Token, user: User | None, expected_version: int | None = None) -> None:
-    current = Token.objects.select_for_update().select_related("bootstrap").get(pk=token.pk)
-    if expected_version is not None and current.version != expected_version:
-        raise StaleVersionError(current, expected_version)
+    """Delete a token the caller fetched through the customer's scope."""
+    current = (
+        Token.objects.select_for_update().select_related("bootstrap").filter(pk=token.pk).first()
+    )
+    if current is None:
+        return  # deleted meanwhile
+    _check_version(current, expected_version, "token")
     snapshot = token_snapshot(current)
     current.delete()
     event_log(
@@ -333,8 +356,10 @@ def token_delete(*, token: Token, user: User | None, expected_version: int | Non
 
 
 def new_token_value(prefix: str) -> str:
-    """A token value nobody can guess: the token is the device's only credential."""
-    return f"{prefix[:40]}-{secrets.token_hex(8)}"
+    """A token value nobody can guess: the token is the device's only credential. The
+    prefix keeps only what token values allow (letters, digits, dashes)."""
+    readable = re.sub(r"[^A-Za-z0-9-]+", "-", prefix).strip("-")[:40]
+    return f"{readable}-{secrets.token_hex(8)}" if readable else secrets.token_hex(8)
 
 
 @transaction.atomic

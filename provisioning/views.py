@@ -9,7 +9,6 @@ import re
 import segno
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
@@ -24,11 +23,6 @@ from provisioning import services
 from provisioning.filters import BootstrapFilterSet, TokenFilterSet
 from provisioning.forms import SERVICE_FIELDS, BootstrapForm, TokenForm, VersionForm
 from provisioning.models import AppId, Bootstrap, Token
-
-
-class _NotCreated(Exception):
-    """Raised inside an Add's transaction when the service updated an existing object
-    instead of creating one, so the update is rolled back."""
 
 
 def _show_service_errors(form, error: ValidationError) -> None:
@@ -102,20 +96,15 @@ class _BootstrapFormView(_ObjectMixin, TenantViewMixin, FormView):
     def form_valid(self, form):
         data = form.cleaned_data
         try:
-            with transaction.atomic():
-                bootstrap, created = services.bootstrap_save(
-                    customer=self.customer,
-                    user=self.request.user,
-                    name=data["name"],
-                    parameters=services.parse_parameters(data["parameters"]),
-                    instance=self.object,
-                    expected_version=data["version"],
-                )
-                if self.object is None and not created:
-                    raise _NotCreated
-        except _NotCreated:
-            form.add_error("name", f"a bootstrap named {data['name'].strip()!r} already exists")
-            return self.form_invalid(form)
+            bootstrap, created = services.bootstrap_save(
+                customer=self.customer,
+                user=self.request.user,
+                name=data["name"],
+                parameters=services.parse_parameters(data["parameters"]),
+                instance=self.object,
+                expected_version=data["version"],
+                add_only=self.object is None,
+            )
         except services.StaleVersionError as exc:
             form.add_error(None, _stale_message(exc))
             return self.form_invalid(form)
@@ -214,25 +203,20 @@ class _TokenFormView(_ObjectMixin, TenantViewMixin, FormView):
     def form_valid(self, form):
         data = form.cleaned_data
         try:
-            with transaction.atomic():
-                token, created = services.token_save(
-                    customer=self.customer,
-                    user=self.request.user,
-                    value=data["token"],
-                    app_id=data["app_id"],
-                    bootstrap=data["bootstrap"],
-                    description=data["description"],
-                    expires_at=data["expires_at"],
-                    max_redemptions=data["max_redemptions"],
-                    revoked=data["revoked"],
-                    instance=self.object,
-                    expected_version=data["version"],
-                )
-                if self.object is None and not created:
-                    raise _NotCreated
-        except _NotCreated:
-            form.add_error("token", f"{data['token']} already exists; edit that token instead")
-            return self.form_invalid(form)
+            token, created = services.token_save(
+                customer=self.customer,
+                user=self.request.user,
+                value=data["token"],
+                app_id=data["app_id"],
+                bootstrap=data["bootstrap"],
+                description=data["description"],
+                expires_at=data["expires_at"],
+                max_redemptions=data["max_redemptions"],
+                revoked=data["revoked"],
+                instance=self.object,
+                expected_version=data["version"],
+                add_only=self.object is None,
+            )
         except services.StaleVersionError as exc:
             form.add_error(None, _stale_message(exc))
             return self.form_invalid(form)

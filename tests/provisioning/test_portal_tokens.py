@@ -254,7 +254,7 @@ def test_token_of_another_customer_cannot_be_reused(
         ({"token": "hash#tag"}, "token", "only letters, digits and dashes"),
         ({"token": ""}, "token", "required"),
         ({"app_id": "WFC_PRO_WINDOWS"}, "app_id", "valid choice"),
-        ({"max_redemptions": "0"}, "max_redemptions", "at least 1"),
+        ({"max_redemptions": "0"}, "max_redemptions", "from 1 to"),
         ({"description": "d" * 256}, "description", "at most 255"),
         ({"bootstrap": None}, "bootstrap", "required"),
     ],

@@ -141,3 +141,19 @@ def test_token_replace_by_value_keeps_identity_and_logs_before_after(customer, a
     assert not created and again.pk == token.pk and again.version == 2
     event = Event.objects.get(type="TOKEN_UPDATED")
     assert (event.data["before"]["bootstrap"], event.data["after"]["bootstrap"]) == ("B", "C")
+
+
+@pytest.mark.django_db
+def test_default_token_of_a_slug_with_underscores_is_a_valid_token():
+    customer = customer_create(name="Under Score", slug="under_score")
+    value = Token.objects.get(customer=customer).value
+    assert value.startswith("under-score-direct-access-")
+
+
+@pytest.mark.django_db
+def test_add_only_refuses_an_existing_name_and_changes_nothing(customer, admin):
+    bootstrap_save(customer=customer, user=admin, name="B", parameters={"a": 1})
+    with pytest.raises(ValidationError) as error:
+        bootstrap_save(customer=customer, user=admin, name="B", parameters={}, add_only=True)
+    assert "already exists" in error.value.message_dict["name"][0]
+    assert Bootstrap.objects.get().parameters == {"a": 1}
