@@ -22,12 +22,21 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
-# The demo runs on SQLite with tasks executed in-process (an explicit choice: no broker).
+# The demo runs on SQLite with tasks executed in-process (an explicit choice: no broker)
+# and a fake PTT Pro server on 127.0.0.1:$(FAKE_PTT_PORT) for automatic site provisioning.
+FAKE_PTT_PORT ?= 8081
+DEMO_ENV := DEBUG=true CELERY_TASK_ALWAYS_EAGER=true \
+	PTT_SERVERS='{"demo-ptt": {"url": "http://127.0.0.1:$(FAKE_PTT_PORT)", "api_key": "demo-key"}}'
+
 run: install
-	DEBUG=true $(BIN)/python manage.py migrate --no-input
-	DEBUG=true $(BIN)/python manage.py loaddemo
-	@echo "Portal: http://$(HOST):$(PORT)/admin/   API docs: http://$(HOST):$(PORT)/admin/api/docs/"
-	DEBUG=true CELERY_TASK_ALWAYS_EAGER=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input
+	@$(DEMO_ENV) $(BIN)/python manage.py run_fake_ptt --port $(FAKE_PTT_PORT) --api-key demo-key \
+		--department "North Warehouse" --department "South Store" > $(VENV)/fake-ptt.log 2>&1 & \
+	trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+	sleep 1; \
+	$(DEMO_ENV) $(BIN)/python manage.py loaddemo && \
+	echo "Portal: http://$(HOST):$(PORT)/admin/   API docs: http://$(HOST):$(PORT)/admin/api/docs/" && \
+	$(DEMO_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install-dev browser
 	$(BIN)/pytest

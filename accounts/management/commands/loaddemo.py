@@ -1,14 +1,17 @@
 import secrets
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import Customer, Role, User
 from accounts.services import customer_create, portal_user_create
+from devices.services import sites_sync
 from provisioning.models import AppId
 from provisioning.services import bootstrap_save, new_token_value, token_redeem, token_save
 
 DEMO_SLUG = "demo"
+DEMO_PTT_SERVER = "demo-ptt"
 DEMO_USERS = [
     ("demo-superadmin", "Dana Super", Role.SUPER_ADMIN),
     ("demo-admin", "Alex Admin", Role.ADMIN),
@@ -72,7 +75,12 @@ class Command(BaseCommand):
 
 
 def _seed(customer: Customer) -> None:
-    """Site bootstraps with PTT Pro tokens, and a few devices that redeemed them."""
+    """Site bootstraps with PTT Pro tokens, and a few devices that redeemed them. With
+    the demo's fake PTT Pro server configured (`make run`), the devices land in its sites."""
+    if DEMO_PTT_SERVER in settings.PTT_SERVERS:
+        customer.ptt_server = DEMO_PTT_SERVER
+        customer.save(update_fields=["ptt_server"])
+        sites_sync(customer=customer)
     for index, site in enumerate(["North Warehouse", "South Store"]):
         bootstrap, _ = bootstrap_save(
             customer=customer,
