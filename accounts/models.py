@@ -25,6 +25,12 @@ class Customer(models.Model):
         blank=True,
         help_text="Name of the customer's PTT Pro server in PTT_SERVERS; empty if none.",
     )
+    license_account = models.CharField(
+        "entitlement account",
+        max_length=64,
+        blank=True,
+        help_text="The customer's account on the entitlement back end; the slug if empty.",
+    )
     is_active = models.BooleanField(default=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)

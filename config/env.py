@@ -70,3 +70,15 @@ def env_json(name: str, default: Any) -> Any:
         raise ImproperlyConfigured(
             f"{name}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
         ) from None
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (compared trimmed and lower-case; "" is a choice like any other)."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        allowed = ", ".join(repr(choice) for choice in choices)
+        raise ImproperlyConfigured(f"{name}: expected one of {allowed}, got {raw!r}")
+    return value

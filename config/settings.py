@@ -9,8 +9,17 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_json, env_list, env_rate, env_str
+from config.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_json,
+    env_list,
+    env_rate,
+    env_str,
+)
 from devices import schedule as devices_schedule
+from licensing import schedule as licensing_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = (BASE_DIR / env_str("DATA_DIR", "data")).resolve()
@@ -157,7 +166,10 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_BEAT_SCHEDULE = {**devices_schedule.SCHEDULE}
+CELERY_BEAT_SCHEDULE = {**devices_schedule.SCHEDULE, **licensing_schedule.SCHEDULE}
+
+# Standard licenses go back to the pool after this many days without a check-in.
+LICENSE_RELEASE_DAYS = env_int("LICENSE_RELEASE_DAYS", 30, minimum=1)
 
 # Devices auto-provisioned into a PTT Pro site leave it after this many days without a
 # check-in.
@@ -257,6 +269,66 @@ def _ptt_servers() -> dict[str, dict[str, str]]:
 
 
 PTT_SERVERS = _ptt_servers()
+
+# The entitlement (licensing) back end: "" (none), "http" (the vendor's API) or "file" (a CSV
+# or JSON file kept by a self-hoster). See licensing/backend.py.
+LICENSE_BACKEND = env_choice("LICENSE_BACKEND", "", ("", "http", "file"))
+LICENSE_BACKEND_URL = env_str("LICENSE_BACKEND_URL").strip()
+LICENSE_BACKEND_TOKEN = env_str("LICENSE_BACKEND_TOKEN")
+LICENSE_BACKEND_FILE = env_str("LICENSE_BACKEND_FILE").strip()
+
+
+def _license_backend_file() -> str:
+    """Check the LICENSE_BACKEND_* combination; returns the file as an absolute path.
+
+    Messages never quote the token (a secret) or the URL (it may carry a password)."""
+    used_by = {
+        "LICENSE_BACKEND_URL": ("http", LICENSE_BACKEND_URL),
+        "LICENSE_BACKEND_TOKEN": ("http", LICENSE_BACKEND_TOKEN),
+        "LICENSE_BACKEND_FILE": ("file", LICENSE_BACKEND_FILE),
+    }
+    for name, (backend, value) in used_by.items():
+        if backend == LICENSE_BACKEND and not value:
+            raise ImproperlyConfigured(f"{name}: required when LICENSE_BACKEND is {backend}")
+        if backend != LICENSE_BACKEND and value:
+            # Most likely a forgotten LICENSE_BACKEND: licenses would silently never sync.
+            raise ImproperlyConfigured(
+                f"{name}: only used when LICENSE_BACKEND is {backend}, "
+                f"but LICENSE_BACKEND is {LICENSE_BACKEND or 'empty'}"
+            )
+    if LICENSE_BACKEND == "http":
+        try:
+            url = urlsplit(LICENSE_BACKEND_URL)
+            valid = (
+                url.scheme in {"http", "https"}
+                and bool(url.hostname)
+                and url.port != 0
+                and not url.query
+                and not url.fragment
+            )
+        except ValueError:  # a bad port or IPv6 literal
+            valid = False
+        if not valid:
+            raise ImproperlyConfigured(
+                "LICENSE_BACKEND_URL: must be http:// or https:// followed by a host name "
+                "(and an optional path)"
+            )
+        if not all("!" <= char <= "~" for char in LICENSE_BACKEND_TOKEN):
+            raise ImproperlyConfigured(
+                "LICENSE_BACKEND_TOKEN: must be printable ASCII without spaces"
+            )
+    if LICENSE_BACKEND == "file":
+        path = BASE_DIR / LICENSE_BACKEND_FILE  # an absolute path stays as it is
+        if path.suffix.lower() not in {".csv", ".json"}:
+            raise ImproperlyConfigured(
+                f"LICENSE_BACKEND_FILE: expected a .csv or .json file, got {str(path)!r}"
+            )
+        # Whether it exists is checked at each sync: it may be written after start-up.
+        return str(path)
+    return ""
+
+
+LICENSE_BACKEND_FILE = _license_backend_file()
 
 # --- Security (tightened whenever DEBUG is off) ---------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import Customer, User
 from devices.models import Device, DeviceKind, DeviceState, Site, SiteStatus
 from devices.ptt import PttClient, PttError, PttRejected, ptt_client
+from licensing.services import device_licenses_release
 from provisioning.models import AppId
 from reports.models import Event, Severity
 from reports.services import event_log
@@ -360,7 +361,8 @@ class DeviceVersionError(Exception):
 def device_obsolete(*, device: Device, user: User | None) -> Device:
     """Mark a device obsolete; the licenses it holds go back to the pool."""
     current = Device.objects.select_for_update().get(pk=device.pk)
-    if current.state == DeviceState.OBSOLETE:
+    released = device_licenses_release(device=current)
+    if current.state == DeviceState.OBSOLETE and not released:
         return current
     current.state = DeviceState.OBSOLETE
     current.save(update_fields=["state", "updated"])
@@ -368,7 +370,8 @@ def device_obsolete(*, device: Device, user: User | None) -> Device:
         customer=current.customer,
         user=user,
         type="DEVICE_OBSOLETED",
-        info=f"Device {current.device_id} marked obsolete",
+        info=f"Device {current.device_id} marked obsolete; {released} license(s) released",
+        data={"released": released},
     )
     return current
 

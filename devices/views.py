@@ -108,10 +108,13 @@ class DeviceObsoleteView(_DeviceMixin, TenantViewMixin, TemplateView):
 
     def post(self, request, *args, **kwargs):
         device = self.get_object()
-        if device.state == DeviceState.OBSOLETE:
+        was_obsolete = device.state == DeviceState.OBSOLETE
+        # The service decides what is left to do (an obsolete device may still hold
+        # licenses to give back); the page only words the outcome.
+        services.device_obsolete(device=device, user=request.user)
+        if was_obsolete:
             messages.info(request, f"Device {device.device_id} was already obsolete.")
         else:
-            services.device_obsolete(device=device, user=request.user)
             messages.success(request, f"Device {device.device_id} marked obsolete.")
         return redirect("devices:device_detail", pk=device.pk)
 

@@ -245,9 +245,7 @@ def _check_token(
     if len(description or "") > 255:
         errors["description"] = "at most 255 characters"
     if max_redemptions is not None and not 1 <= max_redemptions <= MAX_REDEMPTIONS_LIMIT:
-        errors["maxRedemptions"] = (
-            f"from 1 to {MAX_REDEMPTIONS_LIMIT:,} (leave empty for no limit)"
-        )
+        errors["maxRedemptions"] = f"from 1 to {MAX_REDEMPTIONS_LIMIT:,} (leave empty for no limit)"
     if errors:
         raise ValidationError(errors)
     return bootstrap

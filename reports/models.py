@@ -7,6 +7,7 @@ from accounts.models import Customer, TenantQuerySet
 class HistoryAction(models.TextChoices):
     TOKEN = "TOKEN"
     LICENSE = "LICENSE"
+    CHECKIN = "CHECKIN"
 
 
 class HistoryResult(models.TextChoices):
@@ -18,6 +19,9 @@ class HistoryResult(models.TextChoices):
     EXPIRED = "EXPIRED"
     USED_UP = "USED_UP"
     RATE_LIMITED = "RATE_LIMITED"
+    UNKNOWN_DEVICE = "UNKNOWN_DEVICE"
+    NO_LICENSE = "NO_LICENSE"
+    PREMIUM_REFUSED = "PREMIUM_REFUSED"
 
 
 class History(models.Model):

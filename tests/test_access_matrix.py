@@ -110,6 +110,8 @@ ROUTES: dict[str, Rule] = {
     "api:me": Rule("signed_in_api"),
     # Device endpoints: the token is the credential; POST only.
     "device:bootstrap": Rule("post_only"),
+    "device:license": Rule("post_only"),
+    "device:checkin": Rule("post_only"),
     # Portal pages.
     "reports:dashboard": Rule("portal", "dashboard"),
     "reports:history": Rule("portal", "reports"),

@@ -103,6 +103,46 @@ def test_scrubbed_environment_starts_cleanly(tmp_path):
             "PTT_SERVERS",
             "dev03b",
         ),
+        ({"DEBUG": "true", "LICENSE_BACKEND": "ldap"}, "LICENSE_BACKEND", "ldap"),
+        (
+            {"DEBUG": "true", "LICENSE_BACKEND": "http", "LICENSE_BACKEND_TOKEN": "t"},
+            "LICENSE_BACKEND_URL",
+            "required when LICENSE_BACKEND is http",
+        ),
+        (
+            {
+                "DEBUG": "true",
+                "LICENSE_BACKEND": "http",
+                "LICENSE_BACKEND_URL": "licenses.example.com",
+                "LICENSE_BACKEND_TOKEN": "t",
+            },
+            "LICENSE_BACKEND_URL",
+            "http:// or https://",
+        ),
+        (
+            {
+                "DEBUG": "true",
+                "LICENSE_BACKEND": "http",
+                "LICENSE_BACKEND_URL": "https://licenses.example.com",
+            },
+            "LICENSE_BACKEND_TOKEN",
+            "required when LICENSE_BACKEND is http",
+        ),
+        (
+            {"DEBUG": "true", "LICENSE_BACKEND": "file"},
+            "LICENSE_BACKEND_FILE",
+            "required when LICENSE_BACKEND is file",
+        ),
+        (
+            {"DEBUG": "true", "LICENSE_BACKEND": "file", "LICENSE_BACKEND_FILE": "lic.xlsx"},
+            "LICENSE_BACKEND_FILE",
+            ".csv or .json",
+        ),
+        (
+            {"DEBUG": "true", "LICENSE_BACKEND_URL": "https://licenses.example.com"},
+            "LICENSE_BACKEND_URL",
+            "only used when LICENSE_BACKEND is http",
+        ),
     ],
     ids=[
         "debug",
@@ -114,6 +154,13 @@ def test_scrubbed_environment_starts_cleanly(tmp_path):
         "ptt-servers-json",
         "ptt-servers-api-key",
         "ptt-servers-url",
+        "license-backend",
+        "license-backend-url-required",
+        "license-backend-url",
+        "license-backend-token-required",
+        "license-backend-file-required",
+        "license-backend-file-kind",
+        "license-backend-url-unused",
     ],
 )
 def test_bad_configuration_stops_start_up_naming_the_variable(tmp_path, env, variable, bad_value):
@@ -210,3 +257,29 @@ def test_ptt_servers_are_read_and_errors_never_quote_the_key(tmp_path):
     assert result.returncode != 0
     assert configuration_error(result.stderr).startswith("PTT_SERVERS:")
     assert "s3cret-key" not in result.stderr
+
+
+def test_license_backend_is_read_and_errors_never_quote_the_token(tmp_path):
+    http = {
+        "LICENSE_BACKEND": "http",
+        "LICENSE_BACKEND_URL": "https://licenses.example.com/",
+        "LICENSE_BACKEND_TOKEN": "s3cret-token",
+    }
+    names = ("LICENSE_BACKEND", "LICENSE_BACKEND_URL", "LICENSE_BACKEND_TOKEN")
+    assert print_settings(tmp_path, *names, DEBUG="true", **http) == http
+
+    # A relative file is found from the project folder, like DATA_DIR.
+    values = print_settings(
+        tmp_path,
+        "LICENSE_BACKEND_FILE",
+        DEBUG="true",
+        LICENSE_BACKEND="file",
+        LICENSE_BACKEND_FILE="data/licenses.csv",
+    )
+    assert values["LICENSE_BACKEND_FILE"] == str(PROJECT_ROOT / "data" / "licenses.csv")
+
+    for bad in ({"LICENSE_BACKEND_TOKEN": "s3cret token"}, {"LICENSE_BACKEND_URL": "ftp://x"}):
+        result = manage(tmp_path, "check", DEBUG="true", **{**http, **bad})
+        assert result.returncode != 0
+        assert configuration_error(result.stderr).startswith(f"{next(iter(bad))}:")
+        assert "s3cret" not in result.stderr

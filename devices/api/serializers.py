@@ -62,7 +62,7 @@ class DeviceSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_hasPassword(self, device: Device) -> bool:  # noqa: N802 (a wire name)
+    def get_hasPassword(self, device: Device) -> bool:
         return bool(device.password)
 
 
@@ -72,9 +72,7 @@ class ProviderSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(
         choices=DeviceKind.values, error_messages={"invalid_choice": KIND_CHOICE_ERROR}
     )
-    company = serializers.CharField(
-        help_text="Your customer: its slug or numeric ID (e.g. 42)."
-    )
+    company = serializers.CharField(help_text="Your customer: its slug or numeric ID (e.g. 42).")
     id = serializers.CharField(
         max_length=128,
         trim_whitespace=False,

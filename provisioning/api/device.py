@@ -15,6 +15,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from licensing.models import Feature
+from licensing.services import device_checkin, license_assign
 from provisioning.models import AppId
 from provisioning.services import token_redeem
 from reports.models import HistoryAction, HistoryResult
@@ -52,6 +54,7 @@ class ErrorSerializer(serializers.Serializer):
 
 ERROR_CODES = {
     status.HTTP_400_BAD_REQUEST: "bad_request",
+    status.HTTP_403_FORBIDDEN: "forbidden",
     status.HTTP_404_NOT_FOUND: "not_found",
     status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
     status.HTTP_410_GONE: "gone",
@@ -167,3 +170,107 @@ class BootstrapView(DeviceAPIView):
                 code = outcome.result.lower()
             return Response({"error": code, "detail": outcome.detail}, status=outcome.status)
         return Response({"bootstrap": outcome.bootstrap})
+
+
+TOKEN_FIELD = {
+    "max_length": 64,
+    "error_messages": {"invalid": "only letters, digits and dashes"},
+}
+
+
+class LicenseRequestSerializer(serializers.Serializer):
+    token = serializers.RegexField(r"^[A-Za-z0-9-]+$", **TOKEN_FIELD)
+    deviceId = serializers.CharField(max_length=128)
+    feature = serializers.ChoiceField(choices=Feature.values)
+    appVersion = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class LicenseAnswerSerializer(serializers.Serializer):
+    feature = serializers.CharField()
+    licenseType = serializers.CharField()
+    expiration = serializers.DateTimeField()
+    activationId = serializers.CharField()
+
+
+class LicenseView(DeviceAPIView):
+    """A Voice client asks for the license of its configured PBX (feature)."""
+
+    history_action = HistoryAction.LICENSE
+
+    @extend_schema(
+        tags=["device"],
+        auth=[],
+        request=LicenseRequestSerializer,
+        responses={
+            200: LicenseAnswerSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="bad input, named in detail"),
+            403: OpenApiResponse(ErrorSerializer, description="Premium on a third-party device"),
+            404: OpenApiResponse(ErrorSerializer, description="unknown token or device"),
+            409: OpenApiResponse(ErrorSerializer, description="no license available"),
+            410: OpenApiResponse(ErrorSerializer, description="revoked token"),
+            429: OpenApiResponse(ErrorSerializer, description="too many requests"),
+        },
+    )
+    def post(self, request):
+        given = LicenseRequestSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        outcome = license_assign(
+            token=data["token"],
+            device_id=data["deviceId"],
+            feature=data["feature"],
+            app_version=data["appVersion"],
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )
+        if outcome.status != status.HTTP_200_OK:
+            return Response(
+                {"error": outcome.error, "detail": outcome.detail}, status=outcome.status
+            )
+        return Response(
+            LicenseAnswerSerializer(
+                {
+                    "feature": outcome.feature,
+                    "licenseType": outcome.license_type,
+                    "expiration": outcome.expiration,
+                    "activationId": outcome.activation_id,
+                }
+            ).data
+        )
+
+
+class CheckinRequestSerializer(serializers.Serializer):
+    token = serializers.RegexField(r"^[A-Za-z0-9-]+$", **TOKEN_FIELD)
+    deviceId = serializers.CharField(max_length=128)
+    appVersion = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class CheckinView(DeviceAPIView):
+    """A device reports it is alive; keeps it and its licenses from being released."""
+
+    history_action = HistoryAction.CHECKIN
+
+    @extend_schema(
+        tags=["device"],
+        auth=[],
+        request=CheckinRequestSerializer,
+        responses={
+            204: None,
+            400: OpenApiResponse(ErrorSerializer, description="bad input, named in detail"),
+            404: OpenApiResponse(ErrorSerializer, description="unknown token or device"),
+            410: OpenApiResponse(ErrorSerializer, description="revoked token"),
+        },
+    )
+    def post(self, request):
+        given = CheckinRequestSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        code, detail = device_checkin(
+            token=data["token"],
+            device_id=data["deviceId"],
+            app_version=data["appVersion"],
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )
+        if code != status.HTTP_200_OK:
+            error = "revoked" if code == status.HTTP_410_GONE else ERROR_CODES.get(code, "error")
+            return Response({"error": error, "detail": detail}, status=code)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -5,4 +5,6 @@ from provisioning.api import device
 # Mounted at /device/api/v1/; devices post to these exact paths.
 device_urlpatterns = [
     path("bootstrap", device.BootstrapView.as_view(), name="bootstrap"),
+    path("license", device.LicenseView.as_view(), name="license"),
+    path("checkin", device.CheckinView.as_view(), name="checkin"),
 ]

@@ -435,9 +435,7 @@ def test_add_existing_device_id_is_shown_on_the_field(portal_client, super_admin
         ADD, {"kind": DeviceKind.VENDOR, "device_id": "TC52_TAKEN"}
     )
     assert response.status_code == 200
-    assert response.context["form"].errors == {
-        "device_id": ["Device TC52_TAKEN already exists"]
-    }
+    assert response.context["form"].errors == {"device_id": ["Device TC52_TAKEN already exists"]}
     assert not Event.objects.filter(type="DEVICE_ADDED_DIRECTLY").exists()
 
 
@@ -486,9 +484,7 @@ def test_admin_and_user_may_not_add(portal_client, users, who):
 
 
 def direct_additions_shown(body: str) -> str | None:
-    match = re.search(
-        r"<dt>Direct additions this month</dt><dd[^>]*>(\d+)</dd>", body, flags=re.S
-    )
+    match = re.search(r"<dt>Direct additions this month</dt><dd[^>]*>(\d+)</dd>", body, flags=re.S)
     return match.group(1) if match else None
 
 

@@ -73,7 +73,9 @@ def test_search_sort_and_page(portal_client, viewer, customer):
     counts = [s.device_count for s in by_count]
     assert counts == sorted(counts, reverse=True)
     assert counts[0] == 3
-    servers = [s.server_name for s in client.get(LIST, {"ordering": "serverName"}).context["page_obj"]]
+    servers = [
+        s.server_name for s in client.get(LIST, {"ordering": "serverName"}).context["page_obj"]
+    ]
     assert servers == sorted(servers)
     synced = [s.synced_at for s in client.get(LIST, {"ordering": "-syncedAt"}).context["page_obj"]]
     assert synced == sorted(synced, reverse=True)
@@ -157,7 +159,10 @@ def test_site_devices_are_paged_and_sorted(portal_client, viewer, customer):
     devices_bulk(customer, 30, sites=[site], prefix="ON_SITE")
     client = portal_client(viewer)
     first = client.get(detail_url(site), {"ordering": "-deviceId"})
-    assert [d.device_id for d in first.context["object_list"]][:2] == ["ON_SITE_00029", "ON_SITE_00028"]
+    assert [d.device_id for d in first.context["object_list"]][:2] == [
+        "ON_SITE_00029",
+        "ON_SITE_00028",
+    ]
     second = client.get(detail_url(site), {"ordering": "-deviceId", "page": 2})
     assert len(second.context["object_list"]) == 5
     assert "30 record(s) found" in second.content.decode()

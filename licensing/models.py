@@ -1,0 +1,133 @@
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import TenantModel
+
+
+class LicenseType(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    PREMIUM = "premium", "Premium"
+
+
+class EntitlementState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    # Expired, removed from the account on the back end, or otherwise invalid.
+    EXPIRED = "expired", "Expired"
+
+
+class Feature(models.TextChoices):
+    """The PBX a Voice client is configured for; it decides the license type."""
+
+    ALCATEL = "Alcatel"
+    ASTERISK = "Asterisk"
+    CME = "CME"
+    CUCM = "CUCM"
+    IP_OFFICE = "IP Office"
+    MITEL = "Mitel"
+    RAULAND = "Rauland"
+    GENERIC_PBX = "Generic PBX"
+    LOCAL = "Local use Standard"
+    AURA_PREMIUM = "Aura Premium"
+    CUCM_PREMIUM = "CUCM Premium"
+    CME_PREMIUM = "CME Premium"
+
+
+PREMIUM_FEATURES = frozenset({Feature.AURA_PREMIUM, Feature.CUCM_PREMIUM, Feature.CME_PREMIUM})
+
+
+def license_type_for(feature: str) -> str:
+    return LicenseType.PREMIUM if feature in PREMIUM_FEATURES else LicenseType.STANDARD
+
+
+class Entitlement(TenantModel):
+    """A license line of a customer, synced from the entitlement back end."""
+
+    activation_id = models.CharField("activation ID", max_length=64, unique=True)
+    license_type = models.CharField(max_length=10, choices=LicenseType.choices)
+    term = models.CharField(max_length=64, blank=True)
+    total = models.PositiveIntegerField("total purchased")
+    expiration = models.DateTimeField()
+    state = models.CharField(
+        max_length=10, choices=EntitlementState.choices, default=EntitlementState.ACTIVE
+    )
+    verified_at = models.DateTimeField("last verified", null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["expiration", "pk"]
+        indexes = [
+            models.Index(
+                fields=["customer", "license_type", "state", "-expiration"],
+                name="licensing_ent_pick",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_license_type_display()} {self.masked_activation_id}"
+
+    @property
+    def masked_activation_id(self) -> str:
+        """Enough of the activation ID to tell lines apart, not enough to reuse it."""
+        return f"***{self.activation_id[-9:]}"
+
+
+class Assignment(TenantModel):
+    """A license of an entitlement held by a device. Released rows are kept as history."""
+
+    entitlement = models.ForeignKey(
+        Entitlement, on_delete=models.PROTECT, related_name="assignments"
+    )
+    device = models.ForeignKey(
+        "devices.Device", on_delete=models.CASCADE, related_name="assignments"
+    )
+    # Copied from the entitlement so the database can hold "one live license per device
+    # and type" as a constraint.
+    license_type = models.CharField(max_length=10, choices=LicenseType.choices)
+    feature = models.CharField(max_length=32, choices=Feature.choices)
+    app_version = models.CharField(max_length=16, blank=True)
+    last_contact = models.DateTimeField()
+    created = models.DateTimeField("first assigned", auto_now_add=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_contact", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["device", "license_type"],
+                condition=Q(released_at__isnull=True),
+                name="%(app_label)s_%(class)s_one_live_per_device_and_type",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["entitlement"],
+                condition=Q(released_at__isnull=True),
+                name="licensing_asg_live_by_ent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.feature}"
+
+    @property
+    def assigned(self) -> bool:
+        return self.released_at is None
+
+
+class ExpiryNotice(models.Model):
+    """One row per entitlement and notice step, so a notice is never sent twice."""
+
+    entitlement = models.ForeignKey(Entitlement, on_delete=models.CASCADE, related_name="notices")
+    days_before = models.PositiveSmallIntegerField()  # 30, 7, 1, or 0 (on expiry)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entitlement", "days_before"], name="%(app_label)s_%(class)s_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entitlement} notice {self.days_before} days before"

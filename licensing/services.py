@@ -1,0 +1,502 @@
+"""The license pool: handing licenses to devices without ever over-allocating, releasing
+them, syncing entitlements from the back end and warning before they expire."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from accounts.models import Customer, Role, User
+from devices.models import Device, DeviceKind
+from licensing.backend import EntitlementBackendError, entitlement_source
+from licensing.models import (
+    Assignment,
+    Entitlement,
+    EntitlementState,
+    ExpiryNotice,
+    LicenseType,
+    license_type_for,
+)
+from provisioning.models import Token
+from reports.models import HistoryAction, HistoryResult, Severity
+from reports.services import event_log, history_record
+
+NOTICE_STEPS = (30, 7, 1, 0)  # days before expiration; 0 is the day it expires
+
+
+def short_app_version(version: str) -> str:
+    """The guide shows only the last part of a Voice version: 9.0.20406 → 20406."""
+    return (version or "").rsplit(".", 1)[-1][:16]
+
+
+# --- Assignment ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LicenseAnswer:
+    """What a license request came to. `status` is the HTTP status to answer; a granted
+    license carries its feature, type, expiration and activation ID."""
+
+    status: int
+    result: str
+    error: str = ""
+    detail: str = ""
+    feature: str = ""
+    license_type: str = ""
+    expiration: datetime | None = None
+    activation_id: str = ""
+
+
+def license_assign(
+    *,
+    token: str,
+    device_id: str,
+    feature: str,
+    app_version: str = "",
+    ip_address: str | None = None,
+) -> LicenseAnswer:
+    """A device asks for a license for `feature`.
+
+    The token names the customer, so a device ID alone never reaches another customer's
+    pool. A device that already holds a valid license of the type keeps it; otherwise it
+    gets one from the Active, unexpired entitlement with room left and the farthest
+    expiration.
+
+    Never over-allocates: the candidate entitlements are row-locked, and only then are
+    their used seats counted from the assignment rows, in a statement of its own (under
+    READ COMMITTED a later statement sees what the previous lock holder committed); the
+    partial unique constraint keeps one live license per device and type.
+
+    Five statements when a license is handed out: token, device and live license in one;
+    the lock; the count; the assignment insert; the History insert."""
+    now = timezone.now()
+    license_type = license_type_for(feature)
+    devices = Device.objects.filter(customer=OuterRef("customer_id"), device_id=device_id)
+    live = Assignment.objects.filter(
+        customer=OuterRef("customer_id"),
+        device__device_id=device_id,
+        license_type=license_type,
+        released_at__isnull=True,
+    )
+    found = (
+        Token.objects.filter(value__lower=token.lower())
+        .select_related("customer")
+        .annotate(
+            device_pk=Subquery(devices.values("pk")[:1]),
+            device_kind=Subquery(devices.values("kind")[:1]),
+            live_pk=Subquery(live.values("pk")[:1]),
+            live_state=Subquery(live.values("entitlement__state")[:1]),
+            live_expiration=Subquery(live.values("entitlement__expiration")[:1]),
+            live_activation_id=Subquery(live.values("entitlement__activation_id")[:1]),
+        )
+        .only("customer_id", "revoked", "customer__is_active")
+        .first()
+    )
+
+    def answer(status: int, result: str, error: str = "", detail: str = "", **kw) -> LicenseAnswer:
+        history_record(
+            customer_id=found.customer_id if found else None,
+            action=HistoryAction.LICENSE,
+            result=result,
+            token=token,
+            device_id=device_id,
+            ip_address=ip_address,
+        )
+        return LicenseAnswer(status, result, error, detail, **kw)
+
+    if found is None:
+        return answer(404, HistoryResult.UNKNOWN_TOKEN, "not_found", "token: no such token")
+    if found.revoked or not found.customer.is_active:
+        return answer(410, HistoryResult.REVOKED, "revoked", "token: revoked")
+    if found.device_pk is None:
+        return answer(
+            404,
+            HistoryResult.UNKNOWN_DEVICE,
+            "unknown_device",
+            f"deviceId: {device_id} is not a device of this customer; redeem the token first",
+        )
+    if license_type == LicenseType.PREMIUM and found.device_kind == DeviceKind.THIRD_PARTY_ANDROID:
+        return answer(
+            403,
+            HistoryResult.PREMIUM_REFUSED,
+            "premium_not_supported",
+            f"feature: {feature} needs a Premium license, which third-party devices cannot use",
+        )
+    granted = {"feature": feature, "license_type": license_type}
+    if (
+        found.live_pk is not None
+        and found.live_state == EntitlementState.ACTIVE
+        and found.live_expiration > now
+    ):
+        # Keep the license it has, even if another line expires later (the guide's rule).
+        Assignment.objects.filter(pk=found.live_pk).update(
+            feature=feature, app_version=short_app_version(app_version), last_contact=now
+        )
+        return answer(
+            200,
+            HistoryResult.OK,
+            expiration=found.live_expiration,
+            activation_id=found.live_activation_id,
+            **granted,
+        )
+
+    try:
+        with transaction.atomic():
+            if found.live_pk is not None:
+                # Its entitlement expired or went away: that license is no longer valid.
+                Assignment.objects.filter(pk=found.live_pk).update(released_at=now)
+            chosen = _entitlement_with_room(
+                customer_id=found.customer_id, license_type=license_type, now=now
+            )
+            if chosen is not None:
+                Assignment.objects.create(
+                    customer_id=found.customer_id,
+                    entitlement=chosen,
+                    device_id=found.device_pk,
+                    license_type=license_type,
+                    feature=feature,
+                    app_version=short_app_version(app_version),
+                    last_contact=now,
+                )
+    except IntegrityError:
+        # The same device asked twice at once and the other request won: use its license.
+        chosen = Entitlement.objects.filter(
+            assignments__device_id=found.device_pk,
+            assignments__license_type=license_type,
+            assignments__released_at__isnull=True,
+        ).first()
+        if chosen is None:
+            raise
+    if chosen is None:
+        event_log(
+            customer=found.customer,
+            user=None,
+            type="NO_LICENSE_AVAILABLE",
+            severity=Severity.WARNING,
+            info=f"No {license_type} license left for device {device_id} ({feature})",
+            data={"device": device_id, "feature": feature, "licenseType": license_type},
+        )
+        return answer(
+            409,
+            HistoryResult.NO_LICENSE,
+            "no_license_available",
+            f"feature: no {LicenseType(license_type).label} license is available",
+        )
+    return answer(
+        200,
+        HistoryResult.OK,
+        expiration=chosen.expiration,
+        activation_id=chosen.activation_id,
+        **granted,
+    )
+
+
+def _entitlement_with_room(
+    *, customer_id: int, license_type: str, now: datetime
+) -> Entitlement | None:
+    """Lock the customer's usable entitlements of the type, then count their used seats
+    and return the one with room left and the farthest expiration (None when all are
+    full). Must run inside a transaction."""
+    candidates = list(
+        Entitlement.objects.filter(
+            customer_id=customer_id,
+            license_type=license_type,
+            state=EntitlementState.ACTIVE,
+            expiration__gt=now,
+        )
+        .select_for_update()
+        .order_by("-expiration", "pk")
+    )
+    if not candidates:
+        return None
+    used = dict(
+        Assignment.objects.filter(
+            entitlement__in=[e.pk for e in candidates], released_at__isnull=True
+        )
+        .order_by()
+        .values_list("entitlement")
+        .annotate(n=Count("pk"))
+    )
+    for entitlement in candidates:
+        if used.get(entitlement.pk, 0) < entitlement.total:
+            return entitlement
+    return None
+
+
+def device_checkin(
+    *, token: str, device_id: str, app_version: str = "", ip_address: str | None = None
+) -> tuple[int, str]:
+    """A device says it is alive: refresh it and the licenses it holds. Returns
+    (HTTP status, detail)."""
+    now = timezone.now()
+    found = (
+        Token.objects.filter(value__lower=token.lower())
+        .select_related("customer")
+        .only("customer_id", "revoked", "customer__is_active")
+        .first()
+    )
+    status, result, detail = 200, HistoryResult.OK, ""
+    if found is None:
+        status, result, detail = 404, HistoryResult.UNKNOWN_TOKEN, "token: no such token"
+    elif found.revoked or not found.customer.is_active:
+        status, result, detail = 410, HistoryResult.REVOKED, "token: revoked"
+    else:
+        changes: dict[str, Any] = {"last_checkin": now, "updated": now}
+        if app_version:
+            changes["app_version"] = app_version[:64]
+        devices = Device.objects.filter(customer_id=found.customer_id, device_id=device_id)
+        if devices.update(**changes) == 0:
+            status, result = 404, HistoryResult.UNKNOWN_DEVICE
+            detail = f"deviceId: {device_id} is not a device of this customer"
+        else:
+            held = {"last_contact": now}
+            if app_version:
+                held["app_version"] = short_app_version(app_version)
+            Assignment.objects.filter(device__in=devices, released_at__isnull=True).update(**held)
+    history_record(
+        customer_id=found.customer_id if found else None,
+        action=HistoryAction.CHECKIN,
+        result=result,
+        token=token,
+        device_id=device_id,
+        ip_address=ip_address,
+    )
+    return status, detail
+
+
+# --- Release rules ---------------------------------------------------------------------
+
+
+def device_licenses_release(*, device: Device, now: datetime | None = None) -> int:
+    """Return every license a device holds to the pool (the device was obsoleted)."""
+    return Assignment.objects.filter(device=device, released_at__isnull=True).update(
+        released_at=now or timezone.now()
+    )
+
+
+def standard_licenses_release(*, now: datetime | None = None) -> int:
+    """Release Standard licenses of devices silent for the release interval. Premium
+    licenses are never released automatically. One UPDATE; safe to run twice."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.LICENSE_RELEASE_DAYS)
+    released = (
+        Assignment.objects.filter(
+            released_at__isnull=True, license_type=LicenseType.STANDARD, last_contact__lt=cutoff
+        )
+        .filter(Q(device__last_checkin__lt=cutoff) | Q(device__last_checkin__isnull=True))
+        .update(released_at=now)
+    )
+    event_log(
+        customer=None,
+        user=None,
+        type="LICENSE_RELEASE",
+        info=(
+            f"{released} Standard license(s) released from devices silent for "
+            f"{settings.LICENSE_RELEASE_DAYS} days"
+        ),
+        data={"released": released},
+    )
+    return released
+
+
+# --- Expiration ------------------------------------------------------------------------
+
+
+def entitlements_expire(*, now: datetime | None = None) -> dict[str, int]:
+    """Mark entitlements past their expiration Expired, and warn each customer 30, 7 and
+    1 days before and on the day, once per entitlement and step."""
+    now = now or timezone.now()
+    expired = Entitlement.objects.filter(state=EntitlementState.ACTIVE, expiration__lte=now).update(
+        state=EntitlementState.EXPIRED, updated=now
+    )
+    due = (
+        Entitlement.objects.filter(
+            expiration__lte=now + timedelta(days=max(NOTICE_STEPS)),
+            # A line that expired long before we knew of it gets no belated notice.
+            expiration__gt=now - timedelta(days=7),
+        )
+        .select_related("customer")
+        .prefetch_related("notices")
+        .order_by("pk")
+    )
+    sent = 0
+    for entitlement in due:
+        days_left = (entitlement.expiration - now) / timedelta(days=1)
+        steps = {step for step in NOTICE_STEPS if days_left <= step}
+        steps -= {notice.days_before for notice in entitlement.notices.all()}
+        if steps and _notice_send(entitlement, steps, now):
+            sent += 1
+    event_log(
+        customer=None,
+        user=None,
+        type="LICENSE_EXPIRY",
+        info=f"{expired} entitlement(s) expired, {sent} expiry notice(s) sent",
+        data={"expired": expired, "notices": sent},
+    )
+    return {"expired": expired, "notices": sent}
+
+
+def _notice_send(entitlement: Entitlement, steps: set[int], now: datetime) -> bool:
+    """One notice for the most urgent step; the steps it covers are recorded so none is
+    sent later. Recording and sending share a transaction: a failed send is retried by
+    the next run, and a concurrent run finds the step taken."""
+    step = min(steps)
+    try:
+        with transaction.atomic():
+            ExpiryNotice.objects.create(entitlement=entitlement, days_before=step)
+            ExpiryNotice.objects.bulk_create(
+                [ExpiryNotice(entitlement=entitlement, days_before=s) for s in steps - {step}],
+                ignore_conflicts=True,
+            )
+            when = (
+                "today"
+                if step == 0
+                else f"on {entitlement.expiration:%Y-%m-%d} ({step} day{'s' if step > 1 else ''})"
+            )
+            subject = (
+                f"{entitlement.get_license_type_display()} licenses "
+                f"{entitlement.masked_activation_id} expire {when}"
+            )
+            recipients = _notice_recipients(entitlement.customer)
+            if recipients:
+                send_mail(
+                    subject=f"Provisioning Manager: {subject}",
+                    message=(
+                        f"{entitlement.total} {entitlement.get_license_type_display()} "
+                        f"license(s) of {entitlement.customer.name} "
+                        f"({entitlement.term or 'no term'}, activation ID "
+                        f"{entitlement.masked_activation_id}) expire {when}.\n\n"
+                        "Devices holding them will need new licenses; renew the "
+                        "entitlement to keep them working."
+                    ),
+                    from_email=None,
+                    recipient_list=recipients,
+                )
+            event_log(
+                customer=entitlement.customer,
+                user=None,
+                type="LICENSE_EXPIRY_NOTICE",
+                severity=Severity.WARNING,
+                info=subject,
+                data={"activationId": entitlement.masked_activation_id, "daysBefore": step},
+            )
+    except IntegrityError:
+        return False  # another run sent it
+    return True
+
+
+def _notice_recipients(customer: Customer) -> list[str]:
+    admins = User.objects.filter(customer=customer, role=Role.SUPER_ADMIN, is_active=True).exclude(
+        email=""
+    )
+    emails = {customer.contact_email} | set(admins.values_list("email", flat=True))
+    return sorted(email for email in emails if email)
+
+
+# --- Sync with the entitlement back end ------------------------------------------------
+
+
+def entitlements_sync(*, customer: Customer, full: bool = True) -> dict[str, int]:
+    """Fetch the customer's entitlements from the back end.
+
+    The hourly check (full=False) only records that the back end answered and marks the
+    lines it still reports as verified. The full sync upserts by activation ID and marks
+    lines missing from the back end Expired; it never deletes them or their history.
+    A failing back end writes an ERROR event and changes nothing."""
+    source = entitlement_source()
+    if source is None:
+        raise ValidationError("LICENSE_BACKEND: no entitlement back end is configured")
+    account = customer.license_account or customer.slug
+    try:
+        remote = source.fetch(account)
+    except EntitlementBackendError as exc:
+        event_log(
+            customer=customer,
+            user=None,
+            type="LICENSE_SYNC_GET",
+            severity=Severity.ERROR,
+            info=f"Entitlement back end failed for {account}: {exc}",
+        )
+        raise
+    now = timezone.now()
+    ids = [r.activation_id for r in remote]
+    if not full:
+        verified = (
+            Entitlement.objects.for_customer(customer)
+            .filter(activation_id__in=ids)
+            .update(verified_at=now)
+        )
+        event_log(
+            customer=customer,
+            user=None,
+            type="LICENSE_SYNC_GET",
+            info=f"{account}: {len(remote)} entitlement(s) reported, {verified} verified",
+        )
+        return {"reported": len(remote), "verified": verified}
+
+    with transaction.atomic():
+        # An activation ID belongs to one customer; never let a sync move it.
+        foreign = set(
+            Entitlement.objects.filter(activation_id__in=ids)
+            .exclude(customer=customer)
+            .values_list("activation_id", flat=True)
+        )
+        rows = [
+            Entitlement(
+                customer=customer,
+                activation_id=r.activation_id,
+                license_type=r.license_type,
+                term=r.term[:64],
+                total=r.quantity,
+                expiration=r.expiration,
+                state=EntitlementState.ACTIVE if r.expiration > now else EntitlementState.EXPIRED,
+                verified_at=now,
+            )
+            for r in remote
+            if r.activation_id not in foreign
+        ]
+        Entitlement.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["activation_id"],
+            update_fields=[
+                "license_type",
+                "term",
+                "total",
+                "expiration",
+                "state",
+                "verified_at",
+                "updated",
+            ],
+        )
+        missing = (
+            Entitlement.objects.for_customer(customer)
+            .exclude(activation_id__in=ids)
+            .filter(state=EntitlementState.ACTIVE)
+            .update(state=EntitlementState.EXPIRED, updated=now)
+        )
+        counts = {"reported": len(remote), "upserted": len(rows), "expired": missing}
+        event_log(
+            customer=customer,
+            user=None,
+            type="LICENSE_SYNC",
+            severity=Severity.ERROR if foreign else Severity.INFO,
+            info=(
+                f"{account}: {len(rows)} entitlement(s) synced, {missing} no longer reported"
+                + (
+                    f"; {len(foreign)} belong to another customer and were skipped"
+                    if foreign
+                    else ""
+                )
+            ),
+            data=counts,
+        )
+    return counts

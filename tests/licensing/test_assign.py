@@ -1,0 +1,197 @@
+"""POST /device/api/v1/license: the pool's rules, seen from a device."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from devices.models import DeviceKind
+from licensing.models import Assignment, EntitlementState, LicenseType
+from reports.models import Event, History, HistoryResult
+
+URL = "/device/api/v1/license"
+
+
+def ask(token="Acme-Direct", device="TC52_1", feature="CUCM", version="9.0.20406"):
+    return APIClient().post(
+        URL,
+        {"token": token, "deviceId": device, "feature": feature, "appVersion": version},
+        format="json",
+    )
+
+
+@pytest.mark.django_db
+def test_assigns_from_the_entitlement_with_the_farthest_expiration(
+    voice_token, make_device, make_entitlement
+):
+    make_device()
+    make_entitlement(days=100)
+    farthest = make_entitlement(days=700)
+    make_entitlement(days=300)
+    response = ask()
+    assert response.status_code == 200
+    body = response.json()
+    assert body["activationId"] == farthest.activation_id
+    assert (body["feature"], body["licenseType"]) == ("CUCM", "standard")
+    assignment = Assignment.objects.get()
+    assert (assignment.entitlement, assignment.app_version) == (farthest, "20406")
+    assert History.objects.get().result == HistoryResult.OK
+
+
+@pytest.mark.django_db
+def test_keeps_the_license_it_holds_even_when_another_expires_later(
+    voice_token, make_device, make_entitlement
+):
+    make_device()
+    first = make_entitlement(days=100)
+    assert ask().json()["activationId"] == first.activation_id
+    make_entitlement(days=900)
+    response = ask(feature="Asterisk")
+    assert response.json()["activationId"] == first.activation_id
+    assert Assignment.objects.count() == 1
+    assert Assignment.objects.get().feature == "Asterisk"
+
+
+@pytest.mark.django_db
+def test_skips_full_expired_and_inactive_lines(voice_token, make_device, make_entitlement):
+    make_device()
+    make_device("OTHER")
+    full = make_entitlement(total=1, days=900)
+    Assignment.objects.create(
+        customer=full.customer,
+        entitlement=full,
+        device=full.customer.device_set.get(device_id="OTHER"),
+        license_type=LicenseType.STANDARD,
+        feature="CUCM",
+        last_contact=timezone.now(),
+    )
+    make_entitlement(days=800, state=EntitlementState.EXPIRED)
+    make_entitlement(days=-1)
+    ok = make_entitlement(days=10)
+    assert ask().json()["activationId"] == ok.activation_id
+
+
+@pytest.mark.django_db
+def test_premium_feature_takes_a_premium_license(voice_token, make_device, make_entitlement):
+    make_device()
+    make_entitlement(days=900)
+    premium = make_entitlement(license_type=LicenseType.PREMIUM, days=50)
+    body = ask(feature="CUCM Premium").json()
+    assert (body["activationId"], body["licenseType"]) == (premium.activation_id, "premium")
+    # Standard and Premium are held side by side.
+    assert ask(feature="CUCM").json()["licenseType"] == "standard"
+    assert Assignment.objects.filter(released_at__isnull=True).count() == 2
+
+
+@pytest.mark.django_db
+def test_premium_is_refused_for_third_party_devices(voice_token, make_device, make_entitlement):
+    make_device("Pixel7_TAIabc", kind=DeviceKind.THIRD_PARTY_ANDROID)
+    make_entitlement(license_type=LicenseType.PREMIUM)
+    response = ask(device="Pixel7_TAIabc", feature="Aura Premium")
+    assert response.status_code == 403
+    assert response.json()["error"] == "premium_not_supported"
+    assert not Assignment.objects.exists()
+    make_entitlement()
+    assert ask(device="Pixel7_TAIabc", feature="Generic PBX").status_code == 200
+
+
+@pytest.mark.django_db
+def test_nothing_available_is_409_with_an_event(voice_token, make_device, make_entitlement):
+    make_device()
+    make_entitlement(license_type=LicenseType.PREMIUM)
+    response = ask(feature="Mitel")
+    assert response.status_code == 409
+    assert response.json()["error"] == "no_license_available"
+    assert Event.objects.get(type="NO_LICENSE_AVAILABLE").customer == voice_token.customer
+    assert History.objects.get().result == HistoryResult.NO_LICENSE
+
+
+@pytest.mark.django_db
+def test_an_expired_license_is_replaced(voice_token, make_device, make_entitlement):
+    make_device()
+    old = make_entitlement(days=5)
+    assert ask().json()["activationId"] == old.activation_id
+    old.expiration = timezone.now() - timedelta(minutes=1)
+    old.save()
+    new = make_entitlement(days=400)
+    assert ask().json()["activationId"] == new.activation_id
+    assert Assignment.objects.filter(released_at__isnull=True).get().entitlement == new
+    assert Assignment.objects.filter(entitlement=old).get().released_at is not None
+
+
+@pytest.mark.django_db
+def test_a_device_id_alone_never_reaches_another_customers_pool(
+    voice_token, make_device, make_entitlement, other_customer
+):
+    # The device exists only at the other customer, which has licenses.
+    make_device(owner=other_customer)
+    make_entitlement(owner=other_customer)
+    response = ask()
+    assert response.status_code == 404
+    assert response.json()["error"] == "unknown_device"
+    assert not Assignment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_unknown_and_revoked_tokens(voice_token, make_device, make_entitlement):
+    make_device()
+    make_entitlement()
+    assert ask(token="nope").status_code == 404
+    voice_token.revoked = True
+    voice_token.save()
+    assert ask().status_code == 410
+    assert not Assignment.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"deviceId": "X", "feature": "CUCM"}, "token"),
+        ({"token": "Acme-Direct", "feature": "CUCM"}, "deviceId"),
+        ({"token": "Acme-Direct", "deviceId": "X", "feature": "Skype"}, "feature"),
+        ({"token": "bad token", "deviceId": "X", "feature": "CUCM"}, "token"),
+    ],
+)
+def test_bad_input_is_400_naming_the_field(voice_token, body, field):
+    response = APIClient().post(URL, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith(f"{field}:")
+    assert History.objects.get().result == HistoryResult.BAD_REQUEST
+
+
+@pytest.mark.django_db(transaction=True)
+def test_new_assignment_takes_five_statements(
+    voice_token, make_device, make_entitlement, django_assert_num_queries
+):
+    make_device()
+    make_entitlement()
+    # token+device+live license, BEGIN, lock, count, INSERT, INSERT history, COMMIT
+    with django_assert_num_queries(7) as captured:
+        assert ask().status_code == 200
+    work = [q["sql"] for q in captured.captured_queries if q["sql"] not in {"BEGIN", "COMMIT"}]
+    assert len(work) == 5
+    # Asking again: token+device+live license, its refresh, history.
+    with django_assert_num_queries(3):
+        assert ask().status_code == 200
+
+
+@pytest.mark.django_db
+def test_checkin_refreshes_device_and_licenses(voice_token, make_device, make_entitlement):
+    device = make_device(last_checkin=None)
+    make_entitlement()
+    ask()
+    response = APIClient().post(
+        "/device/api/v1/checkin",
+        {"token": "Acme-Direct", "deviceId": "TC52_1", "appVersion": "9.0.20500"},
+        format="json",
+    )
+    assert response.status_code == 204
+    device.refresh_from_db()
+    assert device.last_checkin is not None and device.app_version == "9.0.20500"
+    assert Assignment.objects.get().app_version == "20500"
+    missing = APIClient().post(
+        "/device/api/v1/checkin", {"token": "Acme-Direct", "deviceId": "NOPE"}, format="json"
+    )
+    assert missing.status_code == 404
