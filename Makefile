@@ -23,16 +23,24 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 # The demo runs on SQLite with tasks executed in-process (an explicit choice: no broker)
-# and a fake PTT Pro server on 127.0.0.1:$(FAKE_PTT_PORT) for automatic site provisioning.
+# with fakes on loopback: a PTT Pro server (automatic site provisioning) and the entitlement
+# back end (the license pool).
 FAKE_PTT_PORT ?= 8081
+FAKE_LICENSES_PORT ?= 8082
 DEMO_ENV := DEBUG=true CELERY_TASK_ALWAYS_EAGER=true \
-	PTT_SERVERS='{"demo-ptt": {"url": "http://127.0.0.1:$(FAKE_PTT_PORT)", "api_key": "demo-key"}}'
+	PTT_SERVERS='{"demo-ptt": {"url": "http://127.0.0.1:$(FAKE_PTT_PORT)", "api_key": "demo-key"}}' \
+	LICENSE_BACKEND=http LICENSE_BACKEND_URL=http://127.0.0.1:$(FAKE_LICENSES_PORT) \
+	LICENSE_BACKEND_TOKEN=demo-token
 
 run: install
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input
 	@$(DEMO_ENV) $(BIN)/python manage.py run_fake_ptt --port $(FAKE_PTT_PORT) --api-key demo-key \
 		--department "North Warehouse" --department "South Store" > $(VENV)/fake-ptt.log 2>&1 & \
-	trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+	ptt=$$!; \
+	$(DEMO_ENV) $(BIN)/python manage.py run_fake_entitlements --port $(FAKE_LICENSES_PORT) \
+		--token demo-token --account demo --seed > $(VENV)/fake-licenses.log 2>&1 & \
+	licenses=$$!; \
+	trap 'kill $$ptt $$licenses 2>/dev/null' EXIT INT TERM; \
 	sleep 1; \
 	$(DEMO_ENV) $(BIN)/python manage.py loaddemo && \
 	echo "Portal: http://$(HOST):$(PORT)/admin/   API docs: http://$(HOST):$(PORT)/admin/api/docs/" && \

@@ -148,7 +148,10 @@ def _expiration(value: Any) -> datetime:
         raise _InvalidEntry(
             "expiration", f"must include a time zone (Z or +hh:mm), got {_shown(value)}"
         )
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is past the last date Python knows
+        raise _InvalidEntry("expiration", f"is out of range, got {_shown(value)}") from None
 
 
 def _entitlement(entry: Any, *, cells: bool = False) -> RemoteEntitlement:

@@ -86,6 +86,7 @@ BAD_FIELDS = [
     ("expiration", "2027-02-06", "must include a time zone"),
     ("expiration", "next year", "must be an ISO 8601 date and time, got 'next year'"),
     ("expiration", 1801286999, "must be ISO 8601 text, got 1801286999"),
+    ("expiration", "9999-12-31T23:00:00-05:00", "is out of range"),
 ]
 BAD_FIELD_IDS = [f"{field}-{value!r}"[:40] for field, value, _ in BAD_FIELDS]
 

@@ -1,14 +1,23 @@
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import Customer, Role, User
 from accounts.services import customer_create, portal_user_create
 from devices.services import sites_sync
-from provisioning.models import AppId
-from provisioning.services import bootstrap_save, new_token_value, token_redeem, token_save
+from licensing.backend import EntitlementBackendError
+from licensing.services import entitlements_sync, license_assign
+from provisioning.models import AppId, Token
+from provisioning.services import (
+    DIRECT_ACCESS_BOOTSTRAP,
+    bootstrap_save,
+    new_token_value,
+    token_redeem,
+    token_save,
+)
 
 DEMO_SLUG = "demo"
 DEMO_PTT_SERVER = "demo-ptt"
@@ -38,6 +47,7 @@ class Command(BaseCommand):
                 extension_manager_url="https://exm.demo.example/profiles/stores/?api_key=demo",
             )
             _seed(customer)
+            _seed_licenses(customer)
         lines = []
         for username, name, role in DEMO_USERS:
             password = _password()
@@ -105,6 +115,32 @@ def _seed(customer: Customer) -> None:
                 os="Android 13",
                 app_version="3.3.10210",
             )
+
+
+def _seed_licenses(customer: Customer) -> None:
+    """Sync the demo's license pool from the fake back end and license a few phones."""
+    try:
+        entitlements_sync(customer=customer)
+    except (ValidationError, EntitlementBackendError):
+        return  # no back end configured or reachable: the pool stays empty
+    token = Token.objects.for_customer(customer).filter(bootstrap__name=DIRECT_ACCESS_BOOTSTRAP)
+    direct_access = token.first()
+    for n, feature in enumerate(["CUCM", "CUCM", "Asterisk", "CUCM Premium"]):
+        device_id = f"TC52_2230452251{n:04}"
+        token_redeem(
+            token=direct_access.value,
+            device_id=device_id,
+            app_id=AppId.VOICE,
+            model="TC52",
+            os="Android 13",
+            app_version="9.0.22410",
+        )
+        license_assign(
+            token=direct_access.value,
+            device_id=device_id,
+            feature=feature,
+            app_version="9.0.22410",
+        )
 
 
 def _password() -> str:

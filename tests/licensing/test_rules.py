@@ -1,0 +1,174 @@
+"""Release rules, expiration notices and the back-end sync."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+from freezegun import freeze_time
+
+from accounts.models import Role
+from devices.services import device_obsolete
+from licensing.backend import BackendUnavailable
+from licensing.fake_backend import FakeEntitlementBackend, entry
+from licensing.models import Assignment, Entitlement, EntitlementState, ExpiryNotice, LicenseType
+from licensing.services import (
+    entitlements_expire,
+    entitlements_sync,
+    license_assign,
+    standard_licenses_release,
+)
+from reports.models import Event
+from tests.factories import UserFactory
+
+
+def grant(device_id, feature="CUCM"):
+    outcome = license_assign(token="Acme-Direct", device_id=device_id, feature=feature)
+    assert outcome.status == 200, outcome
+    return outcome
+
+
+@pytest.mark.django_db
+def test_standard_released_after_30_silent_days_premium_never(
+    voice_token, make_device, make_entitlement
+):
+    start = timezone.now()
+    with freeze_time(start):
+        silent = make_device("SILENT")
+        active = make_device("ACTIVE")
+        make_entitlement()
+        make_entitlement(license_type=LicenseType.PREMIUM)
+        grant("SILENT")
+        grant("SILENT", "CUCM Premium")
+        grant("ACTIVE")
+    with freeze_time(start + timedelta(days=29)):
+        active.last_checkin = timezone.now()
+        active.save()
+        assert standard_licenses_release() == 0
+    with freeze_time(start + timedelta(days=31)):
+        assert standard_licenses_release() == 1
+        assert standard_licenses_release() == 0  # idempotent
+    live = Assignment.objects.filter(released_at__isnull=True)
+    assert {(a.device.device_id, a.license_type) for a in live} == {
+        ("SILENT", LicenseType.PREMIUM),
+        ("ACTIVE", LicenseType.STANDARD),
+    }
+    assert Event.objects.filter(type="LICENSE_RELEASE").latest("pk").data == {"released": 0}
+    assert silent.assignments.filter(released_at__isnull=False).count() == 1
+
+
+@pytest.mark.django_db
+def test_obsoleting_a_device_releases_everything_it_holds(
+    voice_token, make_device, make_entitlement, super_admin
+):
+    device = make_device()
+    make_entitlement(total=1)
+    make_entitlement(total=1, license_type=LicenseType.PREMIUM)
+    grant("TC52_1")
+    grant("TC52_1", "Aura Premium")
+    device_obsolete(device=device, user=super_admin)
+    assert not Assignment.objects.filter(released_at__isnull=True).exists()
+    event = Event.objects.get(type="DEVICE_OBSOLETED")
+    assert event.data == {"released": 2}
+    # The seats are free for another device.
+    make_device("TC52_2")
+    grant("TC52_2")
+
+
+@pytest.mark.django_db
+def test_expiry_marks_expired_and_notices_once_per_step(customer, make_entitlement, settings):
+    UserFactory(customer=customer, role=Role.SUPER_ADMIN, email="boss@acme.example")
+    UserFactory(customer=customer, role=Role.ADMIN, email="not-me@acme.example")
+    start = timezone.now()
+    with freeze_time(start):
+        line = make_entitlement(days=40)
+    for day, expected_step in [(10, 30), (11, None), (33, 7), (33, None), (39, 1), (40, 0)]:
+        with freeze_time(start + timedelta(days=day, minutes=1)):
+            before = len(mail.outbox)
+            entitlements_expire()
+            sent = len(mail.outbox) - before
+            assert sent == (0 if expected_step is None else 1), day
+    steps = set(ExpiryNotice.objects.values_list("days_before", flat=True))
+    assert steps == {30, 7, 1, 0}
+    assert Event.objects.filter(type="LICENSE_EXPIRY_NOTICE").count() == 4
+    assert set(mail.outbox[0].to) == {customer.contact_email, "boss@acme.example"}
+    line.refresh_from_db()
+    assert line.state == EntitlementState.EXPIRED
+
+
+@pytest.mark.django_db
+def test_a_late_first_run_sends_only_the_most_urgent_notice(customer, make_entitlement):
+    make_entitlement(days=3)
+    entitlements_expire()
+    assert len(mail.outbox) == 1
+    assert "expire on" in mail.outbox[0].subject
+    assert set(ExpiryNotice.objects.values_list("days_before", flat=True)) == {30, 7}
+    entitlements_expire()
+    assert len(mail.outbox) == 1
+
+
+@pytest.fixture
+def backend(settings, customer):
+    with FakeEntitlementBackend(accounts=[customer.slug]) as fake:
+        settings.LICENSE_BACKEND = "http"
+        settings.LICENSE_BACKEND_URL = fake.url
+        settings.LICENSE_BACKEND_TOKEN = fake.token
+        yield fake
+
+
+@pytest.mark.django_db
+def test_full_sync_upserts_by_activation_id_and_expires_missing_lines(
+    backend, customer, make_entitlement
+):
+    kept = make_entitlement(activation_id="AID-KEEP", total=5)
+    gone = make_entitlement(activation_id="AID-GONE")
+    backend.set_entitlements(
+        customer.slug,
+        [
+            entry("AID-KEEP", quantity=20, term="5 Year Term"),
+            entry("AID-NEW", license_type="premium", quantity=3),
+        ],
+    )
+    counts = entitlements_sync(customer=customer)
+    assert counts == {"reported": 2, "upserted": 2, "expired": 1}
+    kept.refresh_from_db()
+    gone.refresh_from_db()
+    assert (kept.total, kept.term, kept.state) == (20, "5 Year Term", EntitlementState.ACTIVE)
+    assert kept.verified_at is not None
+    assert gone.state == EntitlementState.EXPIRED  # kept, never deleted
+    new = Entitlement.objects.get(activation_id="AID-NEW")
+    assert (new.customer, new.license_type, new.total) == (customer, LicenseType.PREMIUM, 3)
+
+
+@pytest.mark.django_db
+def test_hourly_check_changes_nothing_but_verification(backend, customer, make_entitlement):
+    line = make_entitlement(activation_id="AID-1", total=5)
+    backend.set_entitlements(customer.slug, [entry("AID-1", quantity=99), entry("AID-2")])
+    assert entitlements_sync(customer=customer, full=False) == {"reported": 2, "verified": 1}
+    line.refresh_from_db()
+    assert line.total == 5 and line.verified_at is not None
+    assert not Entitlement.objects.filter(activation_id="AID-2").exists()
+    assert Event.objects.get(type="LICENSE_SYNC_GET").severity == "INFO"
+
+
+@pytest.mark.django_db
+def test_failing_back_end_writes_an_error_and_changes_nothing(backend, customer, make_entitlement):
+    line = make_entitlement(activation_id="AID-1")
+    backend.down = True
+    with pytest.raises(BackendUnavailable):
+        entitlements_sync(customer=customer)
+    line.refresh_from_db()
+    assert line.state == EntitlementState.ACTIVE
+    assert Event.objects.get(type="LICENSE_SYNC_GET").severity == "ERROR"
+
+
+@pytest.mark.django_db
+def test_sync_never_takes_another_customers_activation_id(
+    backend, customer, other_customer, make_entitlement
+):
+    theirs = make_entitlement(activation_id="AID-THEIRS", owner=other_customer, total=4)
+    backend.set_entitlements(customer.slug, [entry("AID-THEIRS", quantity=50)])
+    entitlements_sync(customer=customer)
+    theirs.refresh_from_db()
+    assert (theirs.customer, theirs.total) == (other_customer, 4)
+    assert Event.objects.get(type="LICENSE_SYNC").severity == "ERROR"
