@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api.urls import api_urlpatterns as accounts_api
 from devices.api.urls import api_urlpatterns as devices_api
+from licensing.api.urls import api_urlpatterns as licensing_api
 from provisioning.api.device_urls import device_urlpatterns
 from provisioning.api.urls import api_urlpatterns as provisioning_api
 
@@ -12,7 +13,7 @@ admin.site.site_header = "Provisioning Manager: support"
 admin.site.site_title = "Provisioning Manager support"
 
 # Every app's api/urls.py exports api_urlpatterns; they share one prefix and namespace.
-api_urlpatterns = [*accounts_api, *provisioning_api, *devices_api]
+api_urlpatterns = [*accounts_api, *provisioning_api, *devices_api, *licensing_api]
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="reports:dashboard", permanent=False)),

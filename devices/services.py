@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -255,29 +255,30 @@ def pending_site_devices(*, older_than: timedelta) -> list[int]:
     )
 
 
-def sites_sync(*, customer: Customer) -> int:
+def sites_sync(*, customer: Customer, user: User | None = None) -> int:
     """Copy the site list of the customer's PTT Pro server; returns how many sites it has.
     Sites that disappeared from the server are kept (devices may still point at them)."""
     if not customer.ptt_server:
         raise ValidationError({"ptt_server": f"{customer.name} has no PTT Pro server"})
     try:
-        remote = ptt_client(customer.ptt_server).list_sites()
+        with ptt_client(customer.ptt_server) as client:
+            remote = client.list_sites()
     except PttError as exc:
         event_log(
             customer=customer,
-            user=None,
+            user=user,
             type="SITE_SYNC",
             severity=Severity.ERROR,
             info=f"Site sync with {customer.ptt_server} failed: {exc}",
         )
         raise
     now = timezone.now()
+    # A server may list a name twice (or two names equal once cut to our column size).
+    names = dict.fromkeys(site.name[:128] for site in remote)
     Site.objects.bulk_create(
         [
-            Site(
-                customer=customer, name=s.name[:128], server_name=customer.ptt_server, synced_at=now
-            )
-            for s in remote
+            Site(customer=customer, name=name, server_name=customer.ptt_server, synced_at=now)
+            for name in names
         ],
         update_conflicts=True,
         unique_fields=["customer", "name"],
@@ -285,11 +286,11 @@ def sites_sync(*, customer: Customer) -> int:
     )
     event_log(
         customer=customer,
-        user=None,
+        user=user,
         type="SITE_SYNC",
-        info=f"{len(remote)} site(s) synced from {customer.ptt_server}",
+        info=f"{len(names)} site(s) synced from {customer.ptt_server}",
     )
-    return len(remote)
+    return len(names)
 
 
 def inactive_site_devices_sweep(*, now: datetime | None = None) -> dict[str, int]:
@@ -394,7 +395,7 @@ def device_merge(
         errors["kind"] = f"must be one of {', '.join(DeviceKind.values)}"
     if not device_id or len(device_id) > 128 or any(ord(c) < 33 for c in device_id):
         errors["id"] = "1 to 128 characters without spaces"
-    if phone_number is not None and not re.fullmatch(r"\+?[0-9 ()-]{3,32}", phone_number):
+    if phone_number and not re.fullmatch(r"\+?[0-9 ()-]{3,32}", phone_number):
         errors["phoneNumber"] = "digits, spaces, dashes and brackets, optionally after +"
     if password is not None and len(password) > 128:
         errors["password"] = "at most 128 characters"
@@ -417,7 +418,12 @@ def device_merge(
             phone_number=phone_number or "",
             password=make_password(password) if password else "",
         )
-        device.save()
+        try:
+            with transaction.atomic():
+                device.save()
+        except IntegrityError:
+            # Added by a concurrent request between our check and this insert.
+            raise DeviceExistsError(f"id: device {device_id} already exists") from None
         event_log(
             customer=customer,
             user=user,
@@ -449,7 +455,7 @@ def device_merge(
 
 def direct_additions_this_month(*, customer: Customer) -> int:
     """Devices added directly this calendar month, counting ones removed since (billing)."""
-    start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    start = timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     return (
         Event.objects.for_customer(customer)
         .filter(type="DEVICE_ADDED_DIRECTLY", created__gte=start)

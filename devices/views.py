@@ -217,7 +217,7 @@ class SiteSyncView(TenantViewMixin, TemplateView):
 
     def post(self, request, *args, **kwargs):
         try:
-            count = services.sites_sync(customer=self.customer)
+            count = services.sites_sync(customer=self.customer, user=self.request.user)
         except PttError as exc:
             messages.error(request, f"Site sync failed: {exc}")
         except ValidationError as exc:

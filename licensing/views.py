@@ -1,16 +1,351 @@
-from accounts.permissions import Area
-from accounts.views_base import PlaceholderView
+"""Licenses > Summary and Licenses > Assigned, their CSV exports and the Sync now button.
+
+Super-Admins see their customer's licenses; staff see every customer's, or one customer's
+through the customer filter. Admins and Users do not have the area (404). The rows and
+their computed columns come from licensing.filters, shared with the API."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import QuerySet
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.generic import TemplateView, View
+from kombu.exceptions import OperationalError
+
+from accounts.models import Customer
+from accounts.permissions import Action, Area
+from accounts.views_base import FilteredListMixin, PortalView
+from licensing import tasks
+from licensing.filters import (
+    AssignmentFilterSet,
+    EntitlementFilterSet,
+    LicenseStatus,
+    UseStatus,
+)
+from licensing.models import Assignment, Entitlement, EntitlementState, Feature, LicenseType
+
+logger = logging.getLogger(__name__)
+
+# The filters of each page that narrow the rows (the customer filter aside): with any of
+# them set, an empty list says "nothing matches" rather than "nothing yet".
+SUMMARY_FILTERS = ("q", "state", "licenseType")
+ASSIGNED_FILTERS = ("q", "license", "licenseType", "feature")
 
 
-class SummaryView(PlaceholderView):
+# --- Sync ------------------------------------------------------------------------------
+
+
+class SyncNotQueued(Exception):
+    """The sync could not be queued; the message says why, for the person who asked."""
+
+
+def entitlement_sync_queue(*, customer: Customer) -> None:
+    """Queue one customer's full sync with the entitlement back end (the task calls
+    licensing.services.entitlements_sync). Used by the Sync now button, the sync API and
+    the Django admin action.
+
+    Raises SyncNotQueued when no back end is configured (the task would only fail) or the
+    task queue cannot be reached: a broker outage is a message, never an error page."""
+    if not settings.LICENSE_BACKEND:
+        raise SyncNotQueued("no entitlement back end is configured (LICENSE_BACKEND)")
+    try:
+        tasks.sync_customer_entitlements.delay(customer.pk)
+    except OperationalError as exc:
+        logger.error("licensing: could not queue the sync of %s: %s", customer.slug, exc)
+        raise SyncNotQueued("the task queue cannot be reached; try again in a few minutes") from exc
+
+
+# --- Scope -----------------------------------------------------------------------------
+
+
+class LicensingScopeMixin:
+    """The one scoping rule of the license lists: pages, CSV exports and API.
+
+    The licensing lists are the only ones where staff see every customer at once (the
+    guide's "All Customers" Summary), so they cannot use TenantViewMixin as is. Instead
+    the view decides, per request, `listed_customer` (whose rows) and `all_customers`
+    (staff listing everyone), and `customer_scope()` turns that into the queryset:
+    `for_customer(listed_customer)` unless a staff user lists all customers. A portal
+    user's `listed_customer` is always their own customer, so they never see another
+    customer's rows. Subclasses narrow the rows in `refine_queryset()`; they may not
+    override `get_queryset()`."""
+
+    model = None
+    listed_customer: Customer | None = None
+    all_customers: bool = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__:
+            raise ImproperlyConfigured(
+                f"{cls.__name__} overrides get_queryset(); override refine_queryset() instead"
+            )
+
+    def customer_scope(self) -> QuerySet:
+        """Every row for staff listing all customers; `for_customer()` otherwise (none
+        when the customer is unknown)."""
+        if self.all_customers and self.request.user.is_staff:
+            return self.model.objects.all()
+        return self.model.objects.for_customer(self.listed_customer)
+
+    def get_queryset(self) -> QuerySet:
+        # Schema generation (drf-spectacular) has no real user or customer.
+        if getattr(self, "swagger_fake_view", False):
+            return self.model.objects.none()
+        return self.refine_queryset(self.customer_scope())
+
+    def refine_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset
+
+
+# --- CSV exports -----------------------------------------------------------------------
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection):
+# such cells get a leading apostrophe, which spreadsheets show as text.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return timezone.localtime(value).isoformat(timespec="seconds")
+    text = str(value)
+    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+
+
+class _Echo:
+    """csv.writer writes each row here and gets the line back, to stream it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_response(filename: str, header: list[str], rows: Iterable[list[Any]]):
+    """Stream rows as CSV (UTF-8 with a BOM, so spreadsheets read names correctly)."""
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield "\ufeff" + writer.writerow(header)
+        for row in rows:
+            yield writer.writerow([csv_cell(value) for value in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- Pages -----------------------------------------------------------------------------
+
+
+class LicensingListView(LicensingScopeMixin, FilteredListMixin, PortalView, TemplateView):
+    """A license list. Staff choose the customer with `?customer=<slug>` (the customer
+    filter); without it they see every customer, so they need not pick one first.
+    `?format=csv` exports the rows instead (see `csv_export`)."""
+
     area = Area.LICENSES
+    needs_customer = False
+    filter_names: tuple[str, ...] = ()
+
+    def get(self, request, *args, **kwargs):
+        self.resolve_scope()
+        if request.GET.get("format") == "csv":
+            return self.csv_export()
+        return super().get(request, *args, **kwargs)
+
+    def resolve_scope(self) -> None:
+        self.customer_slug = ""
+        if not self.request.user.is_staff:
+            self.listed_customer = self.customer
+            return
+        self.customer_slug = self.request.GET.get("customer", "").strip()
+        if self.customer_slug:
+            # An unknown slug lists nothing (and says so), never everything.
+            self.listed_customer = Customer.objects.filter(slug=self.customer_slug).first()
+        else:
+            self.all_customers = True
+
+    def get_context_data(self, **kwargs):
+        is_staff = self.request.user.is_staff
+        return super().get_context_data(
+            customers=Customer.objects.order_by("name").only("slug", "name") if is_staff else None,
+            customer_slug=self.customer_slug,
+            listed_customer=self.listed_customer,
+            unknown_customer=bool(self.customer_slug) and self.listed_customer is None,
+            filtered=any(self.request.GET.get(name) for name in self.filter_names),
+            **kwargs,
+        )
+
+    # CSV export (`?format=csv`): the same scope, filters and order as the page, not
+    # paged, streamed. Activation IDs stay masked, as on the page.
+    csv_name = ""
+    csv_header: list[str] = []
+
+    def csv_row(self, row) -> list[Any]:
+        raise NotImplementedError
+
+    def csv_export(self):
+        filterset = self.filterset_class(self.request.GET, queryset=self.get_queryset())
+        if not filterset.is_valid():
+            errors = "; ".join(
+                f"{field}: {' '.join(errors)}" for field, errors in filterset.errors.items()
+            )
+            return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
+        who = self.listed_customer.slug if self.listed_customer else "all-customers"
+        filename = f"{self.csv_name}-{who}-{timezone.localdate():%Y-%m-%d}.csv"
+        rows = (self.csv_row(row) for row in filterset.qs.iterator(chunk_size=2000))
+        return csv_response(filename, self.csv_header, rows)
+
+
+class SummaryView(LicensingListView):
+    """Purchased licenses per entitlement line, how many are used, when they expire."""
+
+    model = Entitlement
+    filterset_class = EntitlementFilterSet
+    filter_names = SUMMARY_FILTERS
+    template_name = "licensing/summary.html"
     page_title = "Licenses: Summary"
-    empty_title = "No licenses yet"
-    empty_text = "Purchased licenses, how many are used and when they expire will be listed here."
+    csv_name = "licenses-summary"
+    csv_header = [
+        "Customer",
+        "State",
+        "License",
+        "AID",
+        "Term",
+        "Total Purchased",
+        "Total Used",
+        "Expiration",
+        "Last verified",
+        "Created",
+    ]
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            states=EntitlementState.choices,
+            license_types=LicenseType.choices,
+            sync_customer=self.sync_customer(),
+            **kwargs,
+        )
+
+    def sync_customer(self) -> Customer | None:
+        """Whom Sync now syncs: the customer listed, else the one staff act for. None for
+        roles that may not sync (only staff have "change" on licenses)."""
+        if not self.can_change:
+            return None
+        return self.listed_customer or self.customer
+
+    def csv_row(self, row: Entitlement) -> list[Any]:
+        return [
+            row.customer.name,
+            row.get_state_display(),
+            row.get_license_type_display(),
+            row.masked_activation_id,
+            row.term,
+            row.total,
+            row.used,
+            row.expiration,
+            row.verified_at,
+            row.created,
+        ]
 
 
-class AssignedView(PlaceholderView):
-    area = Area.LICENSES
+class AssignedView(LicensingListView):
+    """Each license a device holds or held: feature, expiration, whether it is in use."""
+
+    model = Assignment
+    filterset_class = AssignmentFilterSet
+    filter_names = ASSIGNED_FILTERS
+    template_name = "licensing/assigned.html"
     page_title = "Licenses: Assigned"
-    empty_title = "No licenses assigned yet"
-    empty_text = "Each license a device holds, its feature and expiration, will be listed here."
+    csv_name = "licenses-assigned"
+    csv_header = [
+        "Customer",
+        "License",
+        "Use Status",
+        "Device ID",
+        "Feature",
+        "License type",
+        "Expiration",
+        "AID",
+        "App Version",
+        "Last contact",
+        "First assigned",
+        "Released",
+    ]
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            license_statuses=LicenseStatus.choices,
+            license_types=LicenseType.choices,
+            features=Feature.choices,
+            release_days=settings.LICENSE_RELEASE_DAYS,
+            **kwargs,
+        )
+
+    def csv_row(self, row: Assignment) -> list[Any]:
+        return [
+            row.customer.name,
+            LicenseStatus(row.license_status).label,
+            UseStatus(row.use_status).label,
+            row.device.device_id,
+            row.feature,
+            row.get_license_type_display(),
+            row.entitlement.expiration,
+            row.entitlement.masked_activation_id,
+            row.app_version,
+            row.last_seen,
+            row.created,
+            row.released_at,
+        ]
+
+
+class SummarySyncView(PortalView, View):
+    """Sync now: queue a full sync of one customer's entitlements. POST only.
+
+    Needs "change" on licenses, which only staff have: a Super-Admin, who may view
+    licenses, gets 403; Admins and Users, who may not, get 404. Staff name the customer
+    (the one the Summary shows, else the one they act for); anyone else syncs their own."""
+
+    area = Area.LICENSES
+    action = Action.CHANGE
+    needs_customer = False
+    http_method_names = ["post"]
+
+    def dispatch(self, request, *args, **kwargs):
+        # A method the button does not use is 405 for everyone, signed in or not.
+        if request.method.lower() not in self.http_method_names:
+            return self.http_method_not_allowed(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        slug = request.POST.get("customer", "").strip() if request.user.is_staff else ""
+        target = Customer.objects.filter(slug=slug).first() if slug else self.customer
+        back = reverse("licensing:summary")
+        if slug:
+            back += "?" + urlencode({"customer": slug})
+        if target is None:
+            messages.error(request, "Choose the customer whose licenses to sync first.")
+            return redirect(back)
+        try:
+            entitlement_sync_queue(customer=target)
+        except SyncNotQueued as exc:
+            messages.error(request, f"Sync of {target.name}'s licenses not queued: {exc}.")
+        else:
+            messages.success(
+                request,
+                f"Sync queued for {target.name}. The lines update when the entitlement "
+                "back end answers; click Refresh in a minute.",
+            )
+        return redirect(back)

@@ -41,7 +41,13 @@ class History(models.Model):
     class Meta:
         ordering = ["-created", "-id"]
         verbose_name_plural = "history"
-        indexes = [models.Index(fields=["customer", "-created"], name="reports_history_cust_time")]
+        indexes = [
+            models.Index(fields=["customer", "-created"], name="reports_history_cust_time"),
+            # A device's own history on its detail page.
+            models.Index(
+                fields=["customer", "device_id", "-created"], name="reports_history_device"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.token} {self.device_id}: {self.result}"

@@ -128,6 +128,8 @@ ROUTES: dict[str, Rule] = {
     "provisioning:bootstrap_delete": Rule("portal", "bootstraps", C, _bootstrap_pk),
     "licensing:summary": Rule("portal", "licenses"),
     "licensing:assigned": Rule("portal", "licenses"),
+    # Sync now: a POST button, staff only (see tests/licensing/test_pages.py).
+    "licensing:summary_sync": Rule("post_only"),
     "devices:site_list": Rule("portal", "sites"),
     "devices:device_list": Rule("portal", "devices"),
     "devices:device_add": Rule("portal", "devices", C),
@@ -164,6 +166,9 @@ ROUTES: dict[str, Rule] = {
         },
     ),
     "api:device-merge": Rule("post_only"),
+    "api:license-summary": Rule("api", "licenses"),
+    "api:license-assigned": Rule("api", "licenses"),
+    "api:license-sync": Rule("post_only"),
     # Django admin, the support team's tool (one rule for its whole namespace).
     "admin:*": Rule("django_admin"),
 }

@@ -299,10 +299,23 @@ def test_detail_shows_fields_site_and_status(portal_client, viewer, customer):
         "Site North (PTT Pro server ptt1)",
         "Failed",
         "Error PTT Pro: department 'North' does not exist",
-        "Licenses This device holds no licenses yet.",
     ]:
         assert expected in text, expected
     assert f'href="{reverse("devices:site_detail", args=[site.pk])}"' in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_detail_licenses_section_follows_the_role_table(
+    portal_client, super_admin, viewer, customer
+):
+    device = DeviceFactory(customer=customer)
+    body = text_of(portal_client(super_admin).get(detail_url(device)).content.decode())
+    assert "Licenses This device holds no licenses yet." in body
+    # Users may not view licenses (the guide's role table): the section is not there.
+    assert (
+        'id="licenses-heading"'
+        not in portal_client(viewer).get(detail_url(device)).content.decode()
+    )
 
 
 @pytest.mark.django_db

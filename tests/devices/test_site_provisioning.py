@@ -254,3 +254,13 @@ def test_sweep_leaves_a_row_an_administrator_entered_again_by_hand(
     with freeze_time(start + timedelta(days=31)):
         inactive_site_devices_sweep()
     assert ptt.rows == {DEVICE: ("North", "manual")}
+
+
+@pytest.mark.django_db
+def test_sites_sync_tolerates_a_name_listed_twice(ptt, customer):
+    ptt.add_department("North ")  # the fake keys by exact name; ours cut and compare
+    long_name = "x" * 200
+    ptt.add_department(long_name)
+    ptt.add_department(long_name + "y")
+    assert sites_sync(customer=customer) == 4
+    assert Site.objects.filter(name="x" * 128).count() == 1

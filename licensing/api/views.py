@@ -1,0 +1,149 @@
+"""The licenses admin API: the Summary and Assigned lists (paged, the pages' FilterSets)
+and Sync now. Read-only apart from queueing a sync; the rules live in licensing.services.
+
+Scope, as on the pages: a Super-Admin gets their customer's rows; staff get every
+customer's rows, or one customer's with `?customer=<slug>` (an unknown slug is 400, as
+everywhere in the API). Admins and Users do not have the area: 404."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import MethodNotAllowed
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.base import CUSTOMER_PARAMETER, CustomerScopedMixin
+from accounts.api.pagination import PagePagination
+from accounts.permissions import Area
+from licensing.api.serializers import (
+    AssignmentSerializer,
+    EntitlementSummarySerializer,
+    SyncErrorSerializer,
+    SyncQueuedSerializer,
+)
+from licensing.filters import AssignmentFilterSet, EntitlementFilterSet
+from licensing.models import Assignment, Entitlement
+from licensing.views import LicensingScopeMixin, SyncNotQueued, entitlement_sync_queue
+
+TAG = "licenses"
+
+LIST_CUSTOMER_PARAMETER = OpenApiParameter(
+    "customer",
+    OpenApiTypes.STR,
+    description=(
+        "Staff only: the slug of the customer whose licenses to list; without it, every "
+        "customer's. Ignored for everyone else, who only ever see their own customer's."
+    ),
+)
+
+
+class LicenseListViewSet(
+    LicensingScopeMixin, CustomerScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet
+):
+    """Base of the license lists: the scope of licensing.views.LicensingScopeMixin."""
+
+    area = Area.LICENSES
+    pagination_class = PagePagination
+
+    def initial(self, request, *args, **kwargs):
+        # A method a path does not have is 405 for everyone, signed in or not.
+        if self.action is None and request.method.lower() != "options":
+            raise MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
+        self.listed_customer = self.customer
+        # Only staff get here without a customer (see _resolve_customer).
+        self.all_customers = self.customer is None
+
+    def _resolve_customer(self, request):
+        if request.user.is_staff and not request.query_params.get("customer"):
+            return None  # staff without ?customer= list every customer
+        return super()._resolve_customer(request)
+
+
+class EntitlementSummaryViewSet(LicenseListViewSet):
+    model = Entitlement
+    serializer_class = EntitlementSummarySerializer
+    filterset_class = EntitlementFilterSet
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="licenses_summary",
+        summary="License summary: one row per entitlement line",
+        description=(
+            "Paged; soonest expiration first unless `ordering` says otherwise. `totalUsed` "
+            "counts the licenses of the line assigned now. `q` searches the term and the "
+            "visible part of the activation ID."
+        ),
+        parameters=[LIST_CUSTOMER_PARAMETER],
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+
+class AssignmentViewSet(LicenseListViewSet):
+    model = Assignment
+    serializer_class = AssignmentSerializer
+    filterset_class = AssignmentFilterSet
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="licenses_assigned",
+        summary="Assigned licenses: one row per license a device holds or held",
+        description=(
+            "Paged; latest contact first unless `ordering` says otherwise. Released "
+            "licenses are kept as history (`license`: unassigned). `q` searches the device "
+            "ID and the feature."
+        ),
+        parameters=[LIST_CUSTOMER_PARAMETER],
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+
+class LicenseSyncView(CustomerScopedMixin, APIView):
+    """Sync now. Needs "change" on licenses, which only staff have: Super-Admins may view
+    licenses but not trigger a sync (403); Admins and Users do not have the area (404)."""
+
+    area = Area.LICENSES
+
+    def initial(self, request, *args, **kwargs):
+        if request.method.lower() not in {"post", "options"}:
+            raise MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="licenses_sync",
+        summary="Queue a full sync of a customer's entitlements",
+        description=(
+            "Staff only; name the customer with `?customer=<slug>`. The sync runs in the "
+            "background: the Summary shows the new lines, and an Event records the outcome, "
+            "when the entitlement back end has answered."
+        ),
+        parameters=[CUSTOMER_PARAMETER],
+        request=None,
+        responses={
+            202: SyncQueuedSerializer,
+            400: OpenApiResponse(description="Staff did not name an existing customer."),
+            403: OpenApiResponse(description="Your role may view licenses but not sync them."),
+            404: OpenApiResponse(description="Your role has no access to licenses."),
+            503: OpenApiResponse(
+                SyncErrorSerializer,
+                description="Not queued: no entitlement back end is configured, or the task "
+                "queue cannot be reached.",
+            ),
+        },
+    )
+    def post(self, request, *args, **kwargs):
+        try:
+            entitlement_sync_queue(customer=self.customer)
+        except SyncNotQueued as exc:
+            return Response(
+                {"error": "not_queued", "detail": str(exc)},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        return Response(
+            {"queued": True, "customer": self.customer.slug}, status=status.HTTP_202_ACCEPTED
+        )
