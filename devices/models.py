@@ -57,6 +57,8 @@ class Device(TenantModel):
     app_id = models.CharField("app", max_length=40, blank=True)
     app_version = models.CharField(max_length=64, blank=True)
     last_checkin = models.DateTimeField("last check-in", null=True, blank=True)
+    # The group a provisioning code puts the device in (its jobs follow the category).
+    category = models.CharField(max_length=64, blank=True)
 
     # Automatic site provisioning. `site` is where the device belongs (the last site
     # token it redeemed); `provisioned_site` is where the PTT Pro server has our row.
