@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import FormView, TemplateView
 
-from accounts.permissions import Action, Area
+from accounts.permissions import Action, Area, can
 from accounts.views import add_service_errors
 from accounts.views_base import FilteredListMixin, TenantViewMixin
 from devices import services
@@ -89,8 +89,14 @@ class DeviceDetailView(_DeviceMixin, TenantViewMixin, TemplateView):
         history = History.objects.for_customer(self.customer).filter(
             device_id=self.object.device_id
         )[:DEVICE_HISTORY_ROWS]
+        # Licenses only for roles that may view them; None hides the section.
+        licenses = None
+        if can(self.request.user, Area.LICENSES):
+            licenses = self.object.assignments.select_related("entitlement").order_by(
+                F("released_at").desc(nulls_first=True), "-last_contact"
+            )
         return super().get_context_data(
-            history=history, history_limit=DEVICE_HISTORY_ROWS, **kwargs
+            history=history, history_limit=DEVICE_HISTORY_ROWS, licenses=licenses, **kwargs
         )
 
 

@@ -85,7 +85,7 @@ class AssignmentAdmin(ReadOnlyAdmin):
     ordering = ["-last_contact", "-pk"]
 
 
-@admin.action(description="Sync entitlements now")
+@admin.action(description="Sync entitlements now", permissions=["change"])
 def sync_entitlements_now(modeladmin, request, queryset):
     """Queue a full sync of each selected active customer (the nightly sync, now)."""
     queued = []

@@ -18,18 +18,18 @@ class EntitlementState(models.TextChoices):
 class Feature(models.TextChoices):
     """The PBX a Voice client is configured for; it decides the license type."""
 
-    ALCATEL = "Alcatel"
-    ASTERISK = "Asterisk"
-    CME = "CME"
-    CUCM = "CUCM"
-    IP_OFFICE = "IP Office"
-    MITEL = "Mitel"
-    RAULAND = "Rauland"
-    GENERIC_PBX = "Generic PBX"
-    LOCAL = "Local use Standard"
-    AURA_PREMIUM = "Aura Premium"
-    CUCM_PREMIUM = "CUCM Premium"
-    CME_PREMIUM = "CME Premium"
+    ALCATEL = "Alcatel", "Alcatel"
+    ASTERISK = "Asterisk", "Asterisk"
+    CME = "CME", "CME"
+    CUCM = "CUCM", "CUCM"
+    IP_OFFICE = "IP Office", "IP Office"
+    MITEL = "Mitel", "Mitel"
+    RAULAND = "Rauland", "Rauland"
+    GENERIC_PBX = "Generic PBX", "Generic PBX"
+    LOCAL = "Local use Standard", "Local use Standard"
+    AURA_PREMIUM = "Aura Premium", "Aura Premium"
+    CUCM_PREMIUM = "CUCM Premium", "CUCM Premium"
+    CME_PREMIUM = "CME Premium", "CME Premium"
 
 
 PREMIUM_FEATURES = frozenset({Feature.AURA_PREMIUM, Feature.CUCM_PREMIUM, Feature.CME_PREMIUM})
@@ -104,6 +104,10 @@ class Assignment(TenantModel):
                 fields=["entitlement"],
                 condition=Q(released_at__isnull=True),
                 name="licensing_asg_live_by_ent",
+            ),
+            # The Assigned page's default order.
+            models.Index(
+                fields=["customer", "-last_contact", "-id"], name="licensing_asg_cust_contact"
             ),
         ]
 

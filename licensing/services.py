@@ -15,7 +15,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import Customer, Role, User
-from devices.models import Device, DeviceKind
+from devices.models import Device, DeviceKind, DeviceState
 from licensing.backend import EntitlementBackendError, entitlement_source
 from licensing.models import (
     Assignment,
@@ -82,6 +82,8 @@ def license_assign(
     devices = Device.objects.filter(customer=OuterRef("customer_id"), device_id=device_id)
     live = Assignment.objects.filter(
         customer=OuterRef("customer_id"),
+        # Naming the device's customer lets the (customer, device_id) index find it.
+        device__customer=OuterRef("customer_id"),
         device__device_id=device_id,
         license_type=license_type,
         released_at__isnull=True,
@@ -92,6 +94,7 @@ def license_assign(
         .annotate(
             device_pk=Subquery(devices.values("pk")[:1]),
             device_kind=Subquery(devices.values("kind")[:1]),
+            device_state=Subquery(devices.values("state")[:1]),
             live_pk=Subquery(live.values("pk")[:1]),
             live_state=Subquery(live.values("entitlement__state")[:1]),
             live_expiration=Subquery(live.values("entitlement__expiration")[:1]),
@@ -122,6 +125,13 @@ def license_assign(
             HistoryResult.UNKNOWN_DEVICE,
             "unknown_device",
             f"deviceId: {device_id} is not a device of this customer; redeem the token first",
+        )
+    if found.device_state == DeviceState.OBSOLETE:
+        return answer(
+            410,
+            HistoryResult.UNKNOWN_DEVICE,
+            "obsolete_device",
+            f"deviceId: {device_id} is marked obsolete; redeem the token to bring it back",
         )
     if license_type == LicenseType.PREMIUM and found.device_kind == DeviceKind.THIRD_PARTY_ANDROID:
         return answer(

@@ -195,3 +195,15 @@ def test_checkin_refreshes_device_and_licenses(voice_token, make_device, make_en
         "/device/api/v1/checkin", {"token": "Acme-Direct", "deviceId": "NOPE"}, format="json"
     )
     assert missing.status_code == 404
+
+
+@pytest.mark.django_db
+def test_an_obsolete_device_gets_no_license_until_it_redeems_again(
+    voice_token, make_device, make_entitlement
+):
+    make_device(state="obsolete")
+    make_entitlement()
+    response = ask()
+    assert response.status_code == 410
+    assert response.json()["error"] == "obsolete_device"
+    assert not Assignment.objects.exists()
