@@ -19,27 +19,22 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-import threading
-import time
 from collections.abc import Callable, Iterable
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from config.loopback import LoopbackServer
 from devices.ptt import API_PREFIX, SOURCE_MANUAL, SOURCE_PROVISIONING
 
 DEVICE_PREFIX = f"{API_PREFIX}/devices/"
-# A PUT body is one small object; anything bigger is a client bug, not a device row.
-_MAX_BODY = 64 * 1024
 
 
-class FakePttServer:
-    """In-memory departments and device rows behind real HTTP on 127.0.0.1.
+class FakePttServer(LoopbackServer):
+    """In-memory departments and device rows behind real HTTP on 127.0.0.1 (see
+    config.loopback). ``rows`` maps device_id -> (department, source)."""
 
-    ``requests`` lists every (method, raw path) received, percent-encoding intact;
-    ``rows`` maps device_id -> (department, source); ``down`` and ``delay`` may be set at
-    any time, also while the server runs."""
+    thread_name = "fake-ptt"
 
     def __init__(
         self,
@@ -49,65 +44,12 @@ class FakePttServer:
         port: int = 0,
         log: Callable[[str], None] | None = None,
     ) -> None:
+        super().__init__(port=port, log=log)
         self.api_key = api_key or secrets.token_urlsafe(16)
-        self.port = port
-        self.log = log  # called with "METHOD /path -> status" for every request
-        self.down = False
-        self.delay = 0.0
-        self.requests: list[tuple[str, str]] = []
         self._departments: dict[str, str] = {}  # name -> id
         self._rows: dict[str, tuple[str, str]] = {}  # device_id -> (department, source)
-        self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         for name in departments:
             self.add_department(name)
-
-    # --- lifecycle ------------------------------------------------------------------------
-
-    def _bind(self) -> _Server:
-        httpd = _Server(("127.0.0.1", self.port), _Handler)
-        httpd.fake = self
-        self.port = httpd.server_address[1]  # the one the OS picked for port 0
-        return httpd
-
-    def start(self) -> FakePttServer:
-        """Serve from a daemon thread until stop()."""
-        if self._httpd is not None:
-            return self
-        self._httpd = self._bind()
-        self._thread = threading.Thread(
-            # A short poll keeps stop() quick: shutdown() waits for the next poll.
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"fake-ptt-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is None:
-            return
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
-        self._httpd = self._thread = None
-
-    def wait(self) -> None:
-        """Block until the server stops; Ctrl-C interrupts it (the management command)."""
-        if self._thread is not None:
-            self._thread.join()
-
-    def __enter__(self) -> FakePttServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     # --- state ----------------------------------------------------------------------------
 
@@ -142,7 +84,8 @@ class FakePttServer:
 
     # --- the API (called by the handler, under the lock) ----------------------------------
 
-    def _answer(self, method: str, raw_path: str, body: bytes, api_key: str) -> tuple[int, Any]:
+    def answer(self, method: str, raw_path: str, body: bytes, headers: Message) -> tuple[int, Any]:
+        api_key = headers.get("X-API-Key", "")
         if self.down:
             return 503, {"error": "PTT Pro server is down for maintenance"}
         if not hmac.compare_digest(api_key.encode(), self.api_key.encode()):
@@ -204,53 +147,3 @@ class FakePttServer:
         if self._rows.pop(device_id, None) is None:
             return 404, {"error": f"device {device_id!r} not found"}
         return 204, None
-
-
-class _Server(ThreadingHTTPServer):
-    fake: FakePttServer
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up (a timeout test) leaves a broken pipe behind: not news.
-        pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def _handle(self) -> None:
-        fake = self.server.fake
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if not 0 <= length <= _MAX_BODY:
-            self._send(400, {"error": "bad Content-Length"})
-            return
-        body = self.rfile.read(length) if length else b""
-        with fake._lock:
-            fake.requests.append((self.command, self.path))
-        if fake.delay:
-            time.sleep(fake.delay)
-        with fake._lock:
-            status, data = fake._answer(
-                self.command, self.path, body, self.headers.get("X-API-Key", "")
-            )
-        self._send(status, data)
-        if fake.log:
-            fake.log(f"{self.command} {self.path} -> {status}")
-
-    def _send(self, status: int, data: Any) -> None:
-        payload = b"" if data is None else json.dumps(data).encode()
-        self.send_response(status, HTTPStatus(status).phrase)
-        if data is not None:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = _handle
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # tests read .requests; FakePttServer(log=...) reports each request

@@ -18,21 +18,20 @@ from __future__ import annotations
 
 import copy
 import hmac
-import json
 import secrets
-import threading
-import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from config.loopback import LoopbackServer
 from licensing.backend import API_PREFIX
 
 ACCOUNTS_PREFIX = f"{API_PREFIX}/accounts/"
 ENTITLEMENTS_SUFFIX = "/entitlements"
+# A 200 answer cut off in the middle of its JSON (``malformed = True``).
+TRUNCATED = b'{"account": "demo", "entitlements": [{"activationId": "A'
 
 
 def entry(
@@ -81,11 +80,11 @@ def demo_entitlements(account: str, *, now: datetime | None = None) -> list[dict
     ]
 
 
-class FakeEntitlementBackend:
-    """In-memory accounts behind real HTTP on 127.0.0.1.
+class FakeEntitlementBackend(LoopbackServer):
+    """In-memory accounts behind real HTTP on 127.0.0.1 (see config.loopback).
+    ``malformed`` may be set at any time, like ``down`` and ``delay``."""
 
-    ``requests`` lists every (method, raw path) received, percent-encoding intact; ``down``,
-    ``malformed`` and ``delay`` may be set at any time, also while the server runs."""
+    thread_name = "fake-entitlements"
 
     def __init__(
         self,
@@ -95,62 +94,12 @@ class FakeEntitlementBackend:
         port: int = 0,
         log: Callable[[str], None] | None = None,
     ) -> None:
+        super().__init__(port=port, log=log)
         self.token = token or secrets.token_urlsafe(16)
-        self.port = port
-        self.log = log  # called with "METHOD /path -> status" for every request
-        self.down = False
         self.malformed = False
-        self.delay = 0.0
-        self.requests: list[tuple[str, str]] = []
         self._accounts: dict[str, list[Any]] = {}
-        self._lock = threading.Lock()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
         for account in accounts:
             self.set_entitlements(account, [])
-
-    # --- lifecycle ------------------------------------------------------------------------
-
-    def start(self) -> FakeEntitlementBackend:
-        """Serve from a daemon thread until stop()."""
-        if self._httpd is not None:
-            return self
-        httpd = _Server(("127.0.0.1", self.port), _Handler)
-        httpd.fake = self
-        self.port = httpd.server_address[1]  # the one the OS picked for port 0
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            # A short poll keeps stop() quick: shutdown() waits for the next poll.
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"fake-entitlements-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is None:
-            return
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
-        self._httpd = self._thread = None
-
-    def wait(self) -> None:
-        """Block until the server stops; Ctrl-C interrupts it (the management command)."""
-        if self._thread is not None:
-            self._thread.join()
-
-    def __enter__(self) -> FakeEntitlementBackend:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     # --- state ----------------------------------------------------------------------------
 
@@ -173,7 +122,8 @@ class FakeEntitlementBackend:
 
     # --- the API (called by the handler, under the lock) ----------------------------------
 
-    def _answer(self, method: str, raw_path: str, authorization: str) -> tuple[int, Any]:
+    def answer(self, method: str, raw_path: str, body: bytes, headers: Message) -> tuple[int, Any]:
+        authorization = headers.get("Authorization", "")
         if self.down:
             return 503, {"error": "entitlement back end is down for maintenance"}
         scheme, _, token = authorization.partition(" ")
@@ -196,58 +146,5 @@ class FakeEntitlementBackend:
         if account not in self._accounts:
             return 404, {"error": f"account {account!r} not found"}
         if self.malformed:
-            return 200, _Truncated()
+            return 200, TRUNCATED
         return 200, {"account": account, "entitlements": copy.deepcopy(self._accounts[account])}
-
-
-class _Truncated:
-    """A 200 answer cut off in the middle of its JSON."""
-
-    payload = b'{"account": "demo", "entitlements": [{"activationId": "A'
-
-
-class _Server(ThreadingHTTPServer):
-    fake: FakeEntitlementBackend
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up (a timeout test) leaves a broken pipe behind: not news.
-        pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def _handle(self) -> None:
-        fake = self.server.fake
-        # No request of this API has a body; one that came anyway is left unread, and the
-        # connection is closed after the answer so it is not read as the next request.
-        if self.headers.get("Content-Length") not in (None, "0"):
-            self.close_connection = True
-        with fake._lock:
-            fake.requests.append((self.command, self.path))
-        if fake.delay:
-            time.sleep(fake.delay)
-        with fake._lock:
-            status, data = fake._answer(
-                self.command, self.path, self.headers.get("Authorization", "")
-            )
-        self._send(status, data)
-        if fake.log:
-            fake.log(f"{self.command} {self.path} -> {status}")
-
-    def _send(self, status: int, data: Any) -> None:
-        payload = data.payload if isinstance(data, _Truncated) else json.dumps(data).encode()
-        self.send_response(status, HTTPStatus(status).phrase)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = _handle
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # tests read .requests; FakeEntitlementBackend(log=...) reports each request
