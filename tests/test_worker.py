@@ -11,6 +11,9 @@ from config import celery_app
 from devices import tasks
 from devices.fake_ptt import FakePttServer
 from devices.models import Device, SiteStatus
+from licensing import tasks as licensing_tasks
+from licensing.fake_backend import FakeEntitlementBackend, entry
+from licensing.models import Entitlement, EntitlementState
 from provisioning.models import AppId
 from provisioning.services import bootstrap_save, token_redeem, token_save
 
@@ -50,3 +53,21 @@ def test_worker_provisions_a_redeemed_device_into_its_site(
         device.refresh_from_db()
         assert device.site_status == SiteStatus.PROVISIONED
         assert ptt.rows == {"TC52_1": ("North", "provisioning")}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_runs_the_nightly_entitlement_sync(worker, customer, settings):
+    with FakeEntitlementBackend() as backend:
+        backend.set_entitlements(
+            customer.slug, [entry("AID-1", quantity=20), entry("AID-2", license_type="premium")]
+        )
+        settings.LICENSE_BACKEND = "http"
+        settings.LICENSE_BACKEND_URL = backend.url
+        settings.LICENSE_BACKEND_TOKEN = backend.token
+
+        result = licensing_tasks.sync_entitlements.delay()
+        assert result.get(timeout=30) == {"synced": 1, "failed": 0}
+    lines = {e.activation_id: e for e in Entitlement.objects.filter(customer=customer)}
+    assert set(lines) == {"AID-1", "AID-2"}
+    assert lines["AID-1"].total == 20
+    assert lines["AID-2"].state == EntitlementState.ACTIVE
