@@ -263,3 +263,17 @@ def test_api_page_size_is_capped(api_client, super_admin, settings):
     response = api_client(super_admin).get("/admin/api/v1/users", {"pageSize": 100000})
     assert response.status_code == 200
     assert response.json()["count"] == 1
+
+
+@pytest.mark.django_db
+def test_api_list_query_count_does_not_grow_with_rows(
+    api_client, super_admin, customer, django_assert_num_queries
+):
+    api = api_client(super_admin)
+    # the token's user, its customer (still active?), count, page
+    with django_assert_num_queries(4):
+        assert api.get("/admin/api/v1/users").status_code == 200
+    for i in range(40):
+        UserFactory(customer=customer, username=f"many{i}")
+    with django_assert_num_queries(4):
+        assert len(api.get("/admin/api/v1/users").json()["results"]) == 41

@@ -207,3 +207,18 @@ def test_an_obsolete_device_gets_no_license_until_it_redeems_again(
     assert response.status_code == 410
     assert response.json()["error"] == "obsolete_device"
     assert not Assignment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_checkin_takes_four_statements(
+    voice_token, make_device, make_entitlement, django_assert_num_queries
+):
+    make_device()
+    make_entitlement()
+    ask()
+    # token, device update, its licenses' update, History insert
+    with django_assert_num_queries(4):
+        response = APIClient().post(
+            "/device/api/v1/checkin", {"token": "Acme-Direct", "deviceId": "TC52_1"}, format="json"
+        )
+    assert response.status_code == 204
