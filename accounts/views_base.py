@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.paginator import Paginator
+from django.utils.functional import cached_property
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import redirect
@@ -93,17 +94,44 @@ class PlaceholderView(PortalView, TemplateView):
         return context
 
 
+class CappedPaginator(Paginator):
+    """Pages through the first `cap` rows only, so a table of millions costs a bounded
+    COUNT (over at most cap + 1 rows). Past the cap the page says so and asks for a
+    narrower search, as search engines do."""
+
+    def __init__(self, *args, cap: int, **kwargs):
+        self.cap = cap
+        super().__init__(*args, **kwargs)
+
+    @cached_property
+    def _seen(self) -> int:
+        return self.object_list[: self.cap + 1].count()
+
+    @cached_property
+    def count(self) -> int:
+        return min(self._seen, self.cap)
+
+    @property
+    def capped(self) -> bool:
+        return self._seen > self.cap
+
+
 class FilteredListMixin:
-    """A list page driven by the model's FilterSet (shared with the API) and paged."""
+    """A list page driven by the model's FilterSet (shared with the API) and paged.
+    Pages over tables that grow without bound (History, Events) set `count_cap`."""
 
     filterset_class = None
     paginate_by = 25
     max_page_size = 200
+    count_cap: int | None = None
 
     def get_context_data(self, **kwargs):
         filterset = self.filterset_class(self.request.GET, queryset=self.get_queryset())
         queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
-        paginator = Paginator(queryset, self._page_size())
+        if self.count_cap is None:
+            paginator = Paginator(queryset, self._page_size())
+        else:
+            paginator = CappedPaginator(queryset, self._page_size(), cap=self.count_cap)
         page = paginator.get_page(self.request.GET.get("page"))
         context = super().get_context_data(**kwargs)
         query = self.request.GET.copy()

@@ -24,6 +24,7 @@ class HistoryView(FilteredListMixin, TenantViewMixin, TemplateView):
     filterset_class = HistoryFilterSet
     template_name = "reports/history.html"
     page_title = "History"
+    count_cap = 10_000
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -39,6 +40,7 @@ class EventListView(FilteredListMixin, TenantViewMixin, TemplateView):
     filterset_class = EventFilterSet
     template_name = "reports/event_list.html"
     page_title = "Events"
+    count_cap = 10_000
 
     def get_context_data(self, **kwargs):
         scoped = self.get_queryset()

@@ -81,3 +81,19 @@ def test_empty_states(portal_client, viewer):
     assert "No events yet" in client.get(EVENTS).content.decode()
     assert "Clear the filters" in client.get(EVENTS, {"q": "zzz"}).content.decode()
     assert History.objects.count() == Event.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_history_counts_only_up_to_its_cap(rows, portal_client, viewer, monkeypatch):
+    from reports.views import HistoryView
+
+    monkeypatch.setattr(HistoryView, "count_cap", 12)
+    client = portal_client(viewer)
+    response = client.get(HISTORY, {"pageSize": 5, "page": 3})
+    assert "More than 12 record(s) found" in response.content.decode()
+    page = response.context["page_obj"]
+    assert (page.paginator.count, page.paginator.num_pages) == (12, 3)
+    assert [r.token for r in page.object_list] == ["tok-19", "tok-18"]  # rows 11 and 12
+    # A narrower search is counted exactly again.
+    narrow = client.get(HISTORY, {"q": "tok-0"})
+    assert "10 record(s) found" in narrow.content.decode()
