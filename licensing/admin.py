@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q
 
 from licensing.models import Assignment, Entitlement, ExpiryNotice
-from licensing.views import SyncNotQueued, entitlement_sync_queue
+from licensing.services import SyncNotQueued, entitlement_sync_queue
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -91,7 +91,7 @@ def sync_entitlements_now(modeladmin, request, queryset):
     queued = []
     for customer in queryset.filter(is_active=True).order_by("name"):
         try:
-            entitlement_sync_queue(customer=customer)
+            entitlement_sync_queue(customer=customer, user=request.user)
         except SyncNotQueued as exc:
             modeladmin.message_user(
                 request, f"Sync of {customer.name} not queued: {exc}.", messages.ERROR

@@ -3,6 +3,7 @@ them, syncing entitlements from the back end and warning before they expire."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from accounts.models import Customer, Role, User
 from devices.models import Device, DeviceKind, DeviceState
@@ -28,6 +30,8 @@ from licensing.models import (
 from provisioning.models import Token
 from reports.models import HistoryAction, HistoryResult, Severity
 from reports.services import event_log, history_record
+
+logger = logging.getLogger(__name__)
 
 NOTICE_STEPS = (30, 7, 1, 0)  # days before expiration; 0 is the day it expires
 
@@ -510,3 +514,31 @@ def entitlements_sync(*, customer: Customer, full: bool = True) -> dict[str, int
             data=counts,
         )
     return counts
+
+
+class SyncNotQueued(Exception):
+    """The sync could not be queued; the message says why, for the person who asked."""
+
+
+def entitlement_sync_queue(*, customer: Customer, user: User | None) -> None:
+    """Queue one customer's full sync with the entitlement back end, recording who asked.
+    Used by the Sync now button, the sync API and the Django admin action.
+
+    Raises SyncNotQueued when no back end is configured (the task would only fail) or the
+    task queue cannot be reached: a broker outage is a message, never an error page."""
+    # The task module imports this one; importing it here keeps the import order simple.
+    from licensing.tasks import sync_customer_entitlements
+
+    if not settings.LICENSE_BACKEND:
+        raise SyncNotQueued("no entitlement back end is configured (LICENSE_BACKEND)")
+    try:
+        sync_customer_entitlements.delay(customer.pk)
+    except OperationalError as exc:
+        logger.error("licensing: could not queue the sync of %s: %s", customer.slug, exc)
+        raise SyncNotQueued("the task queue cannot be reached; try again in a few minutes") from exc
+    event_log(
+        customer=customer,
+        user=user,
+        type="LICENSE_SYNC_REQUESTED",
+        info=f"Entitlement sync of {customer.name} queued",
+    )

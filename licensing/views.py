@@ -22,12 +22,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.generic import TemplateView, View
-from kombu.exceptions import OperationalError
 
 from accounts.models import Customer
 from accounts.permissions import Action, Area
 from accounts.views_base import FilteredListMixin, PortalView
-from licensing import tasks
 from licensing.filters import (
     AssignmentFilterSet,
     EntitlementFilterSet,
@@ -35,6 +33,7 @@ from licensing.filters import (
     UseStatus,
 )
 from licensing.models import Assignment, Entitlement, EntitlementState, Feature, LicenseType
+from licensing.services import SyncNotQueued, entitlement_sync_queue
 
 logger = logging.getLogger(__name__)
 
@@ -45,26 +44,6 @@ ASSIGNED_FILTERS = ("q", "license", "licenseType", "feature")
 
 
 # --- Sync ------------------------------------------------------------------------------
-
-
-class SyncNotQueued(Exception):
-    """The sync could not be queued; the message says why, for the person who asked."""
-
-
-def entitlement_sync_queue(*, customer: Customer) -> None:
-    """Queue one customer's full sync with the entitlement back end (the task calls
-    licensing.services.entitlements_sync). Used by the Sync now button, the sync API and
-    the Django admin action.
-
-    Raises SyncNotQueued when no back end is configured (the task would only fail) or the
-    task queue cannot be reached: a broker outage is a message, never an error page."""
-    if not settings.LICENSE_BACKEND:
-        raise SyncNotQueued("no entitlement back end is configured (LICENSE_BACKEND)")
-    try:
-        tasks.sync_customer_entitlements.delay(customer.pk)
-    except OperationalError as exc:
-        logger.error("licensing: could not queue the sync of %s: %s", customer.slug, exc)
-        raise SyncNotQueued("the task queue cannot be reached; try again in a few minutes") from exc
 
 
 # --- Scope -----------------------------------------------------------------------------
@@ -339,7 +318,7 @@ class SummarySyncView(PortalView, View):
             messages.error(request, "Choose the customer whose licenses to sync first.")
             return redirect(back)
         try:
-            entitlement_sync_queue(customer=target)
+            entitlement_sync_queue(customer=target, user=self.request.user)
         except SyncNotQueued as exc:
             messages.error(request, f"Sync of {target.name}'s licenses not queued: {exc}.")
         else:

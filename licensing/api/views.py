@@ -25,7 +25,8 @@ from licensing.api.serializers import (
 )
 from licensing.filters import AssignmentFilterSet, EntitlementFilterSet
 from licensing.models import Assignment, Entitlement
-from licensing.views import LicensingScopeMixin, SyncNotQueued, entitlement_sync_queue
+from licensing.services import SyncNotQueued, entitlement_sync_queue
+from licensing.views import LicensingScopeMixin
 
 TAG = "licenses"
 
@@ -138,7 +139,7 @@ class LicenseSyncView(CustomerScopedMixin, APIView):
     )
     def post(self, request, *args, **kwargs):
         try:
-            entitlement_sync_queue(customer=self.customer)
+            entitlement_sync_queue(customer=self.customer, user=request.user)
         except SyncNotQueued as exc:
             return Response(
                 {"error": "not_queued", "detail": str(exc)},

@@ -17,6 +17,7 @@ from kombu.exceptions import OperationalError
 from devices.models import Device
 from licensing import tasks
 from licensing.models import Assignment, EntitlementState, LicenseType
+from reports.models import Event
 from tests.devices.factories import devices_bulk
 from tests.factories import CustomerFactory, StaffFactory
 
@@ -577,6 +578,8 @@ def test_staff_queue_a_sync_for_the_listed_customer(portal_client, staff, other_
     assert queued == [other_customer.pk]
     assert response.redirect_chain[-1][0] == f"{SUMMARY}?customer=globex"
     assert any(m.startswith("Sync queued for Globex") for m in messages_of(response))
+    event = Event.objects.get(type="LICENSE_SYNC_REQUESTED")
+    assert (event.customer, event.username) == (other_customer, staff.username)
 
 
 @pytest.mark.django_db
