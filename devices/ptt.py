@@ -31,13 +31,13 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 
+from config.http import error_text
+
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 SOURCE_PROVISIONING = "provisioning"
 SOURCE_MANUAL = "manual"
-# Enough of an error page to explain it without flooding an Event or a log line.
-_ERROR_TEXT_LIMIT = 300
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ class PttClient:
         logger.debug("PTT Pro %s -> %s", where, status)
         if 200 <= status < 300 or (missing_ok and status == 404):
             return response
-        detail = _error_text(response)
+        detail = error_text(response)
         message = f"PTT Pro server answered {status} to {where}"
         if detail:
             message = f"{message}: {detail}"
@@ -207,23 +207,6 @@ def _device_path(device_id: str) -> str:
         # HTTP clients and servers collapse dot segments; these would address another URL.
         segment = segment.replace(".", "%2E")
     return f"{API_PREFIX}/devices/{segment}"
-
-
-def _error_text(response: httpx.Response) -> str:
-    """The server's own explanation: its JSON error field, else the start of the body."""
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        for key in ("error", "detail", "message"):
-            if isinstance(data.get(key), str) and data[key].strip():
-                return data[key].strip()[:_ERROR_TEXT_LIMIT]
-    try:
-        text = response.text
-    except UnicodeDecodeError:
-        return ""
-    return " ".join(text.split())[:_ERROR_TEXT_LIMIT]
 
 
 def ptt_client(server_name: str) -> PttClient:

@@ -41,6 +41,8 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 
+from config.http import error_text
+
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
@@ -51,8 +53,6 @@ FILE_COLUMNS = ("account", "activationId", "licenseType", "term", "quantity", "e
 ACTIVATION_ID_MAX_LENGTH = 64
 TERM_MAX_LENGTH = 64
 QUANTITY_MAX = 2_147_483_647
-# Enough of an error page to explain it without flooding an Event or a log line.
-_ERROR_TEXT_LIMIT = 300
 _VALUE_TEXT_LIMIT = 80
 
 
@@ -274,7 +274,7 @@ class HttpEntitlementSource:
         logger.debug("entitlement back end %s -> %s", where, status)
         if 200 <= status < 300:
             return response
-        detail = _error_text(response)
+        detail = error_text(response)
         message = f"entitlement back end answered {status} to {where}"
         if detail:
             message = f"{message}: {detail}"
@@ -299,23 +299,6 @@ class HttpEntitlementSource:
 
 def _located(where: str, exc: _InvalidEntry) -> str:
     return f"{where}.{exc.field} {exc.problem}" if exc.field else f"{where} {exc.problem}"
-
-
-def _error_text(response: httpx.Response) -> str:
-    """The back end's own explanation: its JSON error field, else the start of the body."""
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        for key in ("error", "detail", "message"):
-            if isinstance(data.get(key), str) and data[key].strip():
-                return data[key].strip()[:_ERROR_TEXT_LIMIT]
-    try:
-        text = response.text
-    except UnicodeDecodeError:
-        return ""
-    return " ".join(text.split())[:_ERROR_TEXT_LIMIT]
 
 
 # --- a file kept by a self-hoster --------------------------------------------------------
