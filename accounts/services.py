@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from accounts.models import Customer, Role, User
-from provisioning.services import customer_defaults_create
+from accounts.signals import customer_created
 
 
 def user_can_sign_in(user: User) -> bool:
@@ -28,9 +28,11 @@ def customer_create(
     contact_email: str = "",
     contact_phone: str = "",
     extension_manager_url: str = "",
+    user: User | None = None,
 ) -> Customer:
-    """Create a tenant with its default bootstraps and tokens. The slug defaults to one
-    made from the name."""
+    """Create a tenant. The slug defaults to one made from the name. The apps above
+    accounts add what a new customer starts with (provisioning: its default bootstraps
+    and tokens) through `customer_created`, in the same transaction."""
     customer = Customer(
         name=name.strip(),
         slug=slug or slugify(name)[:64],
@@ -42,7 +44,7 @@ def customer_create(
     customer.full_clean()
     with transaction.atomic():
         customer.save()
-        customer_defaults_create(customer=customer)
+        customer_created.send(sender=Customer, customer=customer, user=user)
     return customer
 
 

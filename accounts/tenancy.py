@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.models import Customer, User
+from accounts.signals import staff_acting
 
 # Staff pick the customer they act for; the portal keeps the choice in the session.
 SESSION_KEY = "acting_customer_id"
@@ -29,3 +32,36 @@ def request_customer(request: HttpRequest) -> Customer | None:
     if not hasattr(request, "_acting_customer"):
         request._acting_customer = acting_customer(request.user, session=request.session)
     return request._acting_customer
+
+
+def staff_acting_record(*, user: User, customer: Customer, via: str) -> None:
+    """A staff user starts acting for `customer` (the audit log records who, whom, when)."""
+    staff_acting.send(sender=User, user=user, customer=customer, via=via)
+
+
+class ScopedQuerysetMixin:
+    """Owns `get_queryset()` for every portal view, API view and license list: the rows
+    of `scope()` (the acting customer's, `self.customer`) narrowed by `refine_queryset()`.
+    A subclass that defines get_queryset() fails at import, so none can forget the
+    customer; another customer's object is therefore a 404, never a 403."""
+
+    model = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__:
+            raise ImproperlyConfigured(
+                f"{cls.__name__} overrides get_queryset(); override refine_queryset() instead"
+            )
+
+    def get_queryset(self) -> QuerySet:
+        # Schema generation (drf-spectacular) has no real user or customer.
+        if getattr(self, "swagger_fake_view", False):
+            return self.model.objects.none()
+        return self.refine_queryset(self.scope())
+
+    def scope(self) -> QuerySet:
+        return self.model.objects.for_customer(self.customer)
+
+    def refine_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset

@@ -11,7 +11,7 @@ from accounts.filters import UserFilterSet
 from accounts.forms import CustomerSwitchForm, EmailPasswordResetForm, LoginForm, PortalUserForm
 from accounts.models import Customer, User
 from accounts.permissions import Action, Area
-from accounts.tenancy import SESSION_KEY
+from accounts.tenancy import SESSION_KEY, staff_acting_record
 from accounts.views_base import FilteredListMixin, PortalView, TenantViewMixin
 
 
@@ -173,6 +173,7 @@ class CustomerSwitchView(PortalView, TemplateView):
             return redirect("accounts:customer_switch")
         customer = form.cleaned_data["customer"]
         request.session[SESSION_KEY] = customer.pk
+        staff_acting_record(user=request.user, customer=customer, via="portal")
         messages.success(request, f"Now acting for {customer.name}.")
         return redirect(self._next_url())
 

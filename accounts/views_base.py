@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -20,7 +19,7 @@ from django.utils.functional import cached_property
 from django.views.generic import TemplateView
 
 from accounts.permissions import Action, can
-from accounts.tenancy import request_customer
+from accounts.tenancy import ScopedQuerysetMixin, request_customer
 
 
 class PortalView(AccessMixin):
@@ -63,21 +62,8 @@ class PortalView(AccessMixin):
         return context
 
 
-class TenantViewMixin(PortalView):
-    model = None
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "get_queryset" in cls.__dict__:
-            raise ImproperlyConfigured(
-                f"{cls.__name__} overrides get_queryset(); override refine_queryset() instead"
-            )
-
-    def get_queryset(self) -> QuerySet:
-        return self.refine_queryset(self.model.objects.for_customer(self.customer))
-
-    def refine_queryset(self, queryset: QuerySet) -> QuerySet:
-        return queryset
+class TenantViewMixin(ScopedQuerysetMixin, PortalView):
+    """A portal page over the acting customer's rows (see ScopedQuerysetMixin)."""
 
 
 class PlaceholderView(PortalView, TemplateView):

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from accounts.errors import AlreadyExists, Missing, StaleVersion
 from accounts.models import Customer, User
 from devices.models import Device, DeviceKind, DeviceState, Site, SiteStatus
 from devices.ptt import PttClient, PttError, PttRejected, ptt_client
@@ -346,18 +347,6 @@ def inactive_site_devices_sweep(*, now: datetime | None = None) -> dict[str, int
 # --- Obsolete and direct add -----------------------------------------------------------
 
 
-class DeviceExistsError(Exception):
-    pass
-
-
-class DeviceVersionError(Exception):
-    def __init__(self, current: int, given: int):
-        self.current = current
-        super().__init__(
-            f"v: version {given} is not the current version {current}; reload and retry"
-        )
-
-
 @transaction.atomic
 def device_obsolete(*, device: Device, user: User | None) -> Device:
     """Mark a device obsolete; the licenses it holds go back to the pool."""
@@ -409,7 +398,7 @@ def device_merge(
     )
     if version is None:
         if current is not None:
-            raise DeviceExistsError(f"id: device {device_id} already exists")
+            raise AlreadyExists(f"id: device {device_id} already exists")
         device = Device(
             customer=customer,
             device_id=device_id,
@@ -423,7 +412,7 @@ def device_merge(
                 device.save()
         except IntegrityError:
             # Added by a concurrent request between our check and this insert.
-            raise DeviceExistsError(f"id: device {device_id} already exists") from None
+            raise AlreadyExists(f"id: device {device_id} already exists") from None
         event_log(
             customer=customer,
             user=user,
@@ -433,9 +422,9 @@ def device_merge(
         )
         return device, True
     if current is None:
-        raise Device.DoesNotExist(f"id: no device {device_id}")
+        raise Missing(f"id: no device {device_id}")
     if current.version != version:
-        raise DeviceVersionError(current.version, version)
+        raise StaleVersion(kind="device", given=version, current=current.version, field="v")
     current.kind = kind
     if phone_number is not None:
         current.phone_number = phone_number

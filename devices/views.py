@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import FormView, TemplateView
 
+from accounts.errors import AlreadyExists
 from accounts.permissions import Action, Area, can
 from accounts.views import add_service_errors
 from accounts.views_base import FilteredListMixin, TenantViewMixin
@@ -147,8 +148,8 @@ class DeviceAddView(TenantViewMixin, FormView):
                 password=data["password"] or None,
                 phone_number=data["phone_number"] or None,
             )
-        except services.DeviceExistsError as exc:
-            form.add_error("device_id", _without_prefix(str(exc), "id"))
+        except AlreadyExists as exc:
+            form.add_error("device_id", _without_prefix(exc.detail, "id"))
             return self.form_invalid(form)
         except ValidationError as exc:
             if hasattr(exc, "error_dict"):

@@ -16,6 +16,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from accounts.errors import Unavailable
 from accounts.models import Customer, Role, User
 from devices.models import Device, DeviceKind, DeviceState
 from licensing.backend import EntitlementBackendError, entitlement_source
@@ -516,8 +517,10 @@ def entitlements_sync(*, customer: Customer, full: bool = True) -> dict[str, int
     return counts
 
 
-class SyncNotQueued(Exception):
+class SyncNotQueued(Unavailable):
     """The sync could not be queued; the message says why, for the person who asked."""
+
+    code = "not_queued"
 
 
 def entitlement_sync_queue(*, customer: Customer, user: User | None) -> None:

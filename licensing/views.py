@@ -14,7 +14,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect
@@ -25,6 +24,7 @@ from django.views.generic import TemplateView, View
 
 from accounts.models import Customer
 from accounts.permissions import Action, Area
+from accounts.tenancy import ScopedQuerysetMixin
 from accounts.views_base import FilteredListMixin, PortalView
 from licensing.filters import (
     AssignmentFilterSet,
@@ -49,44 +49,27 @@ ASSIGNED_FILTERS = ("q", "license", "licenseType", "feature")
 # --- Scope -----------------------------------------------------------------------------
 
 
-class LicensingScopeMixin:
+class LicensingScopeMixin(ScopedQuerysetMixin):
     """The one scoping rule of the license lists: pages, CSV exports and API.
 
     The licensing lists are the only ones where staff see every customer at once (the
     guide's "All Customers" Summary), so they cannot use TenantViewMixin as is. Instead
     the view decides, per request, `listed_customer` (whose rows) and `all_customers`
-    (staff listing everyone), and `customer_scope()` turns that into the queryset:
+    (staff listing everyone), and `scope()` turns that into the queryset:
     `for_customer(listed_customer)` unless a staff user lists all customers. A portal
     user's `listed_customer` is always their own customer, so they never see another
     customer's rows. Subclasses narrow the rows in `refine_queryset()`; they may not
     override `get_queryset()`."""
 
-    model = None
     listed_customer: Customer | None = None
     all_customers: bool = False
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "get_queryset" in cls.__dict__:
-            raise ImproperlyConfigured(
-                f"{cls.__name__} overrides get_queryset(); override refine_queryset() instead"
-            )
-
-    def customer_scope(self) -> QuerySet:
+    def scope(self) -> QuerySet:
         """Every row for staff listing all customers; `for_customer()` otherwise (none
         when the customer is unknown)."""
         if self.all_customers and self.request.user.is_staff:
             return self.model.objects.all()
         return self.model.objects.for_customer(self.listed_customer)
-
-    def get_queryset(self) -> QuerySet:
-        # Schema generation (drf-spectacular) has no real user or customer.
-        if getattr(self, "swagger_fake_view", False):
-            return self.model.objects.none()
-        return self.refine_queryset(self.customer_scope())
-
-    def refine_queryset(self, queryset: QuerySet) -> QuerySet:
-        return queryset
 
 
 # --- CSV exports -----------------------------------------------------------------------

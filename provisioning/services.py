@@ -2,7 +2,7 @@
 
 Portal views, the admin API, the bulk import and management commands all call these.
 Every change is versioned (an update naming an older version is refused with
-StaleVersionError) and writes an Event.
+StaleVersion) and writes an Event.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accounts.errors import InUse, StaleVersion
 from accounts.models import Customer, User
 from devices.models import Device, DeviceState
 from devices.services import device_kind_guess, device_site_request, site_provisioning_applies
@@ -32,25 +33,13 @@ MAX_REDEMPTIONS_LIMIT = 1_000_000_000
 EXTENSION_MANAGER_BOOTSTRAP = "Extension-Manager-Bootstrap"
 
 
-class StaleVersionError(Exception):
-    """The caller edited an older version than the one stored."""
-
-    def __init__(self, obj: Bootstrap | Token, expected: int):
-        self.current = obj.version
-        kind = type(obj).__name__.lower()
-        super().__init__(
-            f"version: this {kind} was changed by someone else (now version {obj.version}, "
-            f"you edited version {expected}); reload it and apply your change again."
-        )
-
-
 def _check_version(current: Bootstrap | Token | None, expected: int | None, kind: str) -> None:
     if expected is None:
         return
-    if current is None:
-        raise ValidationError({"version": f"this {kind} no longer exists; reload the list"})
-    if current.version != expected:
-        raise StaleVersionError(current, expected)
+    if current is None or current.version != expected:
+        raise StaleVersion(
+            kind=kind, given=expected, current=current.version if current else None
+        )
 
 
 # --- Bootstraps ------------------------------------------------------------------------
@@ -175,7 +164,7 @@ def bootstrap_delete(
     users_of = list(current.tokens.order_by("value").values_list("value", flat=True)[:11])
     if users_of:
         shown = ", ".join(users_of[:10]) + (", …" if len(users_of) > 10 else "")
-        raise ValidationError(
+        raise InUse(
             f"Bootstrap {current.name} is used by token(s) {shown}; "
             "delete them or give them another bootstrap first."
         )
@@ -361,7 +350,7 @@ def new_token_value(prefix: str) -> str:
 
 
 @transaction.atomic
-def customer_defaults_create(*, customer: Customer) -> list[Token]:
+def customer_defaults_create(*, customer: Customer, user: User | None = None) -> list[Token]:
     """The pairs every new customer starts with: Direct Access (an empty bootstrap and a
     Voice token that ties devices to the customer for licensing) and, when the customer
     has an Extension Manager, the Extension Manager pair."""
@@ -377,11 +366,11 @@ def customer_defaults_create(*, customer: Customer) -> list[Token]:
     tokens = []
     for bootstrap_name, parameters, label in pairs:
         bootstrap, _ = bootstrap_save(
-            customer=customer, user=None, name=bootstrap_name, parameters=parameters
+            customer=customer, user=user, name=bootstrap_name, parameters=parameters
         )
         token, _ = token_save(
             customer=customer,
-            user=None,
+            user=user,
             value=new_token_value(f"{customer.slug}-{label}"),
             app_id=AppId.VOICE,
             bootstrap=bootstrap,

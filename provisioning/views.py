@@ -16,6 +16,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header
 from django.views.generic import FormView, TemplateView, View
 
+from accounts.errors import InUse, StaleVersion
 from accounts.permissions import Action, Area
 from accounts.views import add_service_errors
 from accounts.views_base import FilteredListMixin, TenantViewMixin
@@ -31,12 +32,6 @@ def _show_service_errors(form, error: ValidationError) -> None:
             {SERVICE_FIELDS.get(key, key): value for key, value in error.error_dict.items()}
         )
     add_service_errors(form, error)
-
-
-def _stale_message(error: services.StaleVersionError) -> str:
-    # The service speaks API ("version: …"); on a page the sentence stands alone.
-    text = str(error).removeprefix("version: ")
-    return text[:1].upper() + text[1:]
 
 
 class _ObjectMixin:
@@ -105,8 +100,8 @@ class _BootstrapFormView(_ObjectMixin, TenantViewMixin, FormView):
                 expected_version=data["version"],
                 add_only=self.object is None,
             )
-        except services.StaleVersionError as exc:
-            form.add_error(None, _stale_message(exc))
+        except StaleVersion as exc:
+            form.add_error(None, exc.sentence)
             return self.form_invalid(form)
         except ValidationError as exc:
             _show_service_errors(form, exc)
@@ -158,12 +153,12 @@ class BootstrapDeleteView(_ObjectMixin, TenantViewMixin, TemplateView):
                 user=request.user,
                 expected_version=form.cleaned_data["version"],
             )
-        except services.StaleVersionError as exc:
+        except StaleVersion as exc:
             # Show the bootstrap as it is now and let the user decide again.
-            messages.error(request, _stale_message(exc))
+            messages.error(request, exc.sentence)
             return redirect("provisioning:bootstrap_delete", pk=bootstrap.pk)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+        except InUse as exc:
+            messages.error(request, exc.detail)
         else:
             messages.success(request, f"Bootstrap {bootstrap.name} deleted.")
         return redirect("provisioning:bootstrap_list")
@@ -217,8 +212,8 @@ class _TokenFormView(_ObjectMixin, TenantViewMixin, FormView):
                 expected_version=data["version"],
                 add_only=self.object is None,
             )
-        except services.StaleVersionError as exc:
-            form.add_error(None, _stale_message(exc))
+        except StaleVersion as exc:
+            form.add_error(None, exc.sentence)
             return self.form_invalid(form)
         except ValidationError as exc:
             _show_service_errors(form, exc)
@@ -275,11 +270,9 @@ class TokenDeleteView(_ObjectMixin, TenantViewMixin, TemplateView):
             services.token_delete(
                 token=token, user=request.user, expected_version=form.cleaned_data["version"]
             )
-        except services.StaleVersionError as exc:
-            messages.error(request, _stale_message(exc))
+        except StaleVersion as exc:
+            messages.error(request, exc.sentence)
             return redirect("provisioning:token_delete", pk=token.pk)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
         else:
             messages.success(request, f"Token {token.value} deleted.")
         return redirect("provisioning:token_list")

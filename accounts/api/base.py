@@ -1,27 +1,102 @@
-"""Base classes for every admin API view: role check and tenant scoping in one place.
+"""The one base of every admin API view: method check, role check, tenant scoping, the
+version handshake (ETag / If-Match) and the mapping of service refusals to HTTP.
 
-`TenantViewSet.get_queryset()` scopes to the acting customer and cannot be overridden;
-subclasses narrow it with `refine_queryset()`.
+`AdminAPIView` is for endpoints with hand-written handlers, `TenantViewSet` for resource
+viewsets; both take their plumbing from `AdminAPIMixin`. TenantViewSet's
+`get_queryset()` scopes to the acting customer and cannot be overridden (subclasses
+narrow it with `refine_queryset()`).
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import ImproperlyConfigured
-from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
-from rest_framework import permissions, viewsets
-from rest_framework.exceptions import NotFound, ValidationError
+import re
 
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.exceptions import APIException, MethodNotAllowed, NotFound, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.errors import (
+    AlreadyExists,
+    InUse,
+    Missing,
+    ServiceError,
+    StaleVersion,
+    Unavailable,
+)
 from accounts.models import Customer
 from accounts.permissions import Action, can
-from accounts.tenancy import acting_customer
+from accounts.tenancy import ScopedQuerysetMixin, acting_customer, staff_acting_record
 
 CUSTOMER_PARAMETER = OpenApiParameter(
     "customer",
     OpenApiTypes.STR,
     description="Staff only: the slug of the customer the request acts for.",
 )
+ETAG_HEADER = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    response=[200, 201],
+    description='The version of the object, e.g. "3". Send it back in If-Match.',
+)
+IF_MATCH_HEADER = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    description='Optional: the ETag you read, e.g. "3". If the object has changed since, '
+    "the request is refused with 409 stale_version and nothing changes.",
+)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every refusal that is not a field error."""
+
+    error = serializers.CharField(
+        help_text="A stable code: stale_version, exists, in_use, not_found, too_large, …"
+    )
+    detail = serializers.CharField(help_text="What went wrong, for people.")
+
+
+VALIDATION_ERROR = OpenApiResponse(
+    OpenApiTypes.OBJECT, description='Bad input: {"field": ["message"]} naming each field.'
+)
+FORBIDDEN = OpenApiResponse(description="Your role may only read.")
+STALE = OpenApiResponse(ErrorSerializer, description="stale_version: If-Match is out of date.")
+
+# How each refusal of a service answers. The first class in a refusal's MRO found here wins.
+SERVICE_ERROR_STATUS = {
+    StaleVersion: status.HTTP_409_CONFLICT,
+    AlreadyExists: status.HTTP_409_CONFLICT,
+    InUse: status.HTTP_409_CONFLICT,
+    Missing: status.HTTP_404_NOT_FOUND,
+    Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+}
+
+
+class Refused(APIException):
+    """An answer of the form {"error": code, "detail": text}."""
+
+    def __init__(self, status_code: int, error: str, detail: str):
+        self.status_code = status_code
+        super().__init__({"error": error, "detail": detail})
+
+
+def service_error_status(exc: ServiceError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in SERVICE_ERROR_STATUS:
+            return SERVICE_ERROR_STATUS[cls]
+    return status.HTTP_400_BAD_REQUEST
+
+
+# "3", 3 or W/"3": the value of the ETag this API sends, however a client echoes it.
+_IF_MATCH = re.compile(r'(?:W/)?(?:"(\d{1,10})"|(\d{1,10}))')
 
 
 class AreaPermission(permissions.BasePermission):
@@ -39,19 +114,35 @@ class AreaPermission(permissions.BasePermission):
         return can(user, view.area, Action.CHANGE)
 
 
-class CustomerScopedMixin:
-    """Resolves `self.customer` for the request: the user's own, or the one staff name."""
+class AdminAPIMixin:
+    """Plumbing of every admin API view.
+
+    - A method the path does not have is 405 for everyone, before authentication.
+    - The role must allow the view's `area` (AreaPermission).
+    - `self.customer` is the acting customer: the user's own, or the one staff name with
+      `?customer=<slug>` (recorded in the audit log once per access token).
+    - Service refusals become answers: a django ValidationError is 400 naming the fields
+      (renamed through `service_fields`), a ServiceError is {"error", "detail"} with the
+      status of SERVICE_ERROR_STATUS.
+    """
 
     area: str = ""
     permission_classes = [permissions.IsAuthenticated, AreaPermission]
+    # The services' field names that this API calls otherwise.
+    service_fields: dict[str, str] = {}
 
     def initial(self, request, *args, **kwargs):
         if not self.area:
             raise ImproperlyConfigured(f"{type(self).__name__} declares no area")
+        method = request.method.lower()
+        if method != "options" and (
+            method not in self.http_method_names or not hasattr(self, method)
+        ):
+            raise MethodNotAllowed(request.method)
         super().initial(request, *args, **kwargs)
-        self.customer = self._resolve_customer(request)
+        self.customer = self.resolve_customer(request)
 
-    def _resolve_customer(self, request) -> Customer:
+    def resolve_customer(self, request) -> Customer:
         slug = request.query_params.get("customer") if request.user.is_staff else None
         customer = acting_customer(request.user, slug=slug)
         if customer is None:
@@ -61,24 +152,49 @@ class CustomerScopedMixin:
                     detail = f"no customer with slug {slug!r}"
                 raise ValidationError({"customer": [detail]})
             raise NotFound
+        if slug:
+            self._record_staff_acting(request, customer)
         return customer
 
+    @staticmethod
+    def _record_staff_acting(request, customer: Customer) -> None:
+        # Once per access token and customer, as the portal records one switch: a script
+        # calling a thousand times under one login is one entry, not a thousand.
+        token_id = request.auth.get("jti", "") if request.auth is not None else ""
+        key = f"staff-acting:{request.user.pk}:{customer.pk}:{token_id}"
+        lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()
+        if cache.add(key, 1, timeout=int(lifetime)):
+            staff_acting_record(user=request.user, customer=customer, via="api")
 
-class TenantViewSet(CustomerScopedMixin, viewsets.GenericViewSet):
-    model = None
+    def handle_exception(self, exc):
+        if isinstance(exc, ServiceError):
+            exc = Refused(service_error_status(exc), exc.code, exc.detail)
+        elif isinstance(exc, DjangoValidationError):
+            detail = serializers.as_serializer_error(exc)
+            exc = ValidationError({self.service_fields.get(k, k): v for k, v in detail.items()})
+        return super().handle_exception(exc)
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "get_queryset" in cls.__dict__:
-            raise ImproperlyConfigured(
-                f"{cls.__name__} overrides get_queryset(); override refine_queryset() instead"
+    def if_match_version(self) -> int | None:
+        """The version a client says it edited (If-Match), or None when it sent none."""
+        header = self.request.headers.get("If-Match")
+        if header is None:
+            return None
+        match = _IF_MATCH.fullmatch(header.strip())
+        if match is None:
+            raise ValidationError(
+                {"If-Match": [f'expected the ETag of the object, e.g. "3"; got {header[:40]!r}']}
             )
+        return int(match.group(1) or match.group(2))
 
-    def get_queryset(self) -> QuerySet:
-        # Schema generation has no real user or customer.
-        if getattr(self, "swagger_fake_view", False):
-            return self.model.objects.none()
-        return self.refine_queryset(self.model.objects.for_customer(self.customer))
+    @staticmethod
+    def with_etag(response: Response, version: int) -> Response:
+        response["ETag"] = f'"{version}"'
+        return response
 
-    def refine_queryset(self, queryset: QuerySet) -> QuerySet:
-        return queryset
+
+class AdminAPIView(AdminAPIMixin, APIView):
+    """An admin API endpoint with hand-written handlers (get, post, delete…)."""
+
+
+class TenantViewSet(ScopedQuerysetMixin, AdminAPIMixin, viewsets.GenericViewSet):
+    """An admin API resource over the acting customer's rows."""

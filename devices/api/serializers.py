@@ -91,8 +91,3 @@ class ProviderSerializer(serializers.Serializer):
 
 class MergeRequestSerializer(serializers.Serializer):
     provider = ProviderSerializer()
-
-
-class DeviceErrorSerializer(serializers.Serializer):
-    error = serializers.CharField(help_text="exists or stale_version")
-    detail = serializers.CharField()

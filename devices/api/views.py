@@ -8,15 +8,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, MethodNotAllowed, NotFound
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from accounts.api.base import CUSTOMER_PARAMETER, TenantViewSet
+from accounts.api.base import CUSTOMER_PARAMETER, ErrorSerializer, TenantViewSet
 from accounts.api.pagination import PagePagination
 from accounts.permissions import Area
 from devices import services
 from devices.api.serializers import (
-    DeviceErrorSerializer,
     DeviceSerializer,
     MergeRequestSerializer,
 )
@@ -39,14 +38,6 @@ NOT_FOUND = OpenApiResponse(description="No such device in your customer.")
 FORBIDDEN = OpenApiResponse(description="Your role may only read devices.")
 
 
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "conflict"
-
-    def __init__(self, error: str, detail: str):
-        super().__init__({"error": error, "detail": detail})
-
-
 class DeviceViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, TenantViewSet
 ):
@@ -61,12 +52,6 @@ class DeviceViewSet(
     lookup_url_kwarg = "deviceId"
     # Device IDs hold commas, underscores, dots…: anything but the path separator.
     lookup_value_regex = "[^/]+"
-
-    def initial(self, request, *args, **kwargs):
-        # A method a path does not have is 405 for everyone, signed in or not.
-        if self.action is None and request.method.lower() != "options":
-            raise MethodNotAllowed(request.method)
-        super().initial(request, *args, **kwargs)
 
     def refine_queryset(self, queryset):
         return queryset.select_related("site")
@@ -124,7 +109,7 @@ class DeviceViewSet(
             403: FORBIDDEN,
             404: NOT_FOUND,
             409: OpenApiResponse(
-                DeviceErrorSerializer,
+                ErrorSerializer,
                 description="exists: the device ID is taken; stale_version: `v` is not "
                 "the device's current version.",
             ),
@@ -148,13 +133,8 @@ class DeviceViewSet(
                 phone_number=provider.get("phoneNumber"),
                 version=provider.get("v"),
             )
-        except services.DeviceExistsError as exc:
-            raise Conflict("exists", str(exc)) from None
-        except services.DeviceVersionError as exc:
-            raise Conflict("stale_version", str(exc)) from None
-        except Device.DoesNotExist as exc:
-            raise NotFound(str(exc)) from None
         except DjangoValidationError as exc:
+            # mergeProvider names the fields inside "provider".
             raise serializers.ValidationError(
                 {"provider": serializers.as_serializer_error(exc)}
             ) from None

@@ -105,8 +105,3 @@ class AssignmentSerializer(serializers.ModelSerializer):
 class SyncQueuedSerializer(serializers.Serializer):
     queued = serializers.BooleanField()
     customer = serializers.CharField(help_text="The slug of the customer being synced.")
-
-
-class SyncErrorSerializer(serializers.Serializer):
-    error = serializers.CharField(help_text="not_queued")
-    detail = serializers.CharField()

@@ -10,22 +10,19 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from accounts.api.base import CUSTOMER_PARAMETER, CustomerScopedMixin
+from accounts.api.base import CUSTOMER_PARAMETER, AdminAPIMixin, AdminAPIView, ErrorSerializer
 from accounts.api.pagination import PagePagination
 from accounts.permissions import Area
 from licensing.api.serializers import (
     AssignmentSerializer,
     EntitlementSummarySerializer,
-    SyncErrorSerializer,
     SyncQueuedSerializer,
 )
 from licensing.filters import AssignmentFilterSet, EntitlementFilterSet
 from licensing.models import Assignment, Entitlement
-from licensing.services import SyncNotQueued, entitlement_sync_queue
+from licensing.services import entitlement_sync_queue
 from licensing.views import LicensingScopeMixin
 
 TAG = "licenses"
@@ -41,7 +38,7 @@ LIST_CUSTOMER_PARAMETER = OpenApiParameter(
 
 
 class LicenseListViewSet(
-    LicensingScopeMixin, CustomerScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet
+    LicensingScopeMixin, AdminAPIMixin, mixins.ListModelMixin, viewsets.GenericViewSet
 ):
     """Base of the license lists: the scope of licensing.views.LicensingScopeMixin."""
 
@@ -49,18 +46,15 @@ class LicenseListViewSet(
     pagination_class = PagePagination
 
     def initial(self, request, *args, **kwargs):
-        # A method a path does not have is 405 for everyone, signed in or not.
-        if self.action is None and request.method.lower() != "options":
-            raise MethodNotAllowed(request.method)
         super().initial(request, *args, **kwargs)
         self.listed_customer = self.customer
-        # Only staff get here without a customer (see _resolve_customer).
+        # Only staff get here without a customer (see resolve_customer).
         self.all_customers = self.customer is None
 
-    def _resolve_customer(self, request):
+    def resolve_customer(self, request):
         if request.user.is_staff and not request.query_params.get("customer"):
             return None  # staff without ?customer= list every customer
-        return super()._resolve_customer(request)
+        return super().resolve_customer(request)
 
 
 class EntitlementSummaryViewSet(LicenseListViewSet):
@@ -103,16 +97,11 @@ class AssignmentViewSet(LicenseListViewSet):
         return super().list(request, *args, **kwargs)
 
 
-class LicenseSyncView(CustomerScopedMixin, APIView):
+class LicenseSyncView(AdminAPIView):
     """Sync now. Needs "change" on licenses, which only staff have: Super-Admins may view
     licenses but not trigger a sync (403); Admins and Users do not have the area (404)."""
 
     area = Area.LICENSES
-
-    def initial(self, request, *args, **kwargs):
-        if request.method.lower() not in {"post", "options"}:
-            raise MethodNotAllowed(request.method)
-        super().initial(request, *args, **kwargs)
 
     @extend_schema(
         tags=[TAG],
@@ -131,20 +120,14 @@ class LicenseSyncView(CustomerScopedMixin, APIView):
             403: OpenApiResponse(description="Your role may view licenses but not sync them."),
             404: OpenApiResponse(description="Your role has no access to licenses."),
             503: OpenApiResponse(
-                SyncErrorSerializer,
+                ErrorSerializer,
                 description="Not queued: no entitlement back end is configured, or the task "
                 "queue cannot be reached.",
             ),
         },
     )
     def post(self, request, *args, **kwargs):
-        try:
-            entitlement_sync_queue(customer=self.customer, user=request.user)
-        except SyncNotQueued as exc:
-            return Response(
-                {"error": "not_queued", "detail": str(exc)},
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
+        entitlement_sync_queue(customer=self.customer, user=request.user)
         return Response(
             {"queued": True, "customer": self.customer.slug}, status=status.HTTP_202_ACCEPTED
         )

@@ -175,8 +175,3 @@ class ImportErrorSerializer(serializers.Serializer):
     error = serializers.CharField(help_text="invalid_rows, invalid_file, too_many_rows")
     detail = serializers.CharField(required=False)
     rows = ImportRowErrorSerializer(many=True, required=False)
-
-
-class AdminErrorSerializer(serializers.Serializer):
-    error = serializers.CharField(help_text="stale_version, in_use, too_large")
-    detail = serializers.CharField()

@@ -4,25 +4,32 @@ the paged lists and the bulk import. Every rule lives in provisioning.services."
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
-from rest_framework.exceptions import APIException, MethodNotAllowed, NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from accounts.api.base import CUSTOMER_PARAMETER, CustomerScopedMixin, TenantViewSet
+from accounts.api.base import (
+    CUSTOMER_PARAMETER,
+    ETAG_HEADER,
+    FORBIDDEN,
+    IF_MATCH_HEADER,
+    STALE,
+    VALIDATION_ERROR,
+    AdminAPIView,
+    ErrorSerializer,
+    Refused,
+    TenantViewSet,
+)
 from accounts.api.pagination import PagePagination
 from accounts.permissions import Action, Area, can
 from provisioning import importing, services
 from provisioning.api.serializers import (
-    AdminErrorSerializer,
     BootstrapSerializer,
     ImportErrorSerializer,
     ImportRequestSerializer,
@@ -40,65 +47,12 @@ BOOTSTRAP_TAG = "bootstrap-controller"
 TOKEN_TAG = "tokens-controller"
 
 
-# --- Errors ----------------------------------------------------------------------------
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "conflict"
-
-    def __init__(self, error: str, detail: str):
-        super().__init__({"error": error, "detail": detail})
-
-
-class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-
-    def __init__(self, detail: str):
-        super().__init__({"error": "too_large", "detail": detail})
-
-
-def _invalid(exc: DjangoValidationError, renames: dict[str, str] | None = None):
-    """A service's ValidationError as DRF's 400 `{"field": ["message"]}`."""
-    detail = serializers.as_serializer_error(exc)
-    renames = renames or {}
-    return serializers.ValidationError({renames.get(k, k): v for k, v in detail.items()})
-
-
-def _stale(exc: services.StaleVersionError) -> Conflict:
-    return Conflict("stale_version", str(exc))
-
-
-def _gone(kind: str, version: int) -> Conflict:
-    return Conflict(
-        "stale_version",
-        f"version: this {kind} no longer exists (you edited version {version}); "
-        "reload the list and apply your change again.",
-    )
-
-
 # --- Request plumbing ------------------------------------------------------------------
 
-# "3", 3 or W/"3": the value of the ETag this API sends, however a client echoes it.
-_IF_MATCH = re.compile(r'(?:W/)?(?:"(\d{1,10})"|(\d{1,10}))')
 
-
-def if_match_version(request) -> int | None:
-    """The version a client says it edited (If-Match), or None when it sent none."""
-    header = request.headers.get("If-Match")
-    if header is None:
-        return None
-    match = _IF_MATCH.fullmatch(header.strip())
-    if match is None:
-        raise serializers.ValidationError(
-            {"If-Match": [f'expected the ETag of the object, e.g. "3"; got {header[:40]!r}']}
-        )
-    return int(match.group(1) or match.group(2))
-
-
-def _etag(response: Response, version: int) -> Response:
-    response["ETag"] = f'"{version}"'
-    return response
+class PayloadTooLarge(Refused):
+    def __init__(self, detail: str):
+        super().__init__(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "too_large", detail)
 
 
 def _query(serializer_class, request) -> dict[str, Any]:
@@ -144,34 +98,13 @@ def _body_too_large(request, limit: int) -> bool:
         return False
 
 
-# --- Shared schema pieces --------------------------------------------------------------
-
-ETAG_HEADER = OpenApiParameter(
-    "ETag",
-    OpenApiTypes.STR,
-    location=OpenApiParameter.HEADER,
-    response=[200, 201],
-    description='The version of the object, e.g. "3". Send it back in If-Match.',
-)
-IF_MATCH_HEADER = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    location=OpenApiParameter.HEADER,
-    description='Optional: the ETag you read, e.g. "3". If the object has changed since, '
-    "the request is refused with 409 stale_version and nothing changes.",
-)
-VALIDATION_ERROR = OpenApiResponse(
-    OpenApiTypes.OBJECT, description='Bad input: {"field": ["message"]} naming each field.'
-)
 NOT_FOUND = OpenApiResponse(description="No such object in your customer.")
-FORBIDDEN = OpenApiResponse(description="Your role may only read.")
-STALE = OpenApiResponse(AdminErrorSerializer, description="stale_version: If-Match is out of date.")
 
 
 # --- Bootstraps ------------------------------------------------------------------------
 
 
-class BootstrapView(CustomerScopedMixin, APIView):
+class BootstrapView(AdminAPIView):
     """One bootstrap by name: `GET`, add or replace with `POST`, `DELETE`."""
 
     area = Area.BOOTSTRAPS
@@ -194,7 +127,7 @@ class BootstrapView(CustomerScopedMixin, APIView):
     )
     def get(self, request):
         bootstrap = self._get(_query(NameQuerySerializer, request)["name"])
-        return _etag(Response(BootstrapSerializer(bootstrap).data), bootstrap.version)
+        return self.with_etag(Response(BootstrapSerializer(bootstrap).data), bootstrap.version)
 
     @extend_schema(
         tags=[BOOTSTRAP_TAG],
@@ -210,46 +143,37 @@ class BootstrapView(CustomerScopedMixin, APIView):
             400: VALIDATION_ERROR,
             403: FORBIDDEN,
             409: STALE,
-            413: OpenApiResponse(AdminErrorSerializer, description="The body is too large."),
+            413: OpenApiResponse(ErrorSerializer, description="The body is too large."),
         },
     )
     def post(self, request):
         if _body_too_large(request, RawJSONParser.limit):
             raise PayloadTooLarge(f"the request body is larger than {RawJSONParser.limit} bytes")
         name = _query(NameQuerySerializer, request)["name"]
-        expected = if_match_version(request)
+        expected = self.if_match_version()
         body = request.data
         if not isinstance(body, RawBody) or not body.strip():
             raise serializers.ValidationError(
                 {"parameters": ['required: send a JSON object body, e.g. {"site": "site-1094"}']}
             )
         try:
-            parameters = services.parse_parameters(body.decode("utf-8"))
+            text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise serializers.ValidationError({"parameters": ["not UTF-8 text"]}) from None
-        except DjangoValidationError as exc:
-            raise _invalid(exc) from None
-        # If-Match names a version of an existing bootstrap: if it is gone, the caller's
-        # view is stale; do not quietly create a new one.
-        if expected is not None and not self._bootstraps().filter(name=name.strip()).exists():
-            raise _gone("bootstrap", expected)
-        try:
-            bootstrap, created = services.bootstrap_save(
-                customer=self.customer,
-                user=request.user,
-                name=name,
-                parameters=parameters,
-                expected_version=expected,
-            )
-        except services.StaleVersionError as exc:
-            raise _stale(exc) from None
-        except DjangoValidationError as exc:
-            raise _invalid(exc) from None
+        # With If-Match naming a bootstrap that is gone, the service refuses (stale_version)
+        # rather than quietly adding a new one.
+        bootstrap, created = services.bootstrap_save(
+            customer=self.customer,
+            user=request.user,
+            name=name,
+            parameters=services.parse_parameters(text),
+            expected_version=expected,
+        )
         response = Response(
             BootstrapSerializer(bootstrap).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
-        return _etag(response, bootstrap.version)
+        return self.with_etag(response, bootstrap.version)
 
     @extend_schema(
         tags=[BOOTSTRAP_TAG],
@@ -261,7 +185,7 @@ class BootstrapView(CustomerScopedMixin, APIView):
             403: FORBIDDEN,
             404: NOT_FOUND,
             409: OpenApiResponse(
-                AdminErrorSerializer,
+                ErrorSerializer,
                 description="in_use: tokens use the bootstrap (the detail names them); "
                 "stale_version: If-Match is out of date.",
             ),
@@ -269,16 +193,9 @@ class BootstrapView(CustomerScopedMixin, APIView):
     )
     def delete(self, request):
         bootstrap = self._get(_query(NameQuerySerializer, request)["name"])
-        try:
-            services.bootstrap_delete(
-                bootstrap=bootstrap, user=request.user, expected_version=if_match_version(request)
-            )
-        except services.StaleVersionError as exc:
-            raise _stale(exc) from None
-        except Bootstrap.DoesNotExist:
-            raise NotFound(f"no bootstrap named {bootstrap.name!r}") from None  # deleted meanwhile
-        except DjangoValidationError as exc:
-            raise Conflict("in_use", " ".join(exc.messages)) from None
+        services.bootstrap_delete(
+            bootstrap=bootstrap, user=request.user, expected_version=self.if_match_version()
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -296,10 +213,12 @@ class BootstrapListViewSet(mixins.ListModelMixin, TenantViewSet):
 # --- Tokens ----------------------------------------------------------------------------
 
 
-class TokenView(CustomerScopedMixin, APIView):
+class TokenView(AdminAPIView):
     """One token by value (ignoring case): `GET`, add or replace with `POST`, `DELETE`."""
 
     area = Area.TOKENS
+    # The services call the value "token"; this API's parameter is "name".
+    service_fields = {"token": "name"}
     # POST takes its input from the query only, as scripts send it (no body, no type).
     parser_classes: list = []
 
@@ -320,7 +239,7 @@ class TokenView(CustomerScopedMixin, APIView):
     )
     def get(self, request):
         token = self._get(_query(TokenNameQuerySerializer, request)["name"])
-        return _etag(Response(TokenSerializer(token).data), token.version)
+        return self.with_etag(Response(TokenSerializer(token).data), token.version)
 
     @extend_schema(
         tags=[TOKEN_TAG],
@@ -341,35 +260,23 @@ class TokenView(CustomerScopedMixin, APIView):
     )
     def post(self, request):
         query = _query(TokenWriteQuerySerializer, request)
-        expected = if_match_version(request)
-        if (
-            expected is not None
-            and not self._tokens().filter(value__lower=query["name"].lower()).exists()
-        ):
-            raise _gone("token", expected)
-        try:
-            token, created = services.token_save(
-                customer=self.customer,
-                user=request.user,
-                value=query["name"],
-                app_id=query["appId"],
-                bootstrap=query["bootstrap"],
-                description=query["description"],
-                expires_at=query["expiresAt"],
-                max_redemptions=query["maxRedemptions"],
-                revoked=query["revoked"],
-                expected_version=expected,
-            )
-        except services.StaleVersionError as exc:
-            raise _stale(exc) from None
-        except DjangoValidationError as exc:
-            # The services call the value "token"; this API's parameter is "name".
-            raise _invalid(exc, {"token": "name"}) from None
+        token, created = services.token_save(
+            customer=self.customer,
+            user=request.user,
+            value=query["name"],
+            app_id=query["appId"],
+            bootstrap=query["bootstrap"],
+            description=query["description"],
+            expires_at=query["expiresAt"],
+            max_redemptions=query["maxRedemptions"],
+            revoked=query["revoked"],
+            expected_version=self.if_match_version(),
+        )
         response = Response(
             TokenSerializer(token).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
-        return _etag(response, token.version)
+        return self.with_etag(response, token.version)
 
     @extend_schema(
         tags=[TOKEN_TAG],
@@ -379,14 +286,9 @@ class TokenView(CustomerScopedMixin, APIView):
     )
     def delete(self, request):
         token = self._get(_query(TokenNameQuerySerializer, request)["name"])
-        try:
-            services.token_delete(
-                token=token, user=request.user, expected_version=if_match_version(request)
-            )
-        except services.StaleVersionError as exc:
-            raise _stale(exc) from None
-        except Token.DoesNotExist:
-            raise NotFound(f"no token {token.value!r}") from None  # deleted meanwhile
+        services.token_delete(
+            token=token, user=request.user, expected_version=self.if_match_version()
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -407,17 +309,11 @@ class TokenListViewSet(mixins.ListModelMixin, TenantViewSet):
 # --- Bulk import -----------------------------------------------------------------------
 
 
-class CatalogImportView(CustomerScopedMixin, APIView):
+class CatalogImportView(AdminAPIView):
     """Add or replace many bootstraps and tokens in one call, all or nothing."""
 
     area = Area.TOKENS
     parser_classes = [RawImportJSONParser, RawCSVParser, MultiPartParser]
-
-    def initial(self, request, *args, **kwargs):
-        # A method the endpoint does not have is 405 for everyone, as for the login URLs.
-        if request.method.lower() not in {"post", "options"}:
-            raise MethodNotAllowed(request.method)
-        super().initial(request, *args, **kwargs)
 
     @extend_schema(
         tags=[TOKEN_TAG],
@@ -444,7 +340,7 @@ class CatalogImportView(CustomerScopedMixin, APIView):
             200: ImportResultSerializer,
             400: ImportErrorSerializer,
             403: FORBIDDEN,
-            413: OpenApiResponse(AdminErrorSerializer, description="The file is too large."),
+            413: OpenApiResponse(ErrorSerializer, description="The file is too large."),
         },
     )
     def post(self, request):

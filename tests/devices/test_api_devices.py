@@ -273,7 +273,7 @@ def test_merge_with_stale_v_is_409_and_changes_nothing(api_client, super_admin, 
     response = merge(api_client(super_admin), id="TC52_STALE", phoneNumber="+1 2", v=2)
     assert response.status_code == 409
     assert response.json()["error"] == "stale_version"
-    assert "current version 3" in response.json()["detail"]
+    assert "now version 3" in response.json()["detail"]
     device = Device.objects.get(device_id="TC52_STALE")
     assert (device.version, device.phone_number) == (3, "+1 1")
 

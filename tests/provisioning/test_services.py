@@ -3,10 +3,10 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from accounts.errors import InUse, StaleVersion
 from accounts.services import customer_create
 from provisioning.models import AppId, Bootstrap, Token
 from provisioning.services import (
-    StaleVersionError,
     bootstrap_delete,
     bootstrap_save,
     token_save,
@@ -57,7 +57,7 @@ def test_bootstrap_save_adds_then_replaces_with_version_and_event(customer, admi
 def test_stale_version_is_refused_and_changes_nothing(customer, admin):
     bootstrap, _ = bootstrap_save(customer=customer, user=admin, name="B", parameters={"a": 1})
     bootstrap_save(customer=customer, user=admin, name="B", parameters={"a": 2}, expected_version=1)
-    with pytest.raises(StaleVersionError, match="changed by someone else"):
+    with pytest.raises(StaleVersion, match="changed by someone else"):
         bootstrap_save(
             customer=customer, user=admin, name="B", parameters={"a": 3}, expected_version=1
         )
@@ -77,7 +77,7 @@ def test_bootstrap_parameters_must_be_an_object(customer, admin, parameters):
 def test_bootstrap_in_use_cannot_be_deleted_and_names_its_tokens(customer, admin):
     bootstrap, _ = bootstrap_save(customer=customer, user=admin, name="B", parameters={})
     token_save(customer=customer, user=admin, value="T-1", app_id=AppId.VOICE, bootstrap="B")
-    with pytest.raises(ValidationError, match="T-1"):
+    with pytest.raises(InUse, match="T-1"):
         bootstrap_delete(bootstrap=bootstrap, user=admin)
     assert Bootstrap.objects.filter(pk=bootstrap.pk).exists()
     Token.objects.all().delete()
