@@ -39,13 +39,13 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import Customer, Role, User  # noqa: E402
 from devices.models import (  # noqa: E402
+    AppId,
     Device,
     DeviceKind,
     DeviceState,
     Site,
     SiteStatus,
 )
-from provisioning.models import AppId  # noqa: E402
 from reports.models import Event  # noqa: E402
 
 RUNS = 5

@@ -1,4 +1,5 @@
-"""Time licensing.services.license_assign: one at a time, then from many threads at once.
+"""Time license requests (provisioning.services.license_request, whose pool side is
+licensing.services.license_take): one at a time, then from many threads at once.
 
 Meant to run against PostgreSQL, the production database, through DATABASE_URL (the
 database must be migrated: `manage.py migrate`); SQLite works for a quick check but
@@ -47,10 +48,9 @@ from django.utils import timezone  # noqa: E402
 from accounts.models import Customer  # noqa: E402
 from devices.models import Device, DeviceKind  # noqa: E402
 from licensing.models import Assignment, Entitlement, LicenseType  # noqa: E402
-from licensing.services import license_assign  # noqa: E402
 from provisioning.models import Bootstrap, Token  # noqa: E402
-from provisioning.services import customer_defaults_create  # noqa: E402
-from reports.models import Event, History  # noqa: E402
+from provisioning.services import customer_defaults_create, license_request  # noqa: E402
+from reports.models import Event, History, HistoryResult  # noqa: E402
 
 BATCH = 5000
 FEATURE = "CUCM"  # a Standard license
@@ -99,10 +99,10 @@ def delete_pool(customer: Customer) -> None:
 
 def assign_one(token: str, device_id: str) -> float:
     started = time.perf_counter()
-    answer = license_assign(token=token, device_id=device_id, feature=FEATURE)
+    answer = license_request(token=token, device_id=device_id, feature=FEATURE)
     elapsed = time.perf_counter() - started
-    if answer.status != 200:
-        raise RuntimeError(f"{device_id}: {answer.status} {answer.error} {answer.detail}")
+    if not answer.ok:
+        raise RuntimeError(f"{device_id}: {answer.result} {answer.detail}")
     return elapsed
 
 
@@ -200,9 +200,9 @@ def main() -> None:
 
         # The pool is full now: one more request must be refused, not over-allocate.
         extra = Device.objects.create(customer=customer, device_id=f"{device_ids[0]}_extra")
-        answer = license_assign(token=token, device_id=extra.device_id, feature=FEATURE)
-        if answer.status != 409:
-            raise SystemExit(f"a full pool answered {answer.status}, expected 409")
+        answer = license_request(token=token, device_id=extra.device_id, feature=FEATURE)
+        if answer.result != HistoryResult.NO_LICENSE:
+            raise SystemExit(f"a full pool answered {answer.result}, expected NO_LICENSE")
         print(f"\nall {args.devices} devices licensed in each run; a full pool answers 409")
     finally:
         connections.close_all()

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "licensing",
     "reports",
     "ztp",
+    # The project shell: the demo loader (it sits on top of every app).
+    "config",
 ]
 
 MIDDLEWARE = [

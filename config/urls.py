@@ -4,16 +4,17 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api.urls import api_urlpatterns as accounts_api
-from devices.api.urls import api_urlpatterns as devices_api
+from devices import urls as devices_urls
 from licensing.api.urls import api_urlpatterns as licensing_api
 from provisioning.api.device_urls import device_urlpatterns
 from provisioning.api.urls import api_urlpatterns as provisioning_api
+from provisioning.urls import device_page_urlpatterns
 
 admin.site.site_header = "Provisioning Manager: support"
 admin.site.site_title = "Provisioning Manager support"
 
 # Every app's api/urls.py exports api_urlpatterns; they share one prefix and namespace.
-api_urlpatterns = [*accounts_api, *provisioning_api, *devices_api, *licensing_api]
+api_urlpatterns = [*accounts_api, *provisioning_api, *licensing_api]
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="reports:dashboard", permanent=False)),
@@ -26,5 +27,8 @@ urlpatterns = [
     path("admin/", include("reports.urls")),
     path("admin/", include("provisioning.urls")),
     path("admin/", include("licensing.urls")),
-    path("admin/", include("devices.urls")),
+    path(
+        "admin/",
+        include(([*devices_urls.urlpatterns, *device_page_urlpatterns], devices_urls.app_name)),
+    ),
 ]

@@ -2,8 +2,7 @@ import django_filters
 from django.db.models import Q
 
 from accounts.filters import StableOrderingFilter
-from devices.models import Device, DeviceState, Site, SiteStatus
-from provisioning.models import AppId
+from devices.models import AppId, Device, DeviceState, Site, SiteStatus
 
 # "No site status" needs a name of its own: an empty value means "no filter".
 SITE_STATUS_NONE = "none"

@@ -16,10 +16,8 @@ from django.utils import timezone
 
 from accounts.errors import AlreadyExists, Missing, StaleVersion
 from accounts.models import Customer, User
-from devices.models import Device, DeviceKind, DeviceState, Site, SiteStatus
+from devices.models import AppId, Device, DeviceKind, DeviceState, Site, SiteStatus
 from devices.ptt import PttClient, PttError, PttRejected, ptt_client
-from licensing.services import device_licenses_release
-from provisioning.models import AppId
 from reports.models import Event, Severity
 from reports.services import event_log
 
@@ -347,23 +345,31 @@ def inactive_site_devices_sweep(*, now: datetime | None = None) -> dict[str, int
 # --- Obsolete and direct add -----------------------------------------------------------
 
 
-@transaction.atomic
-def device_obsolete(*, device: Device, user: User | None) -> Device:
-    """Mark a device obsolete; the licenses it holds go back to the pool."""
-    current = Device.objects.select_for_update().get(pk=device.pk)
-    released = device_licenses_release(device=current)
-    if current.state == DeviceState.OBSOLETE and not released:
-        return current
-    current.state = DeviceState.OBSOLETE
-    current.save(update_fields=["state", "updated"])
+def device_mark_obsolete(*, device: Device, user: User | None, released: int = 0) -> None:
+    """Mark a locked device obsolete, with an Event saying how many licenses it gave back.
+    The whole flow (licenses included) is provisioning.services.device_obsolete."""
+    if device.state == DeviceState.OBSOLETE and not released:
+        return
+    device.state = DeviceState.OBSOLETE
+    device.save(update_fields=["state", "updated"])
     event_log(
-        customer=current.customer,
+        customer=device.customer,
         user=user,
         type="DEVICE_OBSOLETED",
-        info=f"Device {current.device_id} marked obsolete; {released} license(s) released",
+        info=f"Device {device.device_id} marked obsolete; {released} license(s) released",
         data={"released": released},
     )
-    return current
+
+
+def device_checkin_record(
+    *, customer_id: int, device_id: str, app_version: str, now: datetime
+) -> bool:
+    """A device of the customer checked in: refresh it, in one UPDATE. False when the
+    customer has no such device."""
+    changes: dict[str, object] = {"last_checkin": now, "updated": now}
+    if app_version:
+        changes["app_version"] = app_version[:64]
+    return Device.objects.filter(customer_id=customer_id, device_id=device_id).update(**changes) > 0
 
 
 @transaction.atomic

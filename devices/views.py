@@ -5,25 +5,20 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import FormView, TemplateView
 
 from accounts.errors import AlreadyExists
-from accounts.permissions import Action, Area, can
+from accounts.permissions import Action, Area
 from accounts.views import add_service_errors
 from accounts.views_base import FilteredListMixin, TenantViewMixin
 from devices import services
 from devices.filters import SITE_STATUS_CHOICES, DeviceFilterSet, SiteFilterSet
 from devices.forms import SERVICE_FIELDS, DeviceAddForm
-from devices.models import Device, DeviceState, Site
+from devices.models import AppId, Device, DeviceState, Site
 from devices.ptt import PttError
-from provisioning.models import AppId
-from reports.models import History
-
-# The detail page shows the newest requests of a device, not its whole past.
-DEVICE_HISTORY_ROWS = 50
 
 
 def _without_prefix(message: str, field: str) -> str:
@@ -58,72 +53,6 @@ class DeviceListView(FilteredListMixin, TenantViewMixin, TemplateView):
             .values_list("name", flat=True),
             **kwargs,
         )
-
-
-class _DeviceMixin:
-    """Detail and obsolete pages: the device comes from the tenant queryset, so another
-    customer's pk is a 404."""
-
-    model = Device
-    object = None
-
-    def get_object(self) -> Device:
-        return get_object_or_404(
-            self.get_queryset().select_related("site", "provisioned_site"), pk=self.kwargs["pk"]
-        )
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(object=self.object, device=self.object, **kwargs)
-
-
-class DeviceDetailView(_DeviceMixin, TenantViewMixin, TemplateView):
-    area = Area.DEVICES
-    template_name = "devices/device_detail.html"
-    page_title = "Device"
-
-    def get(self, request, *args, **kwargs):
-        self.object = self.get_object()
-        self.page_title = f"Device {self.object.device_id}"
-        return super().get(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        history = History.objects.for_customer(self.customer).filter(
-            device_id=self.object.device_id
-        )[:DEVICE_HISTORY_ROWS]
-        # Licenses only for roles that may view them; None hides the section.
-        licenses = None
-        if can(self.request.user, Area.LICENSES):
-            licenses = self.object.assignments.select_related("entitlement").order_by(
-                F("released_at").desc(nulls_first=True), "-last_contact"
-            )
-        return super().get_context_data(
-            history=history, history_limit=DEVICE_HISTORY_ROWS, licenses=licenses, **kwargs
-        )
-
-
-class DeviceObsoleteView(_DeviceMixin, TenantViewMixin, TemplateView):
-    """GET asks for confirmation; POST marks the device obsolete."""
-
-    area = Area.DEVICES
-    action = Action.CHANGE
-    template_name = "devices/device_confirm_obsolete.html"
-    page_title = "Mark device obsolete"
-
-    def get(self, request, *args, **kwargs):
-        self.object = self.get_object()
-        return super().get(request, *args, **kwargs)
-
-    def post(self, request, *args, **kwargs):
-        device = self.get_object()
-        was_obsolete = device.state == DeviceState.OBSOLETE
-        # The service decides what is left to do (an obsolete device may still hold
-        # licenses to give back); the page only words the outcome.
-        services.device_obsolete(device=device, user=request.user)
-        if was_obsolete:
-            messages.info(request, f"Device {device.device_id} was already obsolete.")
-        else:
-            messages.success(request, f"Device {device.device_id} marked obsolete.")
-        return redirect("devices:device_detail", pk=device.pk)
 
 
 class DeviceAddView(TenantViewMixin, FormView):

@@ -4,7 +4,6 @@ them, syncing entitlements from the back end and warning before they expire."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,13 +11,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from accounts.errors import Unavailable
 from accounts.models import Customer, Role, User
-from devices.models import Device, DeviceKind, DeviceState
 from licensing.backend import EntitlementBackendError, entitlement_source
 from licensing.models import (
     Assignment,
@@ -28,9 +26,8 @@ from licensing.models import (
     LicenseType,
     license_type_for,
 )
-from provisioning.models import Token
-from reports.models import HistoryAction, HistoryResult, Severity
-from reports.services import event_log, history_record
+from reports.models import Severity
+from reports.services import event_log
 
 logger = logging.getLogger(__name__)
 
@@ -43,139 +40,49 @@ def short_app_version(version: str) -> str:
 
 
 # --- Assignment ------------------------------------------------------------------------
+# The device-facing flow (token, device, which license it holds) is
+# provisioning.services.license_request; the pool's side of it is here.
 
 
-@dataclass(frozen=True)
-class LicenseAnswer:
-    """What a license request came to. `status` is the HTTP status to answer; a granted
-    license carries its feature, type, expiration and activation ID."""
-
-    status: int
-    result: str
-    error: str = ""
-    detail: str = ""
-    feature: str = ""
-    license_type: str = ""
-    expiration: datetime | None = None
-    activation_id: str = ""
+def license_keep(*, assignment_pk: int, feature: str, app_version: str, now: datetime) -> None:
+    """A device asked again for the license it holds: record the contact."""
+    Assignment.objects.filter(pk=assignment_pk).update(
+        feature=feature, app_version=short_app_version(app_version), last_contact=now
+    )
 
 
-def license_assign(
+def license_take(
     *,
-    token: str,
+    customer: Customer,
+    device_pk: int,
     device_id: str,
     feature: str,
+    now: datetime,
     app_version: str = "",
-    ip_address: str | None = None,
-) -> LicenseAnswer:
-    """A device asks for a license for `feature`.
-
-    The token names the customer, so a device ID alone never reaches another customer's
-    pool. A device that already holds a valid license of the type keeps it; otherwise it
-    gets one from the Active, unexpired entitlement with room left and the farthest
-    expiration.
+    replacing_pk: int | None = None,
+) -> Entitlement | None:
+    """Give the device a license for `feature` from the entitlement with room left and the
+    farthest expiration; None (and a NO_LICENSE_AVAILABLE Event) when the pool is empty.
+    `replacing_pk` is a license of the type the device holds that is no longer valid
+    (its entitlement expired or went away); it is released in the same transaction.
 
     Never over-allocates: the candidate entitlements are row-locked, and only then are
     their used seats counted from the assignment rows, in a statement of its own (under
     READ COMMITTED a later statement sees what the previous lock holder committed); the
-    partial unique constraint keeps one live license per device and type.
-
-    Five statements when a license is handed out: token, device and live license in one;
-    the lock; the count; the assignment insert; the History insert."""
-    now = timezone.now()
+    partial unique constraint keeps one live license per device and type."""
     license_type = license_type_for(feature)
-    devices = Device.objects.filter(customer=OuterRef("customer_id"), device_id=device_id)
-    live = Assignment.objects.filter(
-        customer=OuterRef("customer_id"),
-        # Naming the device's customer lets the (customer, device_id) index find it.
-        device__customer=OuterRef("customer_id"),
-        device__device_id=device_id,
-        license_type=license_type,
-        released_at__isnull=True,
-    )
-    found = (
-        Token.objects.filter(value__lower=token.lower())
-        .select_related("customer")
-        .annotate(
-            device_pk=Subquery(devices.values("pk")[:1]),
-            device_kind=Subquery(devices.values("kind")[:1]),
-            device_state=Subquery(devices.values("state")[:1]),
-            live_pk=Subquery(live.values("pk")[:1]),
-            live_state=Subquery(live.values("entitlement__state")[:1]),
-            live_expiration=Subquery(live.values("entitlement__expiration")[:1]),
-            live_activation_id=Subquery(live.values("entitlement__activation_id")[:1]),
-        )
-        .only("customer_id", "revoked", "customer__is_active")
-        .first()
-    )
-
-    def answer(status: int, result: str, error: str = "", detail: str = "", **kw) -> LicenseAnswer:
-        history_record(
-            customer_id=found.customer_id if found else None,
-            action=HistoryAction.LICENSE,
-            result=result,
-            token=token,
-            device_id=device_id,
-            ip_address=ip_address,
-        )
-        return LicenseAnswer(status, result, error, detail, **kw)
-
-    if found is None:
-        return answer(404, HistoryResult.UNKNOWN_TOKEN, "not_found", "token: no such token")
-    if found.revoked or not found.customer.is_active:
-        return answer(410, HistoryResult.REVOKED, "revoked", "token: revoked")
-    if found.device_pk is None:
-        return answer(
-            404,
-            HistoryResult.UNKNOWN_DEVICE,
-            "unknown_device",
-            f"deviceId: {device_id} is not a device of this customer; redeem the token first",
-        )
-    if found.device_state == DeviceState.OBSOLETE:
-        return answer(
-            410,
-            HistoryResult.UNKNOWN_DEVICE,
-            "obsolete_device",
-            f"deviceId: {device_id} is marked obsolete; redeem the token to bring it back",
-        )
-    if license_type == LicenseType.PREMIUM and found.device_kind == DeviceKind.THIRD_PARTY_ANDROID:
-        return answer(
-            403,
-            HistoryResult.PREMIUM_REFUSED,
-            "premium_not_supported",
-            f"feature: {feature} needs a Premium license, which third-party devices cannot use",
-        )
-    granted = {"feature": feature, "license_type": license_type}
-    if (
-        found.live_pk is not None
-        and found.live_state == EntitlementState.ACTIVE
-        and found.live_expiration > now
-    ):
-        # Keep the license it has, even if another line expires later (the guide's rule).
-        Assignment.objects.filter(pk=found.live_pk).update(
-            feature=feature, app_version=short_app_version(app_version), last_contact=now
-        )
-        return answer(
-            200,
-            HistoryResult.OK,
-            expiration=found.live_expiration,
-            activation_id=found.live_activation_id,
-            **granted,
-        )
-
     try:
         with transaction.atomic():
-            if found.live_pk is not None:
-                # Its entitlement expired or went away: that license is no longer valid.
-                Assignment.objects.filter(pk=found.live_pk).update(released_at=now)
+            if replacing_pk is not None:
+                Assignment.objects.filter(pk=replacing_pk).update(released_at=now)
             chosen = _entitlement_with_room(
-                customer_id=found.customer_id, license_type=license_type, now=now
+                customer_id=customer.pk, license_type=license_type, now=now
             )
             if chosen is not None:
                 Assignment.objects.create(
-                    customer_id=found.customer_id,
+                    customer=customer,
                     entitlement=chosen,
-                    device_id=found.device_pk,
+                    device_id=device_pk,
                     license_type=license_type,
                     feature=feature,
                     app_version=short_app_version(app_version),
@@ -184,7 +91,7 @@ def license_assign(
     except IntegrityError:
         # The same device asked twice at once and the other request won: use its license.
         chosen = Entitlement.objects.filter(
-            assignments__device_id=found.device_pk,
+            assignments__device_id=device_pk,
             assignments__license_type=license_type,
             assignments__released_at__isnull=True,
         ).first()
@@ -192,26 +99,14 @@ def license_assign(
             raise
     if chosen is None:
         event_log(
-            customer=found.customer,
+            customer=customer,
             user=None,
             type="NO_LICENSE_AVAILABLE",
             severity=Severity.WARNING,
             info=f"No {license_type} license left for device {device_id} ({feature})",
             data={"device": device_id, "feature": feature, "licenseType": license_type},
         )
-        return answer(
-            409,
-            HistoryResult.NO_LICENSE,
-            "no_license_available",
-            f"feature: no {LicenseType(license_type).label} license is available",
-        )
-    return answer(
-        200,
-        HistoryResult.OK,
-        expiration=chosen.expiration,
-        activation_id=chosen.activation_id,
-        **granted,
-    )
+    return chosen
 
 
 def _entitlement_with_room(
@@ -246,53 +141,24 @@ def _entitlement_with_room(
     return None
 
 
-def device_checkin(
-    *, token: str, device_id: str, app_version: str = "", ip_address: str | None = None
-) -> tuple[int, str]:
-    """A device says it is alive: refresh it and the licenses it holds. Returns
-    (HTTP status, detail)."""
-    now = timezone.now()
-    found = (
-        Token.objects.filter(value__lower=token.lower())
-        .select_related("customer")
-        .only("customer_id", "revoked", "customer__is_active")
-        .first()
-    )
-    status, result, detail = 200, HistoryResult.OK, ""
-    if found is None:
-        status, result, detail = 404, HistoryResult.UNKNOWN_TOKEN, "token: no such token"
-    elif found.revoked or not found.customer.is_active:
-        status, result, detail = 410, HistoryResult.REVOKED, "token: revoked"
-    else:
-        changes: dict[str, Any] = {"last_checkin": now, "updated": now}
-        if app_version:
-            changes["app_version"] = app_version[:64]
-        devices = Device.objects.filter(customer_id=found.customer_id, device_id=device_id)
-        if devices.update(**changes) == 0:
-            status, result = 404, HistoryResult.UNKNOWN_DEVICE
-            detail = f"deviceId: {device_id} is not a device of this customer"
-        else:
-            held = {"last_contact": now}
-            if app_version:
-                held["app_version"] = short_app_version(app_version)
-            Assignment.objects.filter(device__in=devices, released_at__isnull=True).update(**held)
-    history_record(
-        customer_id=found.customer_id if found else None,
-        action=HistoryAction.CHECKIN,
-        result=result,
-        token=token,
-        device_id=device_id,
-        ip_address=ip_address,
-    )
-    return status, detail
+def device_licenses_touch(
+    *, customer_id: int, device_id: str, now: datetime, app_version: str = ""
+) -> None:
+    """A device checked in: the licenses it holds stay in use."""
+    held: dict[str, Any] = {"last_contact": now}
+    if app_version:
+        held["app_version"] = short_app_version(app_version)
+    Assignment.objects.filter(
+        device__customer_id=customer_id, device__device_id=device_id, released_at__isnull=True
+    ).update(**held)
 
 
 # --- Release rules ---------------------------------------------------------------------
 
 
-def device_licenses_release(*, device: Device, now: datetime | None = None) -> int:
+def device_licenses_release(*, device_pk: int, now: datetime | None = None) -> int:
     """Return every license a device holds to the pool (the device was obsoleted)."""
-    return Assignment.objects.filter(device=device, released_at__isnull=True).update(
+    return Assignment.objects.filter(device_id=device_pk, released_at__isnull=True).update(
         released_at=now or timezone.now()
     )
 

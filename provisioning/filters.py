@@ -2,7 +2,8 @@ import django_filters
 from django.db.models import Q
 
 from accounts.filters import StableOrderingFilter
-from provisioning.models import AppId, Bootstrap, Token
+from devices.models import AppId
+from provisioning.models import Bootstrap, Token
 
 
 class BootstrapFilterSet(django_filters.FilterSet):

@@ -12,7 +12,8 @@ import json
 from django import forms
 
 from accounts.models import Customer
-from provisioning.models import AppId, Bootstrap, Token
+from devices.models import AppId
+from provisioning.models import TOKEN_RULE, Bootstrap, Token
 from provisioning.xml_import import MAX_XML_BYTES, XmlImportError, xml_to_parameters
 
 # The services name fields the way the API does; the forms use Python names.
@@ -105,7 +106,7 @@ class DateTimeLocalInput(forms.DateTimeInput):
 class TokenForm(forms.Form):
     token = forms.CharField(
         label="Token",
-        help_text="Letters, digits and dashes (-), at most 64; case does not matter.",
+        help_text=f"{TOKEN_RULE[:1].upper()}{TOKEN_RULE[1:]}; case does not matter.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     # The ID is what scripts and the apps know; the name says which app it is.

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,11 +21,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Customer, User
+from config.jsontext import JSONTextError, json_parse
 from provisioning import services
+from provisioning.models import MAX_REDEMPTIONS
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = services.CATALOG_IMPORT_MAX_ROWS
-MAX_INT = 2_147_483_647  # the largest value the maxRedemptions column holds
 
 CSV_COLUMNS = ("bootstrap", "parameters", "token", "appId", "description")
 CSV_OPTIONAL_COLUMNS = ("expiresAt", "maxRedemptions", "revoked")
@@ -110,8 +110,8 @@ def _integer(value: Any) -> int | None:
             raise _BadValue("must be a whole number") from None
     if not isinstance(value, int):
         raise _BadValue("must be a whole number")
-    if value > MAX_INT:
-        raise _BadValue(f"at most {MAX_INT}")
+    if value > MAX_REDEMPTIONS:
+        raise _BadValue(f"at most {MAX_REDEMPTIONS}")
     return value
 
 
@@ -126,15 +126,6 @@ def _boolean(value: Any) -> bool:
 
 
 _CONVERTERS = {"expiresAt": _datetime, "maxRedemptions": _integer, "revoked": _boolean}
-
-
-def _reject_constant(name: str) -> None:
-    # NaN and Infinity are not JSON, and PostgreSQL's jsonb refuses them.
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _json(text: str) -> Any:
-    return json.loads(text, parse_constant=_reject_constant)
 
 
 # --- Files -----------------------------------------------------------------------------
@@ -165,12 +156,9 @@ def parse_json(raw: bytes) -> CatalogFile:
     "description"?, "expiresAt"?, "maxRedemptions"?, "revoked"?}]}"""
     text = _decode(raw)
     try:
-        data = _json(text)
-    except ValueError as exc:
-        detail = str(exc)
-        if isinstance(exc, json.JSONDecodeError):
-            detail = f"{exc.msg} (line {exc.lineno}, column {exc.colno})"
-        raise ImportFileError("invalid_file", f"not valid JSON: {detail}") from None
+        data = json_parse(text)
+    except JSONTextError as exc:
+        raise ImportFileError("invalid_file", f"not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ImportFileError("invalid_file", 'expected a JSON object {"bootstraps", "tokens"}')
     unknown = sorted(set(data) - {"bootstraps", "tokens"})
@@ -306,14 +294,9 @@ def _csv_record(
         ]
     if parameters_text:
         try:
-            parameters = _json(parameters_text)
-        except ValueError as exc:
-            detail = str(exc)
-            if isinstance(exc, json.JSONDecodeError):
-                detail = f"{exc.msg} (column {exc.colno})"
-            errors.append(
-                {"row": row, "field": "parameters", "detail": f"not valid JSON: {detail}"}
-            )
+            parameters = json_parse(parameters_text)
+        except JSONTextError as exc:
+            errors.append({"row": row, "field": "parameters", "detail": f"not valid JSON: {exc}"})
         else:
             earlier = defined.get(name.strip())
             # The same bootstrap repeated with the same parameters on each of its tokens'

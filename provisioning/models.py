@@ -1,21 +1,32 @@
+import re
+
 from django.db import models
 from django.db.models.functions import Lower
 
 from accounts.models import TenantModel
+from devices.models import AppId
 
 models.CharField.register_lookup(Lower)  # value__lower=…: the case-insensitive token match
 
-TOKEN_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
+# The one rule for token values, used by the model, services, forms, API serializers, the
+# importer and the device endpoints. Devices type or scan tokens: case does not matter.
+TOKEN_MAX_LENGTH = 64
+TOKEN_CHARACTERS = "A-Za-z0-9-"
+TOKEN_RULE = f"letters, digits and dashes (-), at most {TOKEN_MAX_LENGTH}"
+# max_redemptions is a PositiveIntegerField; PostgreSQL's integer stops here.
+MAX_REDEMPTIONS = 2_147_483_647
+_TOKEN_VALUE = re.compile(f"[{TOKEN_CHARACTERS}]+")
 
 
-class AppId(models.TextChoices):
-    """Client app IDs: a wire contract with the apps and existing scripts."""
-
-    VOICE = "WFC_VOICE_ANDROID", "Zebra Voice (Android)"
-    CENTRAL_SERVICE = "WFC_CENTRAL_SERVICE_ANDROID", "Zebra Central Service (Android)"
-    PTT_PRO = "WFC_PRO_ANDROID", "PTT Pro (Android)"
-    PROFILE_CLIENT = "WFC_PC_ANDROID", "Profile Client (Android)"
-    PTT_PRO_IOS = "WFC_PRO_IOS", "PTT Pro (iOS)"
+def token_value_error(value: str) -> str | None:
+    """Why `value` cannot be a token value, or None when it can."""
+    if not value:
+        return "a token needs a value"
+    if len(value) > TOKEN_MAX_LENGTH:
+        return f"at most {TOKEN_MAX_LENGTH} characters (this one has {len(value)})"
+    if not _TOKEN_VALUE.fullmatch(value):
+        return "only letters, digits and dashes (-) are allowed"
+    return None
 
 
 # Android intent schemes that hand a token to each app (iOS apps have none).
@@ -52,7 +63,7 @@ class Bootstrap(TenantModel):
 class Token(TenantModel):
     """What a device presents (typed, scanned or sent by intent) to get its bootstrap."""
 
-    value = models.CharField("token", max_length=64)
+    value = models.CharField("token", max_length=TOKEN_MAX_LENGTH)
     app_id = models.CharField("app ID", max_length=40, choices=AppId.choices)
     bootstrap = models.ForeignKey(Bootstrap, on_delete=models.PROTECT, related_name="tokens")
     description = models.CharField(max_length=255, blank=True)

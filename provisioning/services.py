@@ -17,19 +17,39 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.errors import InUse, StaleVersion
 from accounts.models import Customer, User
-from devices.models import Device, DeviceState
-from devices.services import device_kind_guess, device_site_request, site_provisioning_applies
+from config.jsontext import JSONTextError, json_parse, json_value_error
+from devices.models import AppId, Device, DeviceKind, DeviceState
+from devices.services import (
+    device_checkin_record,
+    device_kind_guess,
+    device_mark_obsolete,
+    device_site_request,
+    site_provisioning_applies,
+)
 from devices.tasks import schedule_site_provisioning
-from provisioning.models import TOKEN_PATTERN, AppId, Bootstrap, Token
+from licensing.models import Assignment, EntitlementState, LicenseType, license_type_for
+from licensing.services import (
+    device_licenses_release,
+    device_licenses_touch,
+    license_keep,
+    license_take,
+)
+from provisioning.models import (
+    MAX_REDEMPTIONS,
+    TOKEN_CHARACTERS,
+    Bootstrap,
+    Token,
+    token_value_error,
+)
 from reports.models import HistoryAction, HistoryResult
 from reports.services import event_log, history_record
 
 DIRECT_ACCESS_BOOTSTRAP = "Direct-Access-Bootstrap"
-MAX_REDEMPTIONS_LIMIT = 1_000_000_000
 EXTENSION_MANAGER_BOOTSTRAP = "Extension-Manager-Bootstrap"
 
 
@@ -37,9 +57,7 @@ def _check_version(current: Bootstrap | Token | None, expected: int | None, kind
     if expected is None:
         return
     if current is None or current.version != expected:
-        raise StaleVersion(
-            kind=kind, given=expected, current=current.version if current else None
-        )
+        raise StaleVersion(kind=kind, given=expected, current=current.version if current else None)
 
 
 # --- Bootstraps ------------------------------------------------------------------------
@@ -53,23 +71,13 @@ def bootstrap_snapshot(bootstrap: Bootstrap) -> dict[str, Any]:
     }
 
 
-def parse_parameters(text: str) -> dict[str, Any]:
-    """Bootstrap parameters typed by a person: must be a JSON object."""
+def parse_parameters(text: str) -> Any:
+    """Bootstrap parameters typed by a person or sent by a script: strict JSON (the shape,
+    a JSON object, is checked by bootstrap_save)."""
     try:
-        value = json.loads(text, parse_constant=_reject_json_constant)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(
-            {"parameters": f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"}
-        ) from None
-    except ValueError as exc:
+        return json_parse(text)
+    except JSONTextError as exc:
         raise ValidationError({"parameters": f"not valid JSON: {exc}"}) from None
-    return value
-
-
-def _reject_json_constant(name: str) -> None:
-    # Python's json reads NaN and Infinity, but they are not JSON: the database's JSON
-    # column refuses them, which would otherwise surface as an IntegrityError (a 500).
-    raise ValueError(f"{name} is not a JSON value")
 
 
 def _check_bootstrap(name: str, parameters: Any) -> str:
@@ -81,6 +89,10 @@ def _check_bootstrap(name: str, parameters: Any) -> str:
         errors["name"] = "at most 128 printable characters"
     if not isinstance(parameters, dict):
         errors["parameters"] = 'must be a JSON object, for example {"site": "site-1094"}'
+    else:
+        problem = json_value_error(parameters)
+        if problem:
+            errors["parameters"] = problem
     if errors:
         raise ValidationError(errors)
     return name
@@ -207,12 +219,9 @@ def _check_token(
 ) -> Bootstrap | None:
     errors: dict[str, str] = {}
     value = value or ""
-    if not value:
-        errors["token"] = "a token needs a value"
-    elif len(value) > 64:
-        errors["token"] = f"at most 64 characters (this one has {len(value)})"
-    elif not re.fullmatch(TOKEN_PATTERN, value):
-        errors["token"] = "only letters, digits and dashes (-) are allowed"
+    problem = token_value_error(value)
+    if problem:
+        errors["token"] = problem
     else:
         clash = Token.objects.filter(value__lower=value.lower())
         if exclude_pk is not None:
@@ -233,8 +242,8 @@ def _check_token(
         errors["bootstrap"] = "must be one of your bootstraps"
     if len(description or "") > 255:
         errors["description"] = "at most 255 characters"
-    if max_redemptions is not None and not 1 <= max_redemptions <= MAX_REDEMPTIONS_LIMIT:
-        errors["maxRedemptions"] = f"from 1 to {MAX_REDEMPTIONS_LIMIT:,} (leave empty for no limit)"
+    if max_redemptions is not None and not 1 <= max_redemptions <= MAX_REDEMPTIONS:
+        errors["maxRedemptions"] = f"from 1 to {MAX_REDEMPTIONS:,} (leave empty for no limit)"
     if errors:
         raise ValidationError(errors)
     return bootstrap
@@ -345,7 +354,7 @@ def token_delete(*, token: Token, user: User | None, expected_version: int | Non
 def new_token_value(prefix: str) -> str:
     """A token value nobody can guess: the token is the device's only credential. The
     prefix keeps only what token values allow (letters, digits, dashes)."""
-    readable = re.sub(r"[^A-Za-z0-9-]+", "-", prefix).strip("-")[:40]
+    readable = re.sub(f"[^{TOKEN_CHARACTERS}]+", "-", prefix).strip("-")[:40]
     return f"{readable}-{secrets.token_hex(8)}" if readable else secrets.token_hex(8)
 
 
@@ -384,13 +393,32 @@ def customer_defaults_create(*, customer: Customer, user: User | None = None) ->
 
 
 @dataclass(frozen=True)
-class Redemption:
-    """What a redemption attempt came to. `status` is the HTTP status to answer."""
+class DeviceAnswer:
+    """What a device request came to. `result` is its History result: OK, or why it was
+    refused (then `detail` says so for people, starting with the field at fault). The
+    device API maps results to HTTP answers in one table."""
 
-    status: int
     result: str
     detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.result == HistoryResult.OK
+
+
+@dataclass(frozen=True)
+class Redemption(DeviceAnswer):
     bootstrap: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class LicenseAnswer(DeviceAnswer):
+    """A granted license carries its feature, type, expiration and activation ID."""
+
+    feature: str = ""
+    license_type: str = ""
+    expiration: datetime | None = None
+    activation_id: str = ""
 
 
 _REDEEM_SQL = """
@@ -493,7 +521,7 @@ def token_redeem(
             # The PTT Pro call happens in a task once this commits; an outage there never
             # fails the redemption.
             transaction.on_commit(partial(schedule_site_provisioning, device.pk))
-    return Redemption(status=200, result=HistoryResult.OK, bootstrap=parameters)
+    return Redemption(HistoryResult.OK, bootstrap=parameters)
 
 
 def _why_not_redeemed(*, token: str, app_id: str, now: datetime) -> tuple[int | None, Redemption]:
@@ -512,18 +540,183 @@ def _why_not_redeemed(*, token: str, app_id: str, now: datetime) -> tuple[int | 
         .first()
     )
     if found is None:
-        return None, Redemption(404, HistoryResult.UNKNOWN_TOKEN, "token: no such token")
+        return None, Redemption(HistoryResult.UNKNOWN_TOKEN, "token: no such token")
     if found.revoked or not found.customer.is_active:
-        return found.customer_id, Redemption(410, HistoryResult.REVOKED, "token: revoked")
+        return found.customer_id, Redemption(HistoryResult.REVOKED, "token: revoked")
     if found.expires_at is not None and found.expires_at <= now:
-        return found.customer_id, Redemption(410, HistoryResult.EXPIRED, "token: expired")
+        return found.customer_id, Redemption(HistoryResult.EXPIRED, "token: expired")
     if found.max_redemptions is not None and found.redemption_count >= found.max_redemptions:
         return found.customer_id, Redemption(
-            410, HistoryResult.USED_UP, "token: already redeemed the allowed number of times"
+            HistoryResult.USED_UP, "token: already redeemed the allowed number of times"
         )
     return found.customer_id, Redemption(
-        400, HistoryResult.APP_MISMATCH, f"appId: this token is not for {app_id}"
+        HistoryResult.APP_MISMATCH, f"appId: this token is not for {app_id}"
     )
+
+
+# --- Licenses and check-in ---------------------------------------------------------------
+
+
+def license_request(
+    *,
+    token: str,
+    device_id: str,
+    feature: str,
+    app_version: str = "",
+    ip_address: str | None = None,
+) -> LicenseAnswer:
+    """A device asks for a license for `feature`.
+
+    The token names the customer, so a device ID alone never reaches another customer's
+    pool. A device that already holds a valid license of the type keeps it (the guide's
+    rule, even if another line expires later); otherwise licensing.services.license_take
+    gives it one without ever over-allocating.
+
+    Five statements when a license is handed out: token, device and live license in one;
+    the lock; the count; the assignment insert; the History insert."""
+    now = timezone.now()
+    license_type = license_type_for(feature)
+    devices = Device.objects.filter(customer=OuterRef("customer_id"), device_id=device_id)
+    live = Assignment.objects.filter(
+        customer=OuterRef("customer_id"),
+        # Naming the device's customer lets the (customer, device_id) index find it.
+        device__customer=OuterRef("customer_id"),
+        device__device_id=device_id,
+        license_type=license_type,
+        released_at__isnull=True,
+    )
+    found = (
+        Token.objects.filter(value__lower=token.lower())
+        .select_related("customer")
+        .annotate(
+            device_pk=Subquery(devices.values("pk")[:1]),
+            device_kind=Subquery(devices.values("kind")[:1]),
+            device_state=Subquery(devices.values("state")[:1]),
+            live_pk=Subquery(live.values("pk")[:1]),
+            live_state=Subquery(live.values("entitlement__state")[:1]),
+            live_expiration=Subquery(live.values("entitlement__expiration")[:1]),
+            live_activation_id=Subquery(live.values("entitlement__activation_id")[:1]),
+        )
+        .only("customer_id", "revoked", "customer__is_active")
+        .first()
+    )
+
+    def answer(result: str, detail: str = "", **granted) -> LicenseAnswer:
+        history_record(
+            customer_id=found.customer_id if found else None,
+            action=HistoryAction.LICENSE,
+            result=result,
+            token=token,
+            device_id=device_id,
+            ip_address=ip_address,
+        )
+        return LicenseAnswer(result, detail, **granted)
+
+    if found is None:
+        return answer(HistoryResult.UNKNOWN_TOKEN, "token: no such token")
+    if found.revoked or not found.customer.is_active:
+        return answer(HistoryResult.REVOKED, "token: revoked")
+    if found.device_pk is None:
+        return answer(
+            HistoryResult.UNKNOWN_DEVICE,
+            f"deviceId: {device_id} is not a device of this customer; redeem the token first",
+        )
+    if found.device_state == DeviceState.OBSOLETE:
+        return answer(
+            HistoryResult.OBSOLETE_DEVICE,
+            f"deviceId: {device_id} is marked obsolete; redeem the token to bring it back",
+        )
+    if license_type == LicenseType.PREMIUM and found.device_kind == DeviceKind.THIRD_PARTY_ANDROID:
+        return answer(
+            HistoryResult.PREMIUM_REFUSED,
+            f"feature: {feature} needs a Premium license, which third-party devices cannot use",
+        )
+    granted = {"feature": feature, "license_type": license_type}
+    if (
+        found.live_pk is not None
+        and found.live_state == EntitlementState.ACTIVE
+        and found.live_expiration > now
+    ):
+        license_keep(assignment_pk=found.live_pk, feature=feature, app_version=app_version, now=now)
+        return answer(
+            HistoryResult.OK,
+            expiration=found.live_expiration,
+            activation_id=found.live_activation_id,
+            **granted,
+        )
+    chosen = license_take(
+        customer=found.customer,
+        device_pk=found.device_pk,
+        device_id=device_id,
+        feature=feature,
+        app_version=app_version,
+        now=now,
+        replacing_pk=found.live_pk,
+    )
+    if chosen is None:
+        return answer(
+            HistoryResult.NO_LICENSE,
+            f"feature: no {LicenseType(license_type).label} license is available",
+        )
+    return answer(
+        HistoryResult.OK,
+        expiration=chosen.expiration,
+        activation_id=chosen.activation_id,
+        **granted,
+    )
+
+
+def device_checkin(
+    *, token: str, device_id: str, app_version: str = "", ip_address: str | None = None
+) -> DeviceAnswer:
+    """A device says it is alive: refresh it and the licenses it holds."""
+    now = timezone.now()
+    found = (
+        Token.objects.filter(value__lower=token.lower())
+        .select_related("customer")
+        .only("customer_id", "revoked", "customer__is_active")
+        .first()
+    )
+    if found is None:
+        outcome = DeviceAnswer(HistoryResult.UNKNOWN_TOKEN, "token: no such token")
+    elif found.revoked or not found.customer.is_active:
+        outcome = DeviceAnswer(HistoryResult.REVOKED, "token: revoked")
+    else:
+        known = device_checkin_record(
+            customer_id=found.customer_id, device_id=device_id, app_version=app_version, now=now
+        )
+        if not known:
+            outcome = DeviceAnswer(
+                HistoryResult.UNKNOWN_DEVICE,
+                f"deviceId: {device_id} is not a device of this customer",
+            )
+        else:
+            device_licenses_touch(
+                customer_id=found.customer_id, device_id=device_id, now=now, app_version=app_version
+            )
+            outcome = DeviceAnswer(HistoryResult.OK)
+    history_record(
+        customer_id=found.customer_id if found else None,
+        action=HistoryAction.CHECKIN,
+        result=outcome.result,
+        token=token,
+        device_id=device_id,
+        ip_address=ip_address,
+    )
+    return outcome
+
+
+# --- Obsolete ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def device_obsolete(*, device: Device, user: User | None) -> Device:
+    """Mark a device obsolete and return the licenses it holds to the pool. Obsoleting an
+    obsolete device only gives back licenses it may still hold."""
+    current = Device.objects.select_for_update().get(pk=device.pk)
+    released = device_licenses_release(device_pk=current.pk)
+    device_mark_obsolete(device=current, user=user, released=released)
+    return current
 
 
 # --- Bulk import -----------------------------------------------------------------------

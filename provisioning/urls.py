@@ -26,3 +26,14 @@ urlpatterns = [
         name="bootstrap_delete",
     ),
 ]
+
+# Mounted by config/urls.py in the "devices" namespace, beside devices.urls: the page of one
+# device combines devices, licensing and reports (see provisioning.views).
+device_page_urlpatterns = [
+    path("system/devices/<int:pk>/", views.DeviceDetailView.as_view(), name="device_detail"),
+    path(
+        "system/devices/<int:pk>/obsolete",
+        views.DeviceObsoleteView.as_view(),
+        name="device_obsolete",
+    ),
+]

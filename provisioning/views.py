@@ -4,12 +4,11 @@ shape the pages, call the services and show their errors on the right field."""
 from __future__ import annotations
 
 import io
-import re
 
 import segno
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.cache import add_never_cache_headers
@@ -17,13 +16,15 @@ from django.utils.http import content_disposition_header
 from django.views.generic import FormView, TemplateView, View
 
 from accounts.errors import InUse, StaleVersion
-from accounts.permissions import Action, Area
+from accounts.permissions import Action, Area, can
 from accounts.views import add_service_errors
 from accounts.views_base import FilteredListMixin, TenantViewMixin
+from devices.models import AppId, Device, DeviceState
 from provisioning import services
 from provisioning.filters import BootstrapFilterSet, TokenFilterSet
 from provisioning.forms import SERVICE_FIELDS, BootstrapForm, TokenForm, VersionForm
-from provisioning.models import AppId, Bootstrap, Token
+from provisioning.models import Bootstrap, Token
+from reports.models import History
 
 
 def _show_service_errors(form, error: ValidationError) -> None:
@@ -229,9 +230,7 @@ class TokenCreateView(_TokenFormView):
     def get_initial(self):
         # A value nobody can guess, since the token is the device's only credential;
         # the administrator may type their own instead.
-        # Slugs may hold underscores, which token values may not.
-        prefix = re.sub(r"[^A-Za-z0-9-]+", "-", self.customer.slug).strip("-") or "token"
-        return {"token": services.new_token_value(prefix)}
+        return {"token": services.new_token_value(self.customer.slug or "token")}
 
 
 class TokenUpdateView(_TokenFormView):
@@ -317,3 +316,78 @@ class TokenQrDownloadView(_ObjectMixin, TenantViewMixin, View):
         # The token is a device's credential: keep its picture out of shared caches.
         add_never_cache_headers(response)
         return response
+
+
+# --- The device page -------------------------------------------------------------------
+# A device's page shows what several apps know of it (the registry, its licenses, its
+# requests) and obsoleting it returns its licenses to the pool, so it lives here, above
+# devices and licensing; config/urls.py mounts it in the devices namespace.
+
+# The detail page shows the newest requests of a device, not its whole past.
+DEVICE_HISTORY_ROWS = 50
+
+
+class _DeviceMixin:
+    """Detail and obsolete pages: the device comes from the tenant queryset, so another
+    customer's pk is a 404."""
+
+    model = Device
+    object = None
+
+    def get_object(self) -> Device:
+        return get_object_or_404(
+            self.get_queryset().select_related("site", "provisioned_site"), pk=self.kwargs["pk"]
+        )
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(object=self.object, device=self.object, **kwargs)
+
+
+class DeviceDetailView(_DeviceMixin, TenantViewMixin, TemplateView):
+    area = Area.DEVICES
+    template_name = "provisioning/device_detail.html"
+    page_title = "Device"
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        self.page_title = f"Device {self.object.device_id}"
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        history = History.objects.for_customer(self.customer).filter(
+            device_id=self.object.device_id
+        )[:DEVICE_HISTORY_ROWS]
+        # Licenses only for roles that may view them; None hides the section.
+        licenses = None
+        if can(self.request.user, Area.LICENSES):
+            licenses = self.object.assignments.select_related("entitlement").order_by(
+                F("released_at").desc(nulls_first=True), "-last_contact"
+            )
+        return super().get_context_data(
+            history=history, history_limit=DEVICE_HISTORY_ROWS, licenses=licenses, **kwargs
+        )
+
+
+class DeviceObsoleteView(_DeviceMixin, TenantViewMixin, TemplateView):
+    """GET asks for confirmation; POST marks the device obsolete."""
+
+    area = Area.DEVICES
+    action = Action.CHANGE
+    template_name = "provisioning/device_confirm_obsolete.html"
+    page_title = "Mark device obsolete"
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        device = self.get_object()
+        was_obsolete = device.state == DeviceState.OBSOLETE
+        # The service decides what is left to do (an obsolete device may still hold
+        # licenses to give back); the page only words the outcome.
+        services.device_obsolete(device=device, user=request.user)
+        if was_obsolete:
+            messages.info(request, f"Device {device.device_id} was already obsolete.")
+        else:
+            messages.success(request, f"Device {device.device_id} marked obsolete.")
+        return redirect("devices:device_detail", pk=device.pk)

@@ -3,8 +3,7 @@ the merge input is validated here and applied by devices.services.device_merge."
 
 from rest_framework import serializers
 
-from devices.models import Device, DeviceKind, DeviceState, SiteStatus
-from provisioning.models import AppId
+from devices.models import AppId, Device, DeviceKind, DeviceState, SiteStatus
 
 KIND_CHOICE_ERROR = f'"{{input}}" is not a device kind; use one of {", ".join(DeviceKind.values)}.'
 

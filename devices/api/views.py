@@ -38,10 +38,10 @@ NOT_FOUND = OpenApiResponse(description="No such device in your customer.")
 FORBIDDEN = OpenApiResponse(description="Your role may only read devices.")
 
 
-class DeviceViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, TenantViewSet
-):
-    """The customer's devices."""
+class DeviceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """The customer's devices. Served through provisioning.api.views.DeviceViewSet, which
+    adds DELETE (obsoleting a device returns its licenses to the pool, a flow above this
+    app)."""
 
     area = Area.DEVICES
     model = Device
@@ -73,20 +73,6 @@ class DeviceViewSet(
     )
     def retrieve(self, request, *args, **kwargs):
         return super().retrieve(request, *args, **kwargs)
-
-    @extend_schema(
-        tags=[TAG],
-        summary="Mark a device obsolete",
-        description="The device stays listed as obsolete and the licenses it holds go back "
-        "to the pool. Obsoleting an obsolete device changes nothing.",
-        parameters=[DEVICE_ID_PARAMETER, CUSTOMER_PARAMETER],
-        responses={204: None, 403: FORBIDDEN, 404: NOT_FOUND},
-    )
-    def destroy(self, request, *args, **kwargs):
-        return super().destroy(request, *args, **kwargs)
-
-    def perform_destroy(self, instance: Device) -> None:
-        services.device_obsolete(device=instance, user=self.request.user)
 
     @extend_schema(
         tags=[TAG],

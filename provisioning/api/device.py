@@ -1,7 +1,8 @@
 """Endpoints devices call. There is no portal login here: the token is the credential.
 
 Every answer that is not a success has the body {"error": code, "detail": text}, and
-every request, good or bad, leaves one History row.
+every request, good or bad, leaves one History row. The services answer with a History
+result; `RESULT_ANSWERS` is the one table that turns results into HTTP answers.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from accounts.api.base import ErrorSerializer
+from devices.models import AppId
 from licensing.models import Feature
-from licensing.services import device_checkin, license_assign
-from provisioning.models import AppId
-from provisioning.services import token_redeem
+from provisioning.api.serializers import TokenValueField
+from provisioning.services import DeviceAnswer, device_checkin, license_request, token_redeem
 from reports.models import HistoryAction, HistoryResult
 from reports.services import history_record
 
@@ -47,17 +49,25 @@ class DeviceTokenThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
-class ErrorSerializer(serializers.Serializer):
-    error = serializers.CharField()
-    detail = serializers.CharField()
+# What a refused device request answers, by its History result.
+RESULT_ANSWERS: dict[str, tuple[int, str]] = {
+    HistoryResult.UNKNOWN_TOKEN: (status.HTTP_404_NOT_FOUND, "not_found"),
+    HistoryResult.APP_MISMATCH: (status.HTTP_400_BAD_REQUEST, "app_mismatch"),
+    HistoryResult.REVOKED: (status.HTTP_410_GONE, "revoked"),
+    HistoryResult.EXPIRED: (status.HTTP_410_GONE, "expired"),
+    HistoryResult.USED_UP: (status.HTTP_410_GONE, "used_up"),
+    HistoryResult.UNKNOWN_DEVICE: (status.HTTP_404_NOT_FOUND, "unknown_device"),
+    HistoryResult.OBSOLETE_DEVICE: (status.HTTP_410_GONE, "obsolete_device"),
+    HistoryResult.PREMIUM_REFUSED: (status.HTTP_403_FORBIDDEN, "premium_not_supported"),
+    HistoryResult.NO_LICENSE: (status.HTTP_409_CONFLICT, "no_license_available"),
+}
 
-
+# Refusals of the request itself, before any service runs.
 ERROR_CODES = {
     status.HTTP_400_BAD_REQUEST: "bad_request",
     status.HTTP_403_FORBIDDEN: "forbidden",
     status.HTTP_404_NOT_FOUND: "not_found",
     status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
-    status.HTTP_410_GONE: "gone",
     status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
     status.HTTP_429_TOO_MANY_REQUESTS: "rate_limited",
 }
@@ -98,6 +108,11 @@ class DeviceAPIView(APIView):
             )
         return response
 
+    @staticmethod
+    def refusal(outcome: DeviceAnswer) -> Response:
+        code, error = RESULT_ANSWERS[outcome.result]
+        return Response({"error": error, "detail": outcome.detail}, status=code)
+
 
 def _flatten(detail) -> str:
     """'field: message' for the first error, the way a person reads it."""
@@ -120,11 +135,7 @@ def _raw_fields(request) -> dict[str, str]:
 
 
 class BootstrapRequestSerializer(serializers.Serializer):
-    token = serializers.RegexField(
-        r"^[A-Za-z0-9-]+$",
-        max_length=64,
-        error_messages={"invalid": "only letters, digits and dashes"},
-    )
+    token = TokenValueField()
     deviceId = serializers.CharField(max_length=128)
     appId = serializers.ChoiceField(choices=AppId.values)
     model = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
@@ -162,24 +173,13 @@ class BootstrapView(DeviceAPIView):
             app_version=data["appVersion"],
             ip_address=request.META.get("REMOTE_ADDR"),
         )
-        if outcome.status != status.HTTP_200_OK:
-            code = ERROR_CODES.get(outcome.status, "error")
-            if outcome.result == HistoryResult.APP_MISMATCH:
-                code = "app_mismatch"
-            elif outcome.status == status.HTTP_410_GONE:
-                code = outcome.result.lower()
-            return Response({"error": code, "detail": outcome.detail}, status=outcome.status)
+        if not outcome.ok:
+            return self.refusal(outcome)
         return Response({"bootstrap": outcome.bootstrap})
 
 
-TOKEN_FIELD = {
-    "max_length": 64,
-    "error_messages": {"invalid": "only letters, digits and dashes"},
-}
-
-
 class LicenseRequestSerializer(serializers.Serializer):
-    token = serializers.RegexField(r"^[A-Za-z0-9-]+$", **TOKEN_FIELD)
+    token = TokenValueField()
     deviceId = serializers.CharField(max_length=128)
     feature = serializers.ChoiceField(choices=Feature.values)
     appVersion = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
@@ -207,7 +207,7 @@ class LicenseView(DeviceAPIView):
             403: OpenApiResponse(ErrorSerializer, description="Premium on a third-party device"),
             404: OpenApiResponse(ErrorSerializer, description="unknown token or device"),
             409: OpenApiResponse(ErrorSerializer, description="no license available"),
-            410: OpenApiResponse(ErrorSerializer, description="revoked token"),
+            410: OpenApiResponse(ErrorSerializer, description="revoked token or obsolete device"),
             429: OpenApiResponse(ErrorSerializer, description="too many requests"),
         },
     )
@@ -215,17 +215,15 @@ class LicenseView(DeviceAPIView):
         given = LicenseRequestSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
-        outcome = license_assign(
+        outcome = license_request(
             token=data["token"],
             device_id=data["deviceId"],
             feature=data["feature"],
             app_version=data["appVersion"],
             ip_address=request.META.get("REMOTE_ADDR"),
         )
-        if outcome.status != status.HTTP_200_OK:
-            return Response(
-                {"error": outcome.error, "detail": outcome.detail}, status=outcome.status
-            )
+        if not outcome.ok:
+            return self.refusal(outcome)
         return Response(
             LicenseAnswerSerializer(
                 {
@@ -239,7 +237,7 @@ class LicenseView(DeviceAPIView):
 
 
 class CheckinRequestSerializer(serializers.Serializer):
-    token = serializers.RegexField(r"^[A-Za-z0-9-]+$", **TOKEN_FIELD)
+    token = TokenValueField()
     deviceId = serializers.CharField(max_length=128)
     appVersion = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
@@ -264,13 +262,12 @@ class CheckinView(DeviceAPIView):
         given = CheckinRequestSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
-        code, detail = device_checkin(
+        outcome = device_checkin(
             token=data["token"],
             device_id=data["deviceId"],
             app_version=data["appVersion"],
             ip_address=request.META.get("REMOTE_ADDR"),
         )
-        if code != status.HTTP_200_OK:
-            error = "revoked" if code == status.HTTP_410_GONE else ERROR_CODES.get(code, "error")
-            return Response({"error": error, "detail": detail}, status=code)
+        if not outcome.ok:
+            return self.refusal(outcome)
         return Response(status=status.HTTP_204_NO_CONTENT)

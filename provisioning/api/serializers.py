@@ -7,9 +7,14 @@ Output serializers are read-only; writes arrive as query parameters (validated b
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from provisioning.models import AppId, Bootstrap, Token
-
-MAX_INT = 2_147_483_647
+from devices.models import AppId
+from provisioning.models import (
+    MAX_REDEMPTIONS,
+    TOKEN_RULE,
+    Bootstrap,
+    Token,
+    token_value_error,
+)
 
 APP_ID_CHOICE_ERROR = f'"{{input}}" is not an app ID; use one of {", ".join(AppId.values)}.'
 
@@ -88,7 +93,7 @@ class TokenWriteQuerySerializer(serializers.Serializer):
 
     name = serializers.CharField(
         trim_whitespace=False,
-        help_text="The token value: 1 to 64 letters, digits and dashes; unique ignoring case.",
+        help_text=f"The token value: {TOKEN_RULE}; unique ignoring case.",
     )
     appId = serializers.ChoiceField(
         choices=AppId.values, error_messages={"invalid_choice": APP_ID_CHOICE_ERROR}
@@ -111,7 +116,7 @@ class TokenWriteQuerySerializer(serializers.Serializer):
         allow_null=True,
         default=None,
         min_value=1,
-        max_value=MAX_INT,
+        max_value=MAX_REDEMPTIONS,
         help_text="How many times the token may be redeemed. Empty or left out: no limit.",
     )
     revoked = serializers.BooleanField(
@@ -135,7 +140,9 @@ class TokenImportSerializer(serializers.Serializer):
     )
     description = serializers.CharField(required=False, allow_blank=True)
     expiresAt = serializers.DateTimeField(required=False, allow_null=True)
-    maxRedemptions = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    maxRedemptions = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_REDEMPTIONS
+    )
     revoked = serializers.BooleanField(required=False)
 
 
@@ -175,3 +182,17 @@ class ImportErrorSerializer(serializers.Serializer):
     error = serializers.CharField(help_text="invalid_rows, invalid_file, too_many_rows")
     detail = serializers.CharField(required=False)
     rows = ImportRowErrorSerializer(many=True, required=False)
+
+
+class TokenValueField(serializers.CharField):
+    """A token value as devices send it, checked by the one token rule."""
+
+    def __init__(self, **kwargs):
+        super().__init__(trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        problem = token_value_error(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value

@@ -5,9 +5,8 @@ from urllib.parse import quote
 import pytest
 from django.contrib.auth.hashers import check_password
 
-from devices.models import Device, DeviceKind, DeviceState, SiteStatus
+from devices.models import AppId, Device, DeviceKind, DeviceState, SiteStatus
 from devices.services import direct_additions_this_month
-from provisioning.models import AppId
 from reports.models import Event
 from tests.devices.factories import DeviceFactory, SiteFactory, devices_bulk
 

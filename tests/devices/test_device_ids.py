@@ -3,9 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from devices.models import DeviceKind
+from devices.models import AppId, DeviceKind
 from devices.services import device_id_build, parse_version, site_provisioning_applies
-from provisioning.models import AppId
 
 V, T, IOS = DeviceKind.VENDOR, DeviceKind.THIRD_PARTY_ANDROID, DeviceKind.IOS
 

@@ -9,8 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from devices.models import Device, DeviceKind, DeviceState, SiteStatus
-from provisioning.models import AppId
+from devices.models import AppId, Device, DeviceKind, DeviceState, SiteStatus
 from reports.models import Event, History
 from tests.devices.factories import DeviceFactory, HistoryFactory, SiteFactory, devices_bulk
 

@@ -9,14 +9,13 @@ from kombu.exceptions import OperationalError
 from rest_framework.test import APIClient
 
 from devices import tasks
-from devices.models import Device, Site, SiteStatus
+from devices.models import AppId, Device, Site, SiteStatus
 from devices.ptt import PttUnavailable
 from devices.services import (
     device_site_provision,
     inactive_site_devices_sweep,
     sites_sync,
 )
-from provisioning.models import AppId
 from provisioning.services import bootstrap_save, token_save
 from reports.models import Event
 

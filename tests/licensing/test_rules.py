@@ -8,23 +8,22 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from accounts.models import Role
-from devices.services import device_obsolete
 from licensing.backend import BackendUnavailable
 from licensing.fake_backend import FakeEntitlementBackend, entry
 from licensing.models import Assignment, Entitlement, EntitlementState, ExpiryNotice, LicenseType
 from licensing.services import (
     entitlements_expire,
     entitlements_sync,
-    license_assign,
     standard_licenses_release,
 )
+from provisioning.services import device_obsolete, license_request
 from reports.models import Event
 from tests.factories import UserFactory
 
 
 def grant(device_id, feature="CUCM"):
-    outcome = license_assign(token="Acme-Direct", device_id=device_id, feature=feature)
-    assert outcome.status == 200, outcome
+    outcome = license_request(token="Acme-Direct", device_id=device_id, feature=feature)
+    assert outcome.ok, outcome
     return outcome
 
 

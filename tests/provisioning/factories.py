@@ -3,7 +3,8 @@ provisioning.services instead."""
 
 import factory
 
-from provisioning.models import AppId, Bootstrap, Token
+from devices.models import AppId
+from provisioning.models import Bootstrap, Token
 from tests.factories import CustomerFactory
 
 

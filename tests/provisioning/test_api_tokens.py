@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from provisioning.models import AppId, Token
+from devices.models import AppId
+from provisioning.models import Token
 from reports.models import Event
 from tests.factories import PASSWORD
 from tests.provisioning.factories import BootstrapFactory, TokenFactory

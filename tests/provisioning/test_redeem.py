@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from devices.models import Device, Site
+from devices.models import AppId, Device, Site
 from provisioning.api.device import DeviceIpThrottle, DeviceTokenThrottle
-from provisioning.models import AppId, Token
+from provisioning.models import Token
 from provisioning.services import bootstrap_save, token_save
 from reports.models import History, HistoryResult
 

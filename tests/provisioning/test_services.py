@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 
 from accounts.errors import InUse, StaleVersion
 from accounts.services import customer_create
-from provisioning.models import AppId, Bootstrap, Token
+from devices.models import AppId
+from provisioning.models import Bootstrap, Token
 from provisioning.services import (
     bootstrap_delete,
     bootstrap_save,

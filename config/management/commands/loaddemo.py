@@ -1,3 +1,7 @@
+"""The demo customer of `make run`. It lives in config, on top of the app order, because
+it fills every app: customers and users, bootstraps and tokens, devices and sites, the
+license pool."""
+
 import secrets
 
 from django.conf import settings
@@ -7,13 +11,15 @@ from django.db import transaction
 
 from accounts.models import Customer, Role, User
 from accounts.services import customer_create, portal_user_create
+from devices.models import AppId
 from devices.services import sites_sync
 from licensing.backend import EntitlementBackendError
-from licensing.services import entitlements_sync, license_assign
-from provisioning.models import AppId, Token
+from licensing.services import entitlements_sync
+from provisioning.models import Token
 from provisioning.services import (
     DIRECT_ACCESS_BOOTSTRAP,
     bootstrap_save,
+    license_request,
     new_token_value,
     token_redeem,
     token_save,
@@ -135,7 +141,7 @@ def _seed_licenses(customer: Customer) -> None:
             os="Android 13",
             app_version="9.0.22410",
         )
-        license_assign(
+        license_request(
             token=direct_access.value,
             device_id=device_id,
             feature=feature,
