@@ -22,7 +22,8 @@ class DeviceAddForm(forms.Form):
         label="Device ID",
         max_length=128,
         strip=True,
-        help_text="The ID the device reports, e.g. TC52_18304522512397 (no spaces).",
+        help_text="The ID the device reports: its model, an underscore and its serial or ID, "
+        "e.g. TC52_18304522512397.",
     )
     phone_number = forms.CharField(
         label="Phone number",

@@ -27,9 +27,6 @@ SITE_PROVISIONING_MIN_VERSION = {
     AppId.PTT_PRO: (3, 3, 10197),
     AppId.PTT_PRO_IOS: (1, 0, 11086),
 }
-VOICE_THIRD_PARTY_MIN_VERSION = (9, 0, 22308)
-VOICE_ZAI_MIN_VERSION = (9, 0, 22405)
-PTT_ANDROID_ID_MIN_VERSION = (3, 3, 10197)
 # A device still pending this long lost its task (broker outage, gave up): queue it again.
 PENDING_RETRY_AFTER = timedelta(minutes=15)
 
@@ -46,73 +43,50 @@ def _at_least(version: str, minimum: tuple[int, ...]) -> bool:
 
 
 # --- Device IDs ------------------------------------------------------------------------
+# The guide's "Device IDs" table: every ID is a model, "_" and an identifier. Vendor
+# (Zebra) devices: model + "_" + serial, or, with Zebra Voice 9.0.22405+ on Android 13+
+# and no serial, model + "_ZAI" + Android ID. iOS: model + "_" + iOS ID. Third-party
+# Android: model + "_" + serial (before Android 10) or Android ID (PTT Pro 3.3.10197+),
+# and with Zebra Voice 9.0.22308+ model without spaces + "_TAI" + Android ID. A device
+# reports its ID whole, so these rules tell its kind and check IDs typed by people.
 
-
-def device_id_build(
-    *,
-    kind: str,
-    model: str,
-    app_id: str,
-    app_version: str = "",
-    serial: str = "",
-    android_id: str = "",
-    ios_id: str = "",
-    android_version: int | None = None,
-) -> str:
-    """The device ID a client reports, by the rules of the guide's "Device IDs" table."""
-    model = (model or "").strip()
-    if not model:
-        raise ValidationError({"model": "required to build a device ID"})
-    if kind == DeviceKind.IOS:
-        if not ios_id:
-            raise ValidationError({"ios_id": "iOS devices are identified by their iOS ID"})
-        return f"{model}_{ios_id}"
-    if kind == DeviceKind.VENDOR:
-        if serial:
-            return f"{model}_{serial}"
-        if (
-            app_id == AppId.VOICE
-            and (android_version or 0) >= 13
-            and _at_least(app_version, VOICE_ZAI_MIN_VERSION)
-            and android_id
-        ):
-            return f"{model}_ZAI{android_id}"
-        raise ValidationError(
-            {
-                "serial": "vendor devices need their serial number (or Android 13+ with "
-                "Zebra Voice 9.0.22405+ and the Android ID)"
-            }
-        )
-    if kind == DeviceKind.THIRD_PARTY_ANDROID:
-        if app_id == AppId.VOICE:
-            if not _at_least(app_version, VOICE_THIRD_PARTY_MIN_VERSION):
-                raise ValidationError(
-                    {"app_version": "third-party devices need Zebra Voice 9.0.22308 or later"}
-                )
-            if not android_id:
-                raise ValidationError({"android_id": "required for third-party devices"})
-            return f"{model.replace(' ', '')}_TAI{android_id}"
-        if android_version is not None and android_version < 10:
-            if not serial:
-                raise ValidationError({"serial": "required before Android 10"})
-            return f"{model}_{serial}"
-        if not _at_least(app_version, PTT_ANDROID_ID_MIN_VERSION):
-            raise ValidationError(
-                {"app_version": "on Android 10+ third-party devices need PTT Pro 3.3.10197+"}
-            )
-        if not android_id:
-            raise ValidationError({"android_id": "required on Android 10 and later"})
-        return f"{model}_{android_id}"
-    raise ValidationError({"kind": f"must be one of {', '.join(DeviceKind.values)}"})
+THIRD_PARTY_MARKER = "TAI"
+VENDOR_ANDROID_ID_MARKER = "ZAI"
 
 
 def device_kind_guess(*, device_id: str, app_id: str) -> str:
-    """The kind a redeeming device has, read from its ID and app."""
+    """The kind of a device that redeems a token, read from its ID and app: iOS by its
+    app, third-party Android by the _TAI marker, otherwise a vendor device (a
+    third-party device's serial or Android ID cannot be told from a vendor serial)."""
     if app_id == AppId.PTT_PRO_IOS:
         return DeviceKind.IOS
-    if "_TAI" in device_id:
+    if device_id.rpartition("_")[2].startswith(THIRD_PARTY_MARKER):
         return DeviceKind.THIRD_PARTY_ANDROID
     return DeviceKind.VENDOR
+
+
+def device_id_problem(*, kind: str, device_id: str) -> str | None:
+    """Why a device of `kind` cannot report `device_id`, or None. Direct add checks the
+    IDs people type with it."""
+    if not device_id or len(device_id) > 128:
+        return "1 to 128 characters"
+    if any(ord(c) < 32 or ord(c) == 127 for c in device_id):
+        return "control characters are not allowed"
+    model, _, identifier = device_id.rpartition("_")
+    if not model.strip() or not identifier:
+        return "the model, an underscore and the serial or ID, e.g. TC52_18304522512397"
+    if any(c.isspace() for c in identifier):
+        return "no spaces after the model"
+    marker = identifier[:3]
+    if marker == THIRD_PARTY_MARKER and kind != DeviceKind.THIRD_PARTY_ANDROID:
+        return "an ID with _TAI belongs to a third-party Android device"
+    if marker == VENDOR_ANDROID_ID_MARKER and kind != DeviceKind.VENDOR:
+        return "an ID with _ZAI belongs to a vendor device"
+    if any(c.isspace() for c in model) and (
+        kind != DeviceKind.THIRD_PARTY_ANDROID or marker == THIRD_PARTY_MARKER
+    ):
+        return "no spaces: only third-party Android models keep theirs (not in _TAI IDs)"
+    return None
 
 
 # --- Automatic site provisioning -------------------------------------------------------
@@ -388,8 +362,10 @@ def device_merge(
     errors = {}
     if kind not in DeviceKind.values:
         errors["kind"] = f"must be one of {', '.join(DeviceKind.values)}"
-    if not device_id or len(device_id) > 128 or any(ord(c) < 33 for c in device_id):
-        errors["id"] = "1 to 128 characters without spaces"
+    else:
+        problem = device_id_problem(kind=kind, device_id=device_id)
+        if problem:
+            errors["id"] = problem
     if phone_number and not re.fullmatch(r"\+?[0-9 ()-]{3,32}", phone_number):
         errors["phoneNumber"] = "digits, spaces, dashes and brackets, optionally after +"
     if password is not None and len(password) > 128:

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import hashlib
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -73,15 +78,51 @@ ERROR_CODES = {
 }
 
 
+def _responses(ok: dict, refusals: dict[int, str]) -> dict:
+    """The schema's answers of a device endpoint: `ok` ({200: …} or {204: None}) and what
+    each refusal status means, besides the 400 and 429 every endpoint has."""
+    refusals = {
+        400: "bad input, named in detail",
+        429: "too many requests",
+        **refusals,
+    }
+    return {
+        **ok,
+        **{
+            code: OpenApiResponse(ErrorSerializer, description=text)
+            for code, text in refusals.items()
+        },
+    }
+
+
 class DeviceAPIView(APIView):
     """Base of the device endpoints: no login, JSON in, {"error","detail"} out, throttled,
-    and a History row for requests refused before they reach the service."""
+    and a History row for requests refused before they reach the service.
+
+    A subclass names its `request_serializer`, calls its service in `run()` and shapes a
+    granted answer in `granted()`; refusals answer through RESULT_ANSWERS."""
 
     authentication_classes = []
     permission_classes = []
     parser_classes = [JSONParser]
     throttle_classes = [DeviceIpThrottle, DeviceTokenThrottle]
     history_action = ""
+    request_serializer: type[serializers.Serializer]
+
+    def post(self, request):
+        given = self.request_serializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        outcome = self.run(given.validated_data, ip_address=request.META.get("REMOTE_ADDR"))
+        if not outcome.ok:
+            code, error = RESULT_ANSWERS[outcome.result]
+            return Response({"error": error, "detail": outcome.detail}, status=code)
+        return self.granted(outcome)
+
+    def run(self, data: dict, *, ip_address: str | None) -> DeviceAnswer:
+        raise NotImplementedError
+
+    def granted(self, outcome: DeviceAnswer) -> Response:
+        raise NotImplementedError
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)
@@ -107,11 +148,6 @@ class DeviceAPIView(APIView):
                 ip_address=self.request.META.get("REMOTE_ADDR"),
             )
         return response
-
-    @staticmethod
-    def refusal(outcome: DeviceAnswer) -> Response:
-        code, error = RESULT_ANSWERS[outcome.result]
-        return Response({"error": error, "detail": outcome.detail}, status=code)
 
 
 def _flatten(detail) -> str:
@@ -143,38 +179,35 @@ class BootstrapRequestSerializer(serializers.Serializer):
     appVersion = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 
+@extend_schema_view(
+    post=extend_schema(
+        tags=["device"],
+        auth=[],
+        request=BootstrapRequestSerializer,
+        responses=_responses(
+            {200: inline_serializer("BootstrapAnswer", {"bootstrap": serializers.DictField()})},
+            {404: "unknown token", 410: "revoked, expired or used up"},
+        ),
+    )
+)
 class BootstrapView(DeviceAPIView):
     """A device redeems a token and receives its bootstrap."""
 
     history_action = HistoryAction.TOKEN
+    request_serializer = BootstrapRequestSerializer
 
-    @extend_schema(
-        tags=["device"],
-        auth=[],
-        request=BootstrapRequestSerializer,
-        responses={
-            200: inline_serializer("BootstrapAnswer", {"bootstrap": serializers.DictField()}),
-            400: OpenApiResponse(ErrorSerializer, description="bad input, named in detail"),
-            404: OpenApiResponse(ErrorSerializer, description="unknown token"),
-            410: OpenApiResponse(ErrorSerializer, description="revoked, expired or used up"),
-            429: OpenApiResponse(ErrorSerializer, description="too many requests"),
-        },
-    )
-    def post(self, request):
-        given = BootstrapRequestSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        data = given.validated_data
-        outcome = token_redeem(
+    def run(self, data, *, ip_address):
+        return token_redeem(
             token=data["token"],
             device_id=data["deviceId"],
             app_id=data["appId"],
             model=data["model"],
             os=data["os"],
             app_version=data["appVersion"],
-            ip_address=request.META.get("REMOTE_ADDR"),
+            ip_address=ip_address,
         )
-        if not outcome.ok:
-            return self.refusal(outcome)
+
+    def granted(self, outcome):
         return Response({"bootstrap": outcome.bootstrap})
 
 
@@ -187,53 +220,44 @@ class LicenseRequestSerializer(serializers.Serializer):
 
 class LicenseAnswerSerializer(serializers.Serializer):
     feature = serializers.CharField()
-    licenseType = serializers.CharField()
+    licenseType = serializers.CharField(source="license_type")
     expiration = serializers.DateTimeField()
-    activationId = serializers.CharField()
+    activationId = serializers.CharField(source="activation_id")
 
 
+@extend_schema_view(
+    post=extend_schema(
+        tags=["device"],
+        auth=[],
+        request=LicenseRequestSerializer,
+        responses=_responses(
+            {200: LicenseAnswerSerializer},
+            {
+                403: "Premium on a third-party device",
+                404: "unknown token or device",
+                409: "no license available",
+                410: "revoked token or obsolete device",
+            },
+        ),
+    )
+)
 class LicenseView(DeviceAPIView):
     """A Voice client asks for the license of its configured PBX (feature)."""
 
     history_action = HistoryAction.LICENSE
+    request_serializer = LicenseRequestSerializer
 
-    @extend_schema(
-        tags=["device"],
-        auth=[],
-        request=LicenseRequestSerializer,
-        responses={
-            200: LicenseAnswerSerializer,
-            400: OpenApiResponse(ErrorSerializer, description="bad input, named in detail"),
-            403: OpenApiResponse(ErrorSerializer, description="Premium on a third-party device"),
-            404: OpenApiResponse(ErrorSerializer, description="unknown token or device"),
-            409: OpenApiResponse(ErrorSerializer, description="no license available"),
-            410: OpenApiResponse(ErrorSerializer, description="revoked token or obsolete device"),
-            429: OpenApiResponse(ErrorSerializer, description="too many requests"),
-        },
-    )
-    def post(self, request):
-        given = LicenseRequestSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        data = given.validated_data
-        outcome = license_request(
+    def run(self, data, *, ip_address):
+        return license_request(
             token=data["token"],
             device_id=data["deviceId"],
             feature=data["feature"],
             app_version=data["appVersion"],
-            ip_address=request.META.get("REMOTE_ADDR"),
+            ip_address=ip_address,
         )
-        if not outcome.ok:
-            return self.refusal(outcome)
-        return Response(
-            LicenseAnswerSerializer(
-                {
-                    "feature": outcome.feature,
-                    "licenseType": outcome.license_type,
-                    "expiration": outcome.expiration,
-                    "activationId": outcome.activation_id,
-                }
-            ).data
-        )
+
+    def granted(self, outcome):
+        return Response(LicenseAnswerSerializer(outcome).data)
 
 
 class CheckinRequestSerializer(serializers.Serializer):
@@ -242,32 +266,27 @@ class CheckinRequestSerializer(serializers.Serializer):
     appVersion = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 
+@extend_schema_view(
+    post=extend_schema(
+        tags=["device"],
+        auth=[],
+        request=CheckinRequestSerializer,
+        responses=_responses({204: None}, {404: "unknown token or device", 410: "revoked token"}),
+    )
+)
 class CheckinView(DeviceAPIView):
     """A device reports it is alive; keeps it and its licenses from being released."""
 
     history_action = HistoryAction.CHECKIN
+    request_serializer = CheckinRequestSerializer
 
-    @extend_schema(
-        tags=["device"],
-        auth=[],
-        request=CheckinRequestSerializer,
-        responses={
-            204: None,
-            400: OpenApiResponse(ErrorSerializer, description="bad input, named in detail"),
-            404: OpenApiResponse(ErrorSerializer, description="unknown token or device"),
-            410: OpenApiResponse(ErrorSerializer, description="revoked token"),
-        },
-    )
-    def post(self, request):
-        given = CheckinRequestSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        data = given.validated_data
-        outcome = device_checkin(
+    def run(self, data, *, ip_address):
+        return device_checkin(
             token=data["token"],
             device_id=data["deviceId"],
             app_version=data["appVersion"],
-            ip_address=request.META.get("REMOTE_ADDR"),
+            ip_address=ip_address,
         )
-        if not outcome.ok:
-            return self.refusal(outcome)
+
+    def granted(self, outcome):
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -329,7 +329,13 @@ def test_merge_missing_provider_is_400(api_client, super_admin):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("provider", "field"),
-    [({"id": "TC52 SPACE"}, "id"), ({"phoneNumber": "call me"}, "phoneNumber")],
+    [
+        ({"id": "TC52 SPACE"}, "id"),
+        ({"id": "NOUNDERSCORE"}, "id"),
+        # The guide's _TAI marker belongs to third-party Android devices only.
+        ({"id": "Pixel7_TAIabc"}, "id"),
+        ({"phoneNumber": "call me"}, "phoneNumber"),
+    ],
 )
 def test_merge_service_errors_name_the_field(api_client, super_admin, provider, field):
     response = merge(api_client(super_admin), **{"id": "TC52_OK", **provider})

@@ -1,147 +1,83 @@
-"""device_id_build: one case per row of the guide's "Device IDs" table, plus refusals."""
+"""The guide's "Device IDs" table: the kind a redeeming device gets, and the IDs direct
+add accepts for each kind."""
 
 import pytest
-from django.core.exceptions import ValidationError
 
 from devices.models import AppId, DeviceKind
-from devices.services import device_id_build, parse_version, site_provisioning_applies
+from devices.services import (
+    device_id_problem,
+    device_kind_guess,
+    parse_version,
+    site_provisioning_applies,
+)
 
 V, T, IOS = DeviceKind.VENDOR, DeviceKind.THIRD_PARTY_ANDROID, DeviceKind.IOS
 
 
 @pytest.mark.parametrize(
-    ("row", "inputs", "expected"),
+    ("row", "device_id", "app_id", "kind"),
     [
+        ("vendor Android, any app: model + _ + serial", "TC52_18304522512397", AppId.VOICE, V),
+        ("vendor Android, PTT Pro", "TC21_201335230D5089", AppId.PTT_PRO, V),
         (
-            "vendor Android, any app and release: model + _ + serial",
-            dict(kind=V, model="TC52", serial="18304522512397", app_id=AppId.VOICE),
-            "TC52_18304522512397",
-        ),
-        (
-            "vendor Android, PTT Pro",
-            dict(kind=V, model="TC21", serial="201335230D5089", app_id=AppId.PTT_PRO),
-            "TC21_201335230D5089",
-        ),
-        (
-            "iOS, PTT Pro: model + _ + iOS ID",
-            dict(kind=IOS, model="iPhone14,2", ios_id="6F1C2A", app_id=AppId.PTT_PRO_IOS),
-            "iPhone14,2_6F1C2A",
-        ),
-        (
-            "third-party, PTT Pro before 3.3.10197 on Android 9: model + _ + serial",
-            dict(
-                kind=T,
-                model="Pixel 3",
-                serial="8AQX1",
-                app_id=AppId.PTT_PRO,
-                app_version="3.3.10100",
-                android_version=9,
-            ),
-            "Pixel 3_8AQX1",
-        ),
-        (
-            "third-party, PTT Pro 3.3.10197+ on Android 10+: model + _ + Android ID",
-            dict(
-                kind=T,
-                model="Pixel 7",
-                android_id="a1b2c3",
-                app_id=AppId.PTT_PRO,
-                app_version="3.3.10197",
-                android_version=13,
-            ),
-            "Pixel 7_a1b2c3",
-        ),
-        (
-            "third-party, Zebra Voice 9.0.22308+: model without spaces + _TAI + Android ID",
-            dict(
-                kind=T,
-                model="Galaxy S 23",
-                android_id="f00d",
-                app_id=AppId.VOICE,
-                app_version="9.0.22308",
-                android_version=13,
-            ),
-            "GalaxyS23_TAIf00d",
-        ),
-        (
-            "vendor Android 13+, Zebra Voice 9.0.22405+, no serial: model + _ZAI + Android ID",
-            dict(
-                kind=V,
-                model="TC53",
-                android_id="beef",
-                app_id=AppId.VOICE,
-                app_version="9.0.22405",
-                android_version=13,
-            ),
+            "vendor Android 13+, Zebra Voice 9.0.22405+: model + _ZAI + ID",
             "TC53_ZAIbeef",
+            AppId.VOICE,
+            V,
+        ),
+        ("iOS, PTT Pro: model + _ + iOS ID", "iPhone14,2_6F1C2A", AppId.PTT_PRO_IOS, IOS),
+        (
+            "third-party, Zebra Voice 9.0.22308+: model + _TAI + Android ID",
+            "GalaxyS23_TAIf00d",
+            AppId.VOICE,
+            T,
+        ),
+        # A third-party serial or Android ID cannot be told from a vendor serial.
+        (
+            "third-party, PTT Pro, Android 10+: model + _ + Android ID",
+            "Pixel 7_a1b2c3",
+            AppId.PTT_PRO,
+            V,
         ),
     ],
 )
-def test_device_id_rules(row, inputs, expected):
-    assert device_id_build(**inputs) == expected, row
+def test_redemption_derives_the_kind_from_the_guide_rules(row, device_id, app_id, kind):
+    assert device_kind_guess(device_id=device_id, app_id=app_id) == kind, row
 
 
 @pytest.mark.parametrize(
-    ("inputs", "field"),
+    ("kind", "device_id"),
     [
-        (dict(kind=V, model="", serial="1", app_id=AppId.VOICE), "model"),
-        (
-            dict(
-                kind=V,
-                model="TC52",
-                app_id=AppId.VOICE,
-                android_id="x",
-                android_version=12,
-                app_version="9.0.22405",
-            ),
-            "serial",
-        ),
-        (
-            dict(
-                kind=V,
-                model="TC53",
-                app_id=AppId.VOICE,
-                android_id="x",
-                android_version=13,
-                app_version="9.0.22404",
-            ),
-            "serial",
-        ),
-        (dict(kind=IOS, model="iPhone", app_id=AppId.PTT_PRO_IOS), "ios_id"),
-        (
-            dict(
-                kind=T, model="Pixel", android_id="x", app_id=AppId.VOICE, app_version="9.0.22307"
-            ),
-            "app_version",
-        ),
-        (
-            dict(
-                kind=T,
-                model="Pixel",
-                android_id="x",
-                app_id=AppId.PTT_PRO,
-                app_version="3.3.10196",
-                android_version=11,
-            ),
-            "app_version",
-        ),
-        (
-            dict(
-                kind=T,
-                model="Pixel",
-                app_id=AppId.PTT_PRO,
-                app_version="3.3.10197",
-                android_version=11,
-            ),
-            "android_id",
-        ),
-        (dict(kind="toaster", model="X", app_id=AppId.VOICE), "kind"),
+        (V, "TC52_18304522512397"),
+        (V, "TC53_ZAIbeef"),
+        (IOS, "iPhone14,2_6F1C2A"),
+        (T, "GalaxyS23_TAIf00d"),
+        (T, "Pixel 3_8AQX1"),  # before Android 10: model (spaces kept) + _ + serial
+        (T, "Pixel 7_a1b2c3"),
     ],
 )
-def test_device_id_refusals_name_the_field(inputs, field):
-    with pytest.raises(ValidationError) as error:
-        device_id_build(**inputs)
-    assert field in error.value.message_dict
+def test_direct_add_accepts_every_form_of_the_guide(kind, device_id):
+    assert device_id_problem(kind=kind, device_id=device_id) is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "device_id", "problem"),
+    [
+        (V, "18304522512397", "the model, an underscore"),
+        (V, "_18304522512397", "the model, an underscore"),
+        (V, "TC52_", "the model, an underscore"),
+        (V, "TC52_1830 4522", "no spaces after the model"),
+        (V, "TC 52_1830", "no spaces"),
+        (V, "GalaxyS23_TAIf00d", "third-party Android"),
+        (IOS, "iPhone_TAIf00d", "third-party Android"),
+        (T, "TC53_ZAIbeef", "vendor device"),
+        (T, "Galaxy S23_TAIf00d", "not in _TAI IDs"),
+        (V, "TC52_1\x00", "control characters"),
+        (V, "M_" + "1" * 127, "1 to 128 characters"),
+    ],
+)
+def test_direct_add_refuses_ids_the_kind_cannot_report(kind, device_id, problem):
+    assert problem in device_id_problem(kind=kind, device_id=device_id)
 
 
 @pytest.mark.parametrize(
