@@ -120,3 +120,32 @@ def _ensure_other_super_admin(user: User, field: str | None) -> None:
     if not others.exists():
         message = f"{user.username} is the last Super-Admin of {user.customer}; add another first."
         raise ValidationError({field: message} if field else message)
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, user: User | None, **fields: object) -> Customer:
+    """Change a customer's details, or deactivate it with `is_active=False` (customers are
+    never deleted: that would delete everything they own). Only the named fields are
+    written, so a concurrent change to another field stays. `user` is who asked; accounts
+    writes no Events (reports sits above it in the app order)."""
+    editable = {
+        "name",
+        "slug",
+        "contact_name",
+        "contact_email",
+        "contact_phone",
+        "extension_manager_url",
+        "ptt_server",
+        "license_account",
+        "is_active",
+    }
+    unknown = sorted(set(fields) - editable)
+    if unknown:
+        raise TypeError(f"customer_update() cannot change {', '.join(unknown)}")
+    if isinstance(fields.get("name"), str):
+        fields["name"] = fields["name"].strip()
+    for name, value in fields.items():
+        setattr(customer, name, value)
+    customer.full_clean()
+    customer.save(update_fields=[*fields, "updated"])
+    return customer

@@ -7,19 +7,9 @@ licensing)."""
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 
+from accounts.admin import ReadOnlyAdmin, acts_as_staff
 from licensing.models import Assignment, Entitlement, ExpiryNotice
 from licensing.services import SyncNotQueued, entitlement_sync_queue
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ExpiryNoticeInline(admin.TabularInline):
@@ -28,6 +18,9 @@ class ExpiryNoticeInline(admin.TabularInline):
     fields = ["days_before", "sent_at"]
     readonly_fields = fields
     can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        return acts_as_staff(request)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -43,7 +36,7 @@ class EntitlementAdmin(ReadOnlyAdmin):
         "total",
         "used",
         "expiration",
-        "state",
+        "current_state",
         "verified_at",
     ]
     list_filter = ["state", "license_type", "customer"]
@@ -64,6 +57,11 @@ class EntitlementAdmin(ReadOnlyAdmin):
     def used(self, obj: Entitlement) -> int:
         return obj.used
 
+    @admin.display(description="state", ordering="state")
+    def current_state(self, obj: Entitlement) -> str:
+        # Expired as soon as the expiration passes, as on the portal's Summary.
+        return obj.get_current_state_display()
+
 
 @admin.register(Assignment)
 class AssignmentAdmin(ReadOnlyAdmin):
@@ -81,6 +79,7 @@ class AssignmentAdmin(ReadOnlyAdmin):
     list_filter = ["license_type", "feature", ("released_at", admin.EmptyFieldListFilter)]
     search_fields = ["device__device_id", "customer__name", "customer__slug", "feature"]
     list_select_related = ["device", "customer", "entitlement"]
+    show_full_result_count = False
     raw_id_fields = ["device", "entitlement"]
     ordering = ["-last_contact", "-pk"]
 
