@@ -100,27 +100,35 @@ def site_provisioning_applies(*, app_id: str, app_version: str) -> bool:
 def device_site_request(*, customer_id: int, device_pk: int, site_name: str) -> bool:
     """A device redeemed a token naming `site_name`: make that its site and mark it
     pending. True when the PTT Pro server needs a call (the caller then schedules
-    `devices.tasks.provision_device_site` after commit). Two statements when the site is
-    known: the site lookup and one conditional UPDATE."""
+    `devices.tasks.provision_device_site` after commit). Two statements: the site lookup
+    and one conditional UPDATE.
+
+    A site the customer does not have (a typo in the bootstrap, or sites never synced)
+    is a failure recorded on the device; no Site row is made up for it."""
+    now = timezone.now()
     site = Site.objects.filter(customer_id=customer_id, name=site_name[:128]).first()
     if site is None:
-        # A site the last sync did not bring (or no sync yet): the server decides.
-        server_name = Customer.objects.values_list("ptt_server", flat=True).get(pk=customer_id)
-        site, _ = Site.objects.get_or_create(
-            customer_id=customer_id, name=site_name[:128], defaults={"server_name": server_name}
+        Device.objects.filter(pk=device_pk).update(
+            site=None,
+            site_assigned_at=None,
+            site_status=SiteStatus.FAILED,
+            site_error=(
+                f"Unknown site {site_name[:128]!r}: the PTT Pro server has no such site. "
+                "Check the bootstrap's site, or sync the sites under System > Sites."
+            )[:500],
+            updated=now,
         )
+        return False
     already_there = Q(site=site, provisioned_site=site, site_status=SiteStatus.PROVISIONED)
     changed = (
         Device.objects.filter(pk=device_pk)
         .exclude(already_there)
         .update(
             site=site,
-            site_assigned_at=Case(
-                When(site=site, then=F("site_assigned_at")), default=Value(timezone.now())
-            ),
+            site_assigned_at=Case(When(site=site, then=F("site_assigned_at")), default=Value(now)),
             site_status=SiteStatus.PENDING,
             site_error="",
-            updated=timezone.now(),
+            updated=now,
         )
     )
     return changed > 0

@@ -52,18 +52,20 @@ def _visible_aid(field: str) -> Right:
 class EntitlementFilterSet(django_filters.FilterSet):
     """The Summary page, its CSV export and GET /admin/api/v1/licenses/summary.
 
-    Rows carry `used` (live assignments, one COUNT … FILTER in the page's own query) and
-    `aid_tail` (the visible part of the activation ID); the customer is joined."""
+    Rows carry `used` (live assignments, one COUNT … FILTER in the page's own query),
+    `aid_tail` (the visible part of the activation ID) and `state_now` (Expired once
+    the expiration has passed, as Entitlement.current_state says); the customer is
+    joined."""
 
     q = django_filters.CharFilter(method="search", label="AID or term")
-    state = django_filters.ChoiceFilter(choices=EntitlementState.choices)
+    state = django_filters.ChoiceFilter(field_name="state_now", choices=EntitlementState.choices)
     licenseType = django_filters.ChoiceFilter(
         field_name="license_type", choices=LicenseType.choices, label="License type"
     )
     ordering = StableOrderingFilter(
         fields=(
             ("customer__name", "customer"),
-            ("state", "state"),
+            ("state_now", "state"),
             ("license_type", "license"),
             ("aid_tail", "aid"),
             ("term", "term"),
@@ -75,6 +77,7 @@ class EntitlementFilterSet(django_filters.FilterSet):
         ),
         field_labels={
             "aid_tail": "AID",
+            "state_now": "State",
             "total": "Total purchased",
             "used": "Total used",
             "verified_at": "Last verified",
@@ -90,6 +93,15 @@ class EntitlementFilterSet(django_filters.FilterSet):
             queryset = queryset.select_related("customer").annotate(
                 used=Count("assignments", filter=Q(assignments__released_at__isnull=True)),
                 aid_tail=_visible_aid("activation_id"),
+                state_now=Case(
+                    When(
+                        state=EntitlementState.ACTIVE,
+                        expiration__gt=timezone.now(),
+                        then=Value(EntitlementState.ACTIVE),
+                    ),
+                    default=Value(EntitlementState.EXPIRED),
+                    output_field=CharField(),
+                ),
             )
         super().__init__(data, queryset, **kwargs)
 

@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import TenantModel
 
@@ -16,23 +17,31 @@ class EntitlementState(models.TextChoices):
 
 
 class Feature(models.TextChoices):
-    """The PBX a Voice client is configured for; it decides the license type."""
+    """The PBX a Voice client is configured for; it decides the license type. Every name
+    the guide uses, plus the spellings clients sent before (aliases). An assignment keeps
+    the name the device sent."""
 
     ALCATEL = "Alcatel", "Alcatel"
     ASTERISK = "Asterisk", "Asterisk"
+    BASIC_CUCM = "Basic CUCM", "Basic CUCM"
     CME = "CME", "CME"
     CUCM = "CUCM", "CUCM"
+    GENERIC_PBX = "Generic PBX", "Generic PBX"
     IP_OFFICE = "IP Office", "IP Office"
+    LOCAL = "Local", "Local"
     MITEL = "Mitel", "Mitel"
     RAULAND = "Rauland", "Rauland"
-    GENERIC_PBX = "Generic PBX", "Generic PBX"
-    LOCAL = "Local use Standard", "Local use Standard"
     AURA_PREMIUM = "Aura Premium", "Aura Premium"
-    CUCM_PREMIUM = "CUCM Premium", "CUCM Premium"
+    CISCO_PREMIUM = "Cisco Premium", "Cisco Premium"
     CME_PREMIUM = "CME Premium", "CME Premium"
+    CUCM_PREMIUM = "CUCM Premium", "CUCM Premium"
+    # Aliases.
+    LOCAL_USE_STANDARD = "Local use Standard", "Local use Standard"
 
 
-PREMIUM_FEATURES = frozenset({Feature.AURA_PREMIUM, Feature.CUCM_PREMIUM, Feature.CME_PREMIUM})
+PREMIUM_FEATURES = frozenset(
+    {Feature.AURA_PREMIUM, Feature.CISCO_PREMIUM, Feature.CME_PREMIUM, Feature.CUCM_PREMIUM}
+)
 
 
 def license_type_for(feature: str) -> str:
@@ -65,6 +74,16 @@ class Entitlement(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_license_type_display()} {self.masked_activation_id}"
+
+    @property
+    def current_state(self) -> str:
+        """Expired from the moment the expiration passes, before the daily job records it."""
+        if self.state == EntitlementState.ACTIVE and self.expiration <= timezone.now():
+            return EntitlementState.EXPIRED
+        return self.state
+
+    def get_current_state_display(self) -> str:
+        return EntitlementState(self.current_state).label
 
     @property
     def masked_activation_id(self) -> str:

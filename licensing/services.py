@@ -225,6 +225,20 @@ def entitlements_expire(*, now: datetime | None = None) -> dict[str, int]:
     return {"expired": expired, "notices": sent}
 
 
+def expiry_phrase(expiration: datetime, now: datetime) -> str:
+    """How long is left, in the words of a notice: "expire on 2026-12-19, in 20 days",
+    "expire on 2026-12-01, tomorrow", "expire today at 17:30", "expired on 2026-11-28"."""
+    date = f"{timezone.localtime(expiration):%Y-%m-%d}"
+    days = (timezone.localdate(expiration) - timezone.localdate(now)).days
+    if expiration <= now:
+        return "expired today" if days == 0 else f"expired on {date}"
+    if days == 0:
+        return f"expire today at {timezone.localtime(expiration):%H:%M}"
+    if days == 1:
+        return f"expire on {date}, tomorrow"
+    return f"expire on {date}, in {days} days"
+
+
 def _notice_send(entitlement: Entitlement, steps: set[int], now: datetime) -> bool:
     """One notice for the most urgent step; the steps it covers are recorded so none is
     sent later. Recording and sending share a transaction: a failed send is retried by
@@ -237,14 +251,10 @@ def _notice_send(entitlement: Entitlement, steps: set[int], now: datetime) -> bo
                 [ExpiryNotice(entitlement=entitlement, days_before=s) for s in steps - {step}],
                 ignore_conflicts=True,
             )
-            when = (
-                "today"
-                if step == 0
-                else f"on {entitlement.expiration:%Y-%m-%d} ({step} day{'s' if step > 1 else ''})"
-            )
+            when = expiry_phrase(entitlement.expiration, now)
             subject = (
                 f"{entitlement.get_license_type_display()} licenses "
-                f"{entitlement.masked_activation_id} expire {when}"
+                f"{entitlement.masked_activation_id} {when}"
             )
             recipients = _notice_recipients(entitlement.customer)
             if recipients:
@@ -254,7 +264,7 @@ def _notice_send(entitlement: Entitlement, steps: set[int], now: datetime) -> bo
                         f"{entitlement.total} {entitlement.get_license_type_display()} "
                         f"license(s) of {entitlement.customer.name} "
                         f"({entitlement.term or 'no term'}, activation ID "
-                        f"{entitlement.masked_activation_id}) expire {when}.\n\n"
+                        f"{entitlement.masked_activation_id}) {when}.\n\n"
                         "Devices holding them will need new licenses; renew the "
                         "entitlement to keep them working."
                     ),

@@ -211,7 +211,7 @@ class SummaryView(LicensingListView):
     def csv_row(self, row: Entitlement) -> list[Any]:
         return [
             row.customer.name,
-            row.get_state_display(),
+            row.get_current_state_display(),
             row.get_license_type_display(),
             row.masked_activation_id,
             row.term,

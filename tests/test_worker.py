@@ -11,6 +11,7 @@ from config import celery_app
 from devices import tasks
 from devices.fake_ptt import FakePttServer
 from devices.models import AppId, Device, SiteStatus
+from devices.services import sites_sync
 from licensing import tasks as licensing_tasks
 from licensing.fake_backend import FakeEntitlementBackend, entry
 from licensing.models import Entitlement, EntitlementState
@@ -35,6 +36,7 @@ def test_worker_provisions_a_redeemed_device_into_its_site(
         settings.PTT_SERVERS = {"ptt1": {"url": ptt.url, "api_key": ptt.api_key}}
         customer.ptt_server = "ptt1"
         customer.save()
+        sites_sync(customer=customer)
         bootstrap_save(customer=customer, user=admin, name="N", parameters={"site": "North"})
         token_save(
             customer=customer, user=admin, value="tok-n", app_id=AppId.PTT_PRO, bootstrap="N"

@@ -14,7 +14,12 @@ class EntitlementSummarySerializer(serializers.ModelSerializer):
 
     customer = serializers.CharField(source="customer.slug", help_text="The customer's slug.")
     customerName = serializers.CharField(source="customer.name")
-    state = serializers.ChoiceField(choices=EntitlementState.values)
+    state = serializers.ChoiceField(
+        source="current_state",
+        choices=EntitlementState.values,
+        help_text="expired as soon as the expiration has passed, or when the back end no "
+        "longer reports the line.",
+    )
     licenseType = serializers.ChoiceField(source="license_type", choices=LicenseType.values)
     activationId = serializers.CharField(source="masked_activation_id", help_text=MASKED_AID_HELP)
     totalPurchased = serializers.IntegerField(source="total")

@@ -23,7 +23,10 @@ DEVICE = "TC52_18304522512397"
 
 
 @pytest.fixture
-def site_tokens(customer, admin):
+def site_tokens(ptt, customer, admin):
+    """Tokens of the server's two sites (synced) and of a site it does not have."""
+    sites_sync(customer=customer)
+    ptt.requests.clear()
     for site in ["North", "South", "Nowhere"]:
         bootstrap_save(customer=customer, user=admin, name=site, parameters={"site": site})
         token_save(
@@ -114,10 +117,24 @@ def test_manual_row_in_another_site_is_a_conflict_shown_on_the_device(
 
 
 @pytest.mark.django_db
-def test_site_unknown_to_the_server_fails_with_the_reason(
+def test_unknown_site_fails_on_the_device_and_makes_up_no_site(
     ptt, site_tokens, eager_tasks, django_capture_on_commit_callbacks
 ):
     device = redeem_and_run("tok-Nowhere", django_capture_on_commit_callbacks)
+    assert (device.site, device.site_status) == (None, SiteStatus.FAILED)
+    assert device.site_error.startswith("Unknown site 'Nowhere'")
+    assert not Site.objects.filter(name="Nowhere").exists()
+    assert sorted(Site.objects.values_list("name", flat=True)) == ["North", "South"]
+    assert ptt.rows == {}
+    assert ptt.requests == []  # nothing to ask the server
+
+
+@pytest.mark.django_db
+def test_site_the_server_no_longer_has_fails_with_its_reason(
+    ptt, site_tokens, eager_tasks, django_capture_on_commit_callbacks
+):
+    ptt.remove_department("South")  # gone from the server since the last sync
+    device = redeem_and_run("tok-South", django_capture_on_commit_callbacks)
     assert device.site_status == SiteStatus.FAILED
     assert device.site_error.startswith("PTT Pro:")
     assert ptt.rows == {}

@@ -4,13 +4,14 @@ scope, roles, fields, filters, query counts and queueing."""
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
 from kombu.exceptions import OperationalError
 
 from devices.models import Device
 from licensing import tasks
-from licensing.models import LicenseType
+from licensing.models import EntitlementState, LicenseType
 from tests.licensing.test_pages import assign, licensed_fleet
 
 SUMMARY = "/admin/api/v1/licenses/summary"
@@ -307,3 +308,25 @@ def test_no_sync_without_a_back_end(api_client, staff, customer, monkeypatch, se
     assert response.status_code == 503
     assert "no entitlement back end" in response.json()["detail"]
     assert calls == []
+
+
+@pytest.mark.django_db
+def test_a_line_past_its_expiration_is_expired_at_once_everywhere(
+    api_client, portal_client, super_admin, make_entitlement
+):
+    """Before the daily job records it, the pages and the API already say Expired."""
+    line = make_entitlement(days=0, activation_id="aid-past-4c3b-8e21-e295c6d1")
+    line.expiration = timezone.now() - timedelta(minutes=1)
+    line.save()
+    assert line.state == EntitlementState.ACTIVE  # the stored state, not yet updated
+    api = api_client(super_admin)
+    rows = api.get(SUMMARY).json()["results"]
+    assert [row["state"] for row in rows] == ["expired"]
+    assert api.get(SUMMARY, {"state": "expired"}).json()["count"] == 1
+    assert api.get(SUMMARY, {"state": "active"}).json()["count"] == 0
+    page = portal_client(super_admin).get(reverse("licensing:summary")).content.decode()
+    assert '<span class="badge expired">Expired</span>' in page
+    csv_text = b"".join(
+        portal_client(super_admin).get(reverse("licensing:summary"), {"format": "csv"})
+    ).decode()
+    assert ",Expired," in csv_text

@@ -222,3 +222,49 @@ def test_checkin_takes_four_statements(
             "/device/api/v1/checkin", {"token": "Acme-Direct", "deviceId": "TC52_1"}, format="json"
         )
     assert response.status_code == 204
+
+
+# The feature names of the guide ("Assigned" table and the Feature description) with the
+# license type it gives each, and the spellings clients sent before.
+GUIDE_FEATURES = [
+    ("Alcatel", "standard"),
+    ("Asterisk", "standard"),
+    ("Basic CUCM", "standard"),
+    ("CME", "standard"),
+    ("CUCM", "standard"),
+    ("Generic PBX", "standard"),
+    ("IP Office", "standard"),
+    ("Local", "standard"),
+    ("Mitel", "standard"),
+    ("Rauland", "standard"),
+    ("Aura Premium", "premium"),
+    ("Cisco Premium", "premium"),
+    ("CME Premium", "premium"),
+    ("CUCM Premium", "premium"),
+    ("Local use Standard", "standard"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("feature", "license_type"), GUIDE_FEATURES)
+def test_every_guide_feature_name_gets_a_license_of_its_type(
+    voice_token, make_device, make_entitlement, feature, license_type
+):
+    make_device()
+    make_entitlement(license_type=LicenseType.STANDARD)
+    make_entitlement(license_type=LicenseType.PREMIUM)
+    response = ask(feature=feature)
+    assert response.status_code == 200, response.json()
+    assert (response.json()["feature"], response.json()["licenseType"]) == (feature, license_type)
+    # Shown as the device sent it.
+    assert Assignment.objects.get().feature == feature
+
+
+@pytest.mark.django_db
+def test_an_unknown_feature_names_the_field(voice_token, make_device, make_entitlement):
+    make_device()
+    make_entitlement()
+    response = ask(feature="Basic Cucm")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("feature:")
+    assert not Assignment.objects.exists()

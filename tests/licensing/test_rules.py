@@ -14,6 +14,7 @@ from licensing.models import Assignment, Entitlement, EntitlementState, ExpiryNo
 from licensing.services import (
     entitlements_expire,
     entitlements_sync,
+    expiry_phrase,
     standard_licenses_release,
 )
 from provisioning.services import device_obsolete, license_request
@@ -171,3 +172,33 @@ def test_sync_never_takes_another_customers_activation_id(
     theirs.refresh_from_db()
     assert (theirs.customer, theirs.total) == (other_customer, 4)
     assert Event.objects.get(type="LICENSE_SYNC").severity == "ERROR"
+
+
+@pytest.mark.django_db
+def test_a_notice_says_how_many_days_are_left(customer, make_entitlement):
+    start = timezone.now().replace(hour=12, minute=0)
+    with freeze_time(start):
+        line = make_entitlement(days=20)
+        entitlements_expire()
+    date = timezone.localtime(line.expiration).strftime("%Y-%m-%d")
+    subject = mail.outbox[0].subject
+    assert subject.endswith(f"expire on {date}, in 20 days"), subject
+    assert f"expire on {date}, in 20 days." in mail.outbox[0].body
+    event = Event.objects.get(type="LICENSE_EXPIRY_NOTICE")
+    assert event.info.endswith(f"expire on {date}, in 20 days")
+
+
+@pytest.mark.parametrize(
+    ("hours_left", "phrase"),
+    [
+        (24 * 3, "expire on 2026-12-03, in 3 days"),
+        (24, "expire on 2026-12-01, tomorrow"),
+        (5, "expire today at 17:00"),
+        (-2, "expired today"),
+        (-50, "expired on 2026-11-28"),
+    ],
+)
+def test_expiry_phrase(settings, hours_left, phrase):
+    settings.TIME_ZONE = "UTC"
+    now = timezone.make_aware(timezone.datetime(2026, 11, 30, 12, 0))
+    assert expiry_phrase(now + timedelta(hours=hours_left), now) == phrase
