@@ -9,19 +9,23 @@ narrow it with `refine_queryset()`).
 
 from __future__ import annotations
 
+import json
 import re
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.exceptions import APIException, MethodNotAllowed, NotFound, ValidationError
 from rest_framework.response import Response
+from rest_framework.utils import encoders
 from rest_framework.views import APIView
 
+from accounts.api.pagination import PagePagination
 from accounts.errors import (
     AlreadyExists,
     InUse,
@@ -190,6 +194,62 @@ class AdminAPIMixin:
     def with_etag(response: Response, version: int) -> Response:
         response["ETag"] = f'"{version}"'
         return response
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter(
+        "page",
+        OpenApiTypes.INT,
+        description="Page through the rows instead: the answer is then "
+        '{"count", "next", "previous", "results"} with pageSize rows.',
+    ),
+    OpenApiParameter(
+        "pageSize",
+        OpenApiTypes.INT,
+        description=f"Rows per page when paging (at most {settings.API_PAGE_SIZE_MAX}).",
+    ),
+]
+
+
+class AllRowsListMixin:
+    """A list that answers every row, as the guide's "get a list of all …" endpoints do:
+    one JSON array written a batch of rows at a time from a database cursor, so memory
+    stays flat however many rows there are. With ?page= or ?pageSize= it answers a page
+    (`page_class`) instead. Filters and ordering apply either way."""
+
+    # Paging only on request, so the schema (and DRF) answer the plain array by default.
+    pagination_class = None
+    page_class = PagePagination
+    stream_batch = 500
+
+    def list(self, request, *args, **kwargs):
+        if "page" in request.query_params or "pageSize" in request.query_params:
+            self._paginator = self.page_class()
+            return super().list(request, *args, **kwargs)
+        queryset = self.filter_queryset(self.get_queryset())
+        serializer_class = self.get_serializer_class()
+        context = self.get_serializer_context()
+
+        def batches(rows: list) -> str:
+            return json.dumps(
+                serializer_class(rows, many=True, context=context).data,
+                cls=encoders.JSONEncoder,
+                ensure_ascii=False,
+            )[1:-1]
+
+        def body():
+            yield "["
+            rows, separator = [], ""
+            for row in queryset.iterator(chunk_size=self.stream_batch):
+                rows.append(row)
+                if len(rows) == self.stream_batch:
+                    yield separator + batches(rows)
+                    rows, separator = [], ","
+            if rows:
+                yield separator + batches(rows)
+            yield "]"
+
+        return StreamingHttpResponse(body(), content_type="application/json")
 
 
 class AdminAPIView(AdminAPIMixin, APIView):

@@ -19,14 +19,15 @@ from accounts.api.base import (
     ETAG_HEADER,
     FORBIDDEN,
     IF_MATCH_HEADER,
+    PAGE_PARAMETERS,
     STALE,
     VALIDATION_ERROR,
     AdminAPIView,
+    AllRowsListMixin,
     ErrorSerializer,
     Refused,
     TenantViewSet,
 )
-from accounts.api.pagination import PagePagination
 from accounts.permissions import Action, Area, can
 from devices.api import views as devices_api
 from devices.models import Device
@@ -201,15 +202,19 @@ class BootstrapView(AdminAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema(tags=[BOOTSTRAP_TAG], parameters=[CUSTOMER_PARAMETER])
-class BootstrapListViewSet(mixins.ListModelMixin, TenantViewSet):
-    """The customer's bootstraps, paged; `q` searches names and parameters."""
-
+@extend_schema(
+    tags=[BOOTSTRAP_TAG],
+    summary="Get a list of all bootstraps",
+    description="Every bootstrap of the customer, as one JSON array (by name unless "
+    "`ordering` says otherwise); `q` searches names and parameters. Send `page` or "
+    "`pageSize` to get a page instead.",
+    parameters=[CUSTOMER_PARAMETER, *PAGE_PARAMETERS],
+)
+class BootstrapListViewSet(AllRowsListMixin, mixins.ListModelMixin, TenantViewSet):
     area = Area.BOOTSTRAPS
     model = Bootstrap
     serializer_class = BootstrapSerializer
     filterset_class = BootstrapFilterSet
-    pagination_class = PagePagination
 
 
 # --- Tokens ----------------------------------------------------------------------------
@@ -294,15 +299,19 @@ class TokenView(AdminAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema(tags=[TOKEN_TAG], parameters=[CUSTOMER_PARAMETER])
-class TokenListViewSet(mixins.ListModelMixin, TenantViewSet):
-    """The customer's tokens, paged; filter by appId, bootstrap, revoked; `q` searches."""
-
+@extend_schema(
+    tags=[TOKEN_TAG],
+    summary="Get a list of all tokens",
+    description="Every token of the customer, as one JSON array (by value unless "
+    "`ordering` says otherwise); filter by appId, bootstrap, revoked; `q` searches. Send "
+    "`page` or `pageSize` to get a page instead.",
+    parameters=[CUSTOMER_PARAMETER, *PAGE_PARAMETERS],
+)
+class TokenListViewSet(AllRowsListMixin, mixins.ListModelMixin, TenantViewSet):
     area = Area.TOKENS
     model = Token
     serializer_class = TokenSerializer
     filterset_class = TokenFilterSet
-    pagination_class = PagePagination
 
     def refine_queryset(self, queryset):
         return queryset.select_related("bootstrap")
