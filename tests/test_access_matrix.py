@@ -270,7 +270,10 @@ def test_route_matrix(who, users, customer, client, portal_client, api_client):
         elif rule.kind == "portal" and want == 302:
             assert response["Location"].startswith(reverse("accounts:login")), name
         if who == "outsider" and response.status_code == 200:
-            body = response.content.decode()
+            content = (
+                b"".join(response.streaming_content) if response.streaming else response.content
+            )
+            body = content.decode()
             leaked = [s for s in secrets if s in body]
             if leaked:
                 failures.append(f"{name}: outsider sees {leaked}")

@@ -2,6 +2,7 @@
 call them, and the admin guide's two curl examples over real HTTP."""
 
 import http.client
+import gc
 import json
 import tracemalloc
 from datetime import UTC, datetime
@@ -435,6 +436,9 @@ def _peak_bytes_of_listing(api) -> tuple[int, int]:
         for chunk in response.streaming_content:
             size += len(chunk)
             rows += chunk.count(b'"appId"')
+            # Serializers hold reference cycles: collect them, so the peak is what is
+            # really alive, not garbage the collector has not reached yet.
+            gc.collect()
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -456,11 +460,12 @@ def test_the_guide_list_returns_every_row_of_a_large_customer_in_flat_memory(
         )
 
     add(1000, 0)
+    _peak_bytes_of_listing(api)  # first use: imports, caches, compiled queries
     rows_1k, peak_1k = _peak_bytes_of_listing(api)
     add(4000, 1000)
     rows_5k, peak_5k = _peak_bytes_of_listing(api)
     assert (rows_1k, rows_5k) == (1000, 5000)
     # Holding every row would take five times as much; batches of 500 keep it flat.
-    assert peak_5k < 1.5 * peak_1k, (peak_1k, peak_5k)
+    assert peak_5k < 1.2 * peak_1k, (peak_1k, peak_5k)
     names = [t["name"] for t in all_rows(api.get(LIST))]
     assert names == [f"t-{n:05}" for n in range(5000)]
