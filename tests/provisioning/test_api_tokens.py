@@ -1,8 +1,8 @@
 """The token admin API: `POST/GET/DELETE /token?…` and `GET /tokens`, as existing scripts
 call them, and the admin guide's two curl examples over real HTTP."""
 
-import http.client
 import gc
+import http.client
 import json
 import tracemalloc
 from datetime import UTC, datetime
