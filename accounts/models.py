@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Customer(models.Model):
@@ -84,6 +85,12 @@ class User(AbstractUser):
         Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="users"
     )
     role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+    password_changed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the password last changed; API tokens issued before it are refused.",
+    )
 
     objects = PortalUserManager()
 
@@ -108,3 +115,55 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.name or self.username
+
+    # A new password, deactivation and deletion end the user's API logins
+    # (accounts.services.user_tokens_revoke). The portal services, Django's password reset
+    # form, `manage.py changepassword` and the staff admin's password, change and delete
+    # pages all end in these instance methods, so the hook is here, once, not in each
+    # caller. A pre/post_save receiver would see the same saves but not whether the
+    # password is new: Django's re-hash on login calls set_password too and then clears
+    # `_password`, which is how it tells the two apart. Queryset update() and delete()
+    # bypass the hook; the refresh endpoint refuses those users on its own.
+
+    _password_dropped = False  # set_unusable_password() since the last save
+
+    def set_unusable_password(self) -> None:
+        super().set_unusable_password()
+        self._password_dropped = True
+
+    def save(self, *args, **kwargs) -> None:
+        update_fields = kwargs.get("update_fields")
+        password_changed = self._password is not None or self._password_dropped
+        if password_changed:
+            self.password_changed_at = timezone.now()
+            if update_fields is not None and "password" in update_fields:
+                kwargs["update_fields"] = {*update_fields, "password_changed_at"}
+        deactivated = not self.is_active and (update_fields is None or "is_active" in update_fields)
+        if self._state.adding or not (password_changed or deactivated):
+            super().save(*args, **kwargs)
+        else:
+            from accounts.services import user_tokens_revoke  # services imports this module
+
+            with transaction.atomic(using=kwargs.get("using")):
+                super().save(*args, **kwargs)
+                user_tokens_revoke(user=self)
+        self._password_dropped = False
+
+    def delete(self, *args, **kwargs):
+        from accounts.services import user_tokens_revoke  # services imports this module
+
+        # Before the row goes: simplejwt's OutstandingToken.user is SET_NULL on delete.
+        with transaction.atomic(using=kwargs.get("using")):
+            user_tokens_revoke(user=self)
+            return super().delete(*args, **kwargs)
+
+    def token_predates_password(self, issued_at: int | None) -> bool:
+        """Whether a JWT issued at `issued_at` (its `iat`, whole epoch seconds) is older
+        than the current password. A token from the very second of the change counts as
+        newer, so a login right after the change works; the refresh tokens of that second
+        are blacklisted by the change anyway, only an access token (15 minutes) slips."""
+        if self.password_changed_at is None:
+            return False
+        if issued_at is None:
+            return True
+        return issued_at < int(self.password_changed_at.timestamp())

@@ -5,7 +5,10 @@ from __future__ import annotations
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.text import slugify
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import Customer, Role, User
 from accounts.signals import customer_created
@@ -18,6 +21,27 @@ def user_can_sign_in(user: User) -> bool:
     if user.is_staff:
         return True
     return user.customer_id is not None and user.customer.is_active
+
+
+def user_tokens_revoke(*, user: User) -> int:
+    """Blacklist the user's live API refresh tokens: every login and every rotation of
+    it. User.save() calls this when the password changes or the user is deactivated,
+    User.delete() before the row goes. Answers how many tokens were still live."""
+    return _refresh_tokens_revoke(User.objects.filter(pk=user.pk))
+
+
+def _refresh_tokens_revoke(users: QuerySet[User]) -> int:
+    with transaction.atomic():
+        # The refresh endpoint locks the user row before it rotates a token. Locking it
+        # here means a refresh in flight has committed its new token before we list them,
+        # and a later one waits and then finds its token blacklisted.
+        list(users.select_for_update().values_list("pk", flat=True))
+        live = OutstandingToken.objects.filter(
+            user__in=users, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+        ).values_list("pk", flat=True)
+        revoked = [BlacklistedToken(token_id=pk) for pk in live]
+        BlacklistedToken.objects.bulk_create(revoked, ignore_conflicts=True)
+    return len(revoked)
 
 
 def customer_create(
@@ -78,7 +102,8 @@ def portal_user_update(
     name: str = "",
     password: str = "",
 ) -> User:
-    """Change a portal user. A customer always keeps at least one Super-Admin."""
+    """Change a portal user. A customer always keeps at least one Super-Admin. A new
+    password ends the user's API logins (User.save revokes their tokens)."""
     _lock_customer(user.customer_id)
     if user.role == Role.SUPER_ADMIN and role != Role.SUPER_ADMIN:
         _ensure_other_super_admin(user, "role")
@@ -98,7 +123,8 @@ def portal_user_update(
 
 @transaction.atomic
 def portal_user_delete(*, user: User, acting_user: User) -> None:
-    """Remove a portal user. Nobody removes themselves, nor a customer's last Super-Admin."""
+    """Remove a portal user. Nobody removes themselves, nor a customer's last Super-Admin.
+    Their API refresh tokens are blacklisted first (User.delete)."""
     if user.pk == acting_user.pk:
         raise ValidationError("You cannot delete your own account.")
     _lock_customer(user.customer_id)
@@ -126,8 +152,9 @@ def _ensure_other_super_admin(user: User, field: str | None) -> None:
 def customer_update(*, customer: Customer, user: User | None, **fields: object) -> Customer:
     """Change a customer's details, or deactivate it with `is_active=False` (customers are
     never deleted: that would delete everything they own). Only the named fields are
-    written, so a concurrent change to another field stays. `user` is who asked; accounts
-    writes no Events (reports sits above it in the app order)."""
+    written, so a concurrent change to another field stays. Deactivating a customer
+    revokes its users' API refresh tokens. `user` is who asked; accounts writes no Events
+    (reports sits above it in the app order)."""
     editable = {
         "name",
         "slug",
@@ -148,4 +175,6 @@ def customer_update(*, customer: Customer, user: User | None, **fields: object) 
         setattr(customer, name, value)
     customer.full_clean()
     customer.save(update_fields=[*fields, "updated"])
+    if fields.get("is_active") is False:
+        _refresh_tokens_revoke(User.objects.filter(customer=customer))
     return customer

@@ -71,6 +71,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: refuses NUL in addresses, answers JSON on the API paths, 503 when the
+    # database cannot be reached.
+    "accounts.middleware.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -136,6 +139,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "config.client.client_ip"
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -180,15 +184,26 @@ SITE_INACTIVITY_DAYS = env_int("SITE_INACTIVITY_DAYS", 30, minimum=1)
 # --- Cache (rate limits; Redis in production so every worker shares the counts) -------
 CACHE_URL = env_str("CACHE_URL", "locmem://")
 if CACHE_URL.startswith(("redis://", "rediss://")):
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    _default_cache = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CACHE_URL,
+        # An outage must cost a request milliseconds, not the OS's connect timeout.
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
 elif CACHE_URL == "locmem://":
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    _default_cache = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 else:
     raise ImproperlyConfigured(
         f"CACHE_URL: expected redis://host:port/db or locmem://, got {CACHE_URL!r}"
     )
+CACHES = {
+    "default": _default_cache,
+    # Rate limits count here, per process, while the default cache is unreachable.
+    "ratelimit_fallback": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "ratelimit-fallback",
+    },
+}
 
 # --- API ------------------------------------------------------------------------------
 API_PAGE_SIZE_MAX = 500
@@ -196,27 +211,39 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.api.authentication.PortalJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "accounts.api.parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "accounts.api.exceptions.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "accounts.api.pagination.PagePagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # Device endpoints: requests per client address and per token (a fleet shares one).
-    "DEFAULT_THROTTLE_RATES": {
-        "device_ip": env_rate("DEVICE_RATE_PER_IP", "300/min"),
-        "device_token": env_rate("DEVICE_RATE_PER_TOKEN", "1200/min"),
-    },
-    # Reverse proxies in front of the app; the client address is read behind them.
-    "NUM_PROXIES": env_int("NUM_PROXIES", 0) or None,
 }
+# Device endpoints: requests per client address and per token (a fleet shares one), and
+# refused token presentations per address (a guesser is stopped long before a fleet).
+DEVICE_RATE_PER_IP = env_rate("DEVICE_RATE_PER_IP", "300/min")
+DEVICE_RATE_PER_TOKEN = env_rate("DEVICE_RATE_PER_TOKEN", "1200/min")
+DEVICE_FAILURES_PER_IP = env_rate("DEVICE_FAILURES_PER_IP", "30/hour")
+# Trusted reverse proxies in front of the app; the client address is read behind them
+# (config.client). 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored.
+NUM_PROXIES = env_int("NUM_PROXIES", 0, minimum=0)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15, minimum=1)),
     "REFRESH_TOKEN_LIFETIME": timedelta(hours=env_int("JWT_REFRESH_HOURS", 24, minimum=1)),
+    # accounts.api.serializers.AdminRefreshSerializer rotates and blacklists in one
+    # transaction (simplejwt's own refresh would let two requests rotate one token).
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
     "SIGNING_KEY": SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
+# However often a refresh token is rotated, a refresh this many days after the login that
+# began the chain is refused: the script logs in again.
+JWT_REFRESH_MAX_DAYS = env_int("JWT_REFRESH_MAX_DAYS", 7, minimum=1)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Provisioning Manager API",
     "DESCRIPTION": (

@@ -83,6 +83,11 @@ class Device(TenantModel):
     site_error = models.CharField(max_length=500, blank=True)
     # The server's row was entered by hand: it is never moved or removed by us.
     site_row_manual = models.BooleanField(default=False)
+    # A pending device's next provisioning attempt is due by then (set when its task is
+    # queued or schedules a retry, plus a margin); the retry sweep queues the device again
+    # only once it has passed. Each request writes a new value, so a provisioning run also
+    # reads it as the version of the request it answers.
+    site_retry_at = models.DateTimeField("next site attempt", null=True, blank=True)
 
     # Direct add (devices that cannot redeem a token themselves).
     added_directly = models.BooleanField(default=False)

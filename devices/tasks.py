@@ -17,8 +17,9 @@ RETRY_MAX_SECONDS = 3600
 @shared_task(bind=True, max_retries=8, acks_late=True)
 def provision_device_site(self, device_pk: int) -> str:
     """Put one device into its site's PTT Pro device table, retrying with back-off while
-    the server is down. A device that runs out of retries stays pending, and
-    `retry_pending_site_provisioning` schedules it again."""
+    the server is down. Each retry records when it is due on the device, so the retry
+    sweep leaves a device in back-off alone. A device that runs out of retries stays
+    pending, and `retry_pending_site_provisioning` schedules it again."""
     try:
         return services.device_site_provision(device_pk=device_pk)
     except PttUnavailable as exc:
@@ -26,12 +27,14 @@ def provision_device_site(self, device_pk: int) -> str:
             services.site_provisioning_give_up(device_pk=device_pk, reason=str(exc))
             return "gave up for now"
         delay = min(RETRY_BASE_SECONDS * 2**self.request.retries, RETRY_MAX_SECONDS)
+        services.site_provisioning_retry_due(device_pk=device_pk, countdown=delay)
         raise self.retry(exc=exc, countdown=delay) from None
 
 
 def schedule_site_provisioning(device_pk: int) -> None:
     """Queue the provisioning task; a broker outage must not fail the caller (the device
-    stays pending and the retry sweep queues it later)."""
+    stays pending and the retry sweep queues it once its `site_retry_at`, set with the
+    request, has passed)."""
     try:
         provision_device_site.delay(device_pk)
     except Exception:  # kombu raises several connection error types
@@ -40,7 +43,9 @@ def schedule_site_provisioning(device_pk: int) -> None:
 
 @shared_task
 def retry_pending_site_provisioning() -> int:
-    pending = services.pending_site_devices(older_than=services.PENDING_RETRY_AFTER)
+    """Queue again pending devices whose task was lost (next attempt overdue); devices in
+    back-off are left to their retries."""
+    pending = services.pending_site_devices()
     for device_pk in pending:
         provision_device_site.delay(device_pk)
     return len(pending)

@@ -44,10 +44,16 @@ def short_app_version(version: str) -> str:
 # provisioning.services.license_request; the pool's side of it is here.
 
 
-def license_keep(*, assignment_pk: int, feature: str, app_version: str, now: datetime) -> None:
-    """A device asked again for the license it holds: record the contact."""
-    Assignment.objects.filter(pk=assignment_pk).update(
-        feature=feature, app_version=short_app_version(app_version), last_contact=now
+def license_keep(*, assignment_pk: int, feature: str, app_version: str, now: datetime) -> bool:
+    """A device asked again for the license it holds: record the contact, in one UPDATE.
+    False when the assignment was released since the caller read it (the release job, the
+    device obsoleted): the seat is back in the pool, so the device does not hold it and
+    must get a license through license_take like any other."""
+    return (
+        Assignment.objects.filter(pk=assignment_pk, released_at__isnull=True).update(
+            feature=feature, app_version=short_app_version(app_version), last_contact=now
+        )
+        > 0
     )
 
 

@@ -11,8 +11,10 @@ models.CharField.register_lookup(Lower)  # value__lower=…: the case-insensitiv
 # The one rule for token values, used by the model, services, forms, API serializers, the
 # importer and the device endpoints. Devices type or scan tokens: case does not matter.
 TOKEN_MAX_LENGTH = 64
+# For values people choose from now on; shorter ones made before keep working.
+TOKEN_MIN_LENGTH = 6
 TOKEN_CHARACTERS = "A-Za-z0-9-"
-TOKEN_RULE = f"letters, digits and dashes (-), at most {TOKEN_MAX_LENGTH}"
+TOKEN_RULE = f"letters, digits and dashes (-), {TOKEN_MIN_LENGTH} to {TOKEN_MAX_LENGTH} characters"
 # max_redemptions is a PositiveIntegerField; PostgreSQL's integer stops here.
 MAX_REDEMPTIONS = 2_147_483_647
 _TOKEN_VALUE = re.compile(f"[{TOKEN_CHARACTERS}]+")

@@ -42,6 +42,7 @@ from licensing.services import (
 from provisioning.models import (
     MAX_REDEMPTIONS,
     TOKEN_CHARACTERS,
+    TOKEN_MIN_LENGTH,
     Bootstrap,
     Token,
     token_value_error,
@@ -215,14 +216,19 @@ def _check_token(
     bootstrap: Bootstrap | str | None,
     description: str,
     max_redemptions: int | None,
-    exclude_pk: int | None,
+    current: Token | None,
 ) -> Bootstrap | None:
     errors: dict[str, str] = {}
     value = value or ""
     problem = token_value_error(value)
+    new_value = current is None or value.lower() != current.value.lower()
     if problem:
         errors["token"] = problem
+    elif new_value and len(value) < TOKEN_MIN_LENGTH:
+        # Short values are guessable; ones made before this rule keep working.
+        errors["token"] = f"at least {TOKEN_MIN_LENGTH} characters, so it cannot be guessed"
     else:
+        exclude_pk = current.pk if current else None
         clash = Token.objects.filter(value__lower=value.lower())
         if exclude_pk is not None:
             clash = clash.exclude(pk=exclude_pk)
@@ -285,7 +291,7 @@ def token_save(
         bootstrap=bootstrap,
         description=description,
         max_redemptions=max_redemptions,
-        exclude_pk=current.pk if current else None,
+        current=current,
     )
     fields = {
         "value": value,
@@ -354,8 +360,10 @@ def token_delete(*, token: Token, user: User | None, expected_version: int | Non
 def new_token_value(prefix: str) -> str:
     """A token value nobody can guess: the token is the device's only credential. The
     prefix keeps only what token values allow (letters, digits, dashes)."""
-    readable = re.sub(f"[^{TOKEN_CHARACTERS}]+", "-", prefix).strip("-")[:40]
-    return f"{readable}-{secrets.token_hex(8)}" if readable else secrets.token_hex(8)
+    readable = re.sub(f"[^{TOKEN_CHARACTERS}]+", "-", prefix).strip("-")[:39]
+    # 96 random bits, whatever the prefix; the whole value fits TOKEN_MAX_LENGTH.
+    random_part = secrets.token_hex(12)
+    return f"{readable}-{random_part}" if readable else random_part
 
 
 @transaction.atomic
@@ -570,7 +578,11 @@ def license_request(
     The token names the customer, so a device ID alone never reaches another customer's
     pool. A device that already holds a valid license of the type keeps it (the guide's
     rule, even if another line expires later); otherwise licensing.services.license_take
-    gives it one without ever over-allocating.
+    gives it one without ever over-allocating. A license released between the read and
+    the keep is not kept: the device gets one from the pool instead.
+
+    A revoked or expired token (or an inactive customer) is refused as on redemption; a
+    used-up one is not, as the devices that redeemed it keep working.
 
     Five statements when a license is handed out: token, device and live license in one;
     the lock; the count; the assignment insert; the History insert."""
@@ -597,7 +609,7 @@ def license_request(
             live_expiration=Subquery(live.values("entitlement__expiration")[:1]),
             live_activation_id=Subquery(live.values("entitlement__activation_id")[:1]),
         )
-        .only("customer_id", "revoked", "customer__is_active")
+        .only("customer_id", "revoked", "expires_at", "customer__is_active")
         .first()
     )
 
@@ -616,6 +628,8 @@ def license_request(
         return answer(HistoryResult.UNKNOWN_TOKEN, "token: no such token")
     if found.revoked or not found.customer.is_active:
         return answer(HistoryResult.REVOKED, "token: revoked")
+    if found.expires_at is not None and found.expires_at <= now:
+        return answer(HistoryResult.EXPIRED, "token: expired")
     if found.device_pk is None:
         return answer(
             HistoryResult.UNKNOWN_DEVICE,
@@ -632,18 +646,24 @@ def license_request(
             f"feature: {feature} needs a Premium license, which third-party devices cannot use",
         )
     granted = {"feature": feature, "license_type": license_type}
+    replacing_pk = found.live_pk
     if (
         found.live_pk is not None
         and found.live_state == EntitlementState.ACTIVE
         and found.live_expiration > now
     ):
-        license_keep(assignment_pk=found.live_pk, feature=feature, app_version=app_version, now=now)
-        return answer(
-            HistoryResult.OK,
-            expiration=found.live_expiration,
-            activation_id=found.live_activation_id,
-            **granted,
-        )
+        if license_keep(
+            assignment_pk=found.live_pk, feature=feature, app_version=app_version, now=now
+        ):
+            return answer(
+                HistoryResult.OK,
+                expiration=found.live_expiration,
+                activation_id=found.live_activation_id,
+                **granted,
+            )
+        # Released since the read (release job, obsoleting): the seat is back in the
+        # pool, so the device takes one like any other, and there is nothing to replace.
+        replacing_pk = None
     chosen = license_take(
         customer=found.customer,
         device_pk=found.device_pk,
@@ -651,7 +671,7 @@ def license_request(
         feature=feature,
         app_version=app_version,
         now=now,
-        replacing_pk=found.live_pk,
+        replacing_pk=replacing_pk,
     )
     if chosen is None:
         return answer(
@@ -669,18 +689,22 @@ def license_request(
 def device_checkin(
     *, token: str, device_id: str, app_version: str = "", ip_address: str | None = None
 ) -> DeviceAnswer:
-    """A device says it is alive: refresh it and the licenses it holds."""
+    """A device says it is alive: refresh it and the licenses it holds. A revoked or
+    expired token (or an inactive customer) is refused as on redemption; a used-up one is
+    not, as the devices that redeemed it keep working."""
     now = timezone.now()
     found = (
         Token.objects.filter(value__lower=token.lower())
         .select_related("customer")
-        .only("customer_id", "revoked", "customer__is_active")
+        .only("customer_id", "revoked", "expires_at", "customer__is_active")
         .first()
     )
     if found is None:
         outcome = DeviceAnswer(HistoryResult.UNKNOWN_TOKEN, "token: no such token")
     elif found.revoked or not found.customer.is_active:
         outcome = DeviceAnswer(HistoryResult.REVOKED, "token: revoked")
+    elif found.expires_at is not None and found.expires_at <= now:
+        outcome = DeviceAnswer(HistoryResult.EXPIRED, "token: expired")
     else:
         known = device_checkin_record(
             customer_id=found.customer_id, device_id=device_id, app_version=app_version, now=now

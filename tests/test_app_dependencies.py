@@ -31,10 +31,12 @@ APP_ORDER = ["accounts", "reports", "devices", "licensing", "provisioning", "ztp
 CONFIG_HELPERS = {
     "config",  # the version, and the Celery app every worker loads
     "config.celery",
+    "config.client",
     "config.env",
     "config.http",
     "config.jsontext",
     "config.loopback",
+    "config.ratelimit",
 }
 HELPERS = "config helpers"
 TOP = "config"

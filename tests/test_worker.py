@@ -39,10 +39,10 @@ def test_worker_provisions_a_redeemed_device_into_its_site(
         sites_sync(customer=customer)
         bootstrap_save(customer=customer, user=admin, name="N", parameters={"site": "North"})
         token_save(
-            customer=customer, user=admin, value="tok-n", app_id=AppId.PTT_PRO, bootstrap="N"
+            customer=customer, user=admin, value="tok-north", app_id=AppId.PTT_PRO, bootstrap="N"
         )
         outcome = token_redeem(
-            token="tok-n", device_id="TC52_1", app_id=AppId.PTT_PRO, app_version="3.3.10200"
+            token="tok-north", device_id="TC52_1", app_id=AppId.PTT_PRO, app_version="3.3.10200"
         )
         assert outcome.ok, outcome
         device = Device.objects.get()

@@ -15,25 +15,16 @@ import re
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
-from rest_framework import permissions, serializers, status, viewsets
-from rest_framework.exceptions import APIException, MethodNotAllowed, NotFound, ValidationError
+from rest_framework import permissions, serializers, viewsets
+from rest_framework.exceptions import MethodNotAllowed, NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.utils import encoders
 from rest_framework.views import APIView
 
 from accounts.api.pagination import PagePagination
-from accounts.errors import (
-    AlreadyExists,
-    InUse,
-    Missing,
-    ServiceError,
-    StaleVersion,
-    Unavailable,
-)
 from accounts.models import Customer
 from accounts.permissions import Action, can
 from accounts.tenancy import ScopedQuerysetMixin, acting_customer, staff_acting_record
@@ -74,31 +65,6 @@ VALIDATION_ERROR = OpenApiResponse(
 FORBIDDEN = OpenApiResponse(description="Your role may only read.")
 STALE = OpenApiResponse(ErrorSerializer, description="stale_version: If-Match is out of date.")
 
-# How each refusal of a service answers. The first class in a refusal's MRO found here wins.
-SERVICE_ERROR_STATUS = {
-    StaleVersion: status.HTTP_409_CONFLICT,
-    AlreadyExists: status.HTTP_409_CONFLICT,
-    InUse: status.HTTP_409_CONFLICT,
-    Missing: status.HTTP_404_NOT_FOUND,
-    Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
-}
-
-
-class Refused(APIException):
-    """An answer of the form {"error": code, "detail": text}."""
-
-    def __init__(self, status_code: int, error: str, detail: str):
-        self.status_code = status_code
-        super().__init__({"error": error, "detail": detail})
-
-
-def service_error_status(exc: ServiceError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in SERVICE_ERROR_STATUS:
-            return SERVICE_ERROR_STATUS[cls]
-    return status.HTTP_400_BAD_REQUEST
-
-
 # "3", 3 or W/"3": the value of the ETag this API sends, however a client echoes it.
 _IF_MATCH = re.compile(r'(?:W/)?(?:"(\d{1,10})"|(\d{1,10}))')
 
@@ -125,9 +91,9 @@ class AdminAPIMixin:
     - The role must allow the view's `area` (AreaPermission).
     - `self.customer` is the acting customer: the user's own, or the one staff name with
       `?customer=<slug>` (recorded in the audit log once per access token).
-    - Service refusals become answers: a django ValidationError is 400 naming the fields
-      (renamed through `service_fields`), a ServiceError is {"error", "detail"} with the
-      status of SERVICE_ERROR_STATUS.
+    - Service refusals become answers (accounts.api.exceptions, the API's one exception
+      handler): a django ValidationError is 400 naming the fields (renamed through
+      `service_fields`), a ServiceError is {"error", "detail"} with its status.
     """
 
     area: str = ""
@@ -169,14 +135,6 @@ class AdminAPIMixin:
         lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()
         if cache.add(key, 1, timeout=int(lifetime)):
             staff_acting_record(user=request.user, customer=customer, via="api")
-
-    def handle_exception(self, exc):
-        if isinstance(exc, ServiceError):
-            exc = Refused(service_error_status(exc), exc.code, exc.detail)
-        elif isinstance(exc, DjangoValidationError):
-            detail = serializers.as_serializer_error(exc)
-            exc = ValidationError({self.service_fields.get(k, k): v for k, v in detail.items()})
-        return super().handle_exception(exc)
 
     def if_match_version(self) -> int | None:
         """The version a client says it edited (If-Match), or None when it sent none."""

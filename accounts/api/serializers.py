@@ -1,10 +1,32 @@
+from datetime import timedelta
+
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts import services
 from accounts.models import Role, User
+
+# The time of the login a refresh token descends from (the OpenID Connect claim name).
+AUTH_TIME_CLAIM = "auth_time"
+
+
+class PortalRefreshToken(RefreshToken):
+    """simplejwt's refresh token plus `auth_time`, the time of the login. Rotation keeps
+    it, so a chain of refreshes ends JWT_REFRESH_MAX_DAYS after the login."""
+
+    def __init__(self, token=None, verify: bool = True) -> None:
+        super().__init__(token, verify)
+        if token is None:
+            self.payload[AUTH_TIME_CLAIM] = self.payload["iat"]
 
 
 class LoginLockedOut(Throttled):
@@ -15,6 +37,8 @@ class LoginLockedOut(Throttled):
 class AdminLoginSerializer(TokenObtainPairSerializer):
     """Username and password in; a token pair out. Failed attempts count toward the
     brute-force lockout shared with the portal login."""
+
+    token_class = PortalRefreshToken
 
     def validate(self, attrs):
         request = self.context["request"]
@@ -38,6 +62,74 @@ class LoginResponseSerializer(serializers.Serializer):
 
 class RefreshRequestSerializer(serializers.Serializer):
     refreshToken = serializers.CharField()
+
+
+class AdminRefreshSerializer(RefreshRequestSerializer):
+    """A refresh token in; a new pair out (validated_data: `access`, `refresh`), the old
+    refresh token blacklisted. Refused (401) when the token is invalid, expired or
+    blacklisted, the login is older than JWT_REFRESH_MAX_DAYS, the password changed since
+    it was issued, or the user is deleted, inactive or of an inactive customer."""
+
+    def validate(self, attrs):
+        try:
+            refresh = PortalRefreshToken(attrs["refreshToken"])
+        except TokenError as exc:
+            raise _token_not_valid(str(exc)) from None
+        # Tokens issued before auth_time existed count from their own issue.
+        login_time = refresh.get(AUTH_TIME_CLAIM, refresh["iat"])
+        days = settings.JWT_REFRESH_MAX_DAYS
+        if refresh.current_time >= datetime_from_epoch(login_time) + timedelta(days=days):
+            raise _token_not_valid(f"This login is more than {days} days old; log in again.")
+
+        with transaction.atomic():
+            # Two requests with one token could both pass the blacklist check above before
+            # either writes the blacklist row, and both get a new pair. The user row lock
+            # makes refreshes of one user take turns, and only the request that creates the
+            # blacklist row rotates. user_tokens_revoke takes the same lock, so a password
+            # change, deactivation or deletion never misses a token rotated meanwhile.
+            user = (
+                User.objects.select_for_update(of=("self",))
+                .select_related("customer")
+                .filter(pk=refresh.get(api_settings.USER_ID_CLAIM))
+                .first()
+            )
+            if user is None or not services.user_can_sign_in(user):
+                raise AuthenticationFailed(
+                    "No active account found for the given token.", code="no_active_account"
+                )
+            if user.token_predates_password(refresh.get("iat")):
+                raise _token_not_valid("The password has changed since this login; log in again.")
+            outstanding, _ = OutstandingToken.objects.get_or_create(
+                jti=refresh[api_settings.JTI_CLAIM],
+                defaults={
+                    "user": user,
+                    "token": attrs["refreshToken"],
+                    "created_at": datetime_from_epoch(refresh["iat"]),
+                    "expires_at": datetime_from_epoch(refresh["exp"]),
+                },
+            )
+            _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
+            if not created:
+                raise _token_not_valid("Token is blacklisted")
+
+            access = refresh.access_token
+            refresh.set_jti()
+            refresh.set_exp()
+            refresh.set_iat()
+            refresh[AUTH_TIME_CLAIM] = login_time
+            OutstandingToken.objects.create(
+                user=user,
+                jti=refresh[api_settings.JTI_CLAIM],
+                token=str(refresh),
+                created_at=refresh.current_time,
+                expires_at=datetime_from_epoch(refresh["exp"]),
+            )
+        return {"access": str(access), "refresh": str(refresh)}
+
+
+def _token_not_valid(detail: str) -> AuthenticationFailed:
+    # Not simplejwt's InvalidToken: its detail is a dict, this API answers {error, detail}.
+    return AuthenticationFailed(detail, code="token_not_valid")
 
 
 class CustomerSummarySerializer(serializers.Serializer):

@@ -3,18 +3,19 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView
 
 from accounts import services
 from accounts.api.base import CUSTOMER_PARAMETER, TenantViewSet
+from accounts.api.parsers import StrictJSONParser
 from accounts.api.serializers import (
     AdminLoginSerializer,
+    AdminRefreshSerializer,
     LoginResponseSerializer,
     MeSerializer,
     PortalUserSerializer,
@@ -49,7 +50,7 @@ class AdminLoginView(TokenObtainPairView):
     """Log in with username and password; answers a bearer access token."""
 
     serializer_class = AdminLoginSerializer
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [StrictJSONParser, FormParser, MultiPartParser]
 
     @extend_schema(
         tags=["auth-controller"],
@@ -69,7 +70,7 @@ class TokenEndpoint(APIView):
 
     authentication_classes = []
     permission_classes = []
-    parser_classes = [JSONParser, FormParser]
+    parser_classes = [StrictJSONParser, FormParser]
 
     def get_authenticate_header(self, request) -> str:
         # Without it DRF turns a rejected token into 403; a bad credential is a 401.
@@ -86,13 +87,8 @@ class RefreshView(TokenEndpoint):
         auth=[],
     )
     def post(self, request):
-        given = RefreshRequestSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        serializer = TokenRefreshSerializer(data={"refresh": given.validated_data["refreshToken"]})
-        try:
-            serializer.is_valid(raise_exception=True)
-        except TokenError as exc:
-            raise AuthenticationFailed(str(exc), code="token_not_valid") from None
+        serializer = AdminRefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         return _token_response(request, access=data["access"], refresh=data["refresh"])
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
+from django.conf import settings
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -16,42 +17,97 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import exceptions, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from accounts.api.base import ErrorSerializer
+from accounts.api.fields import StrictCharField
+from accounts.api.parsers import StrictJSONParser
+from config import ratelimit
+from config.client import client_ip
 from devices.models import AppId
 from licensing.models import Feature
 from provisioning.api.serializers import TokenValueField
+from provisioning.models import token_value_error
 from provisioning.services import DeviceAnswer, device_checkin, license_request, token_redeem
 from reports.models import HistoryAction, HistoryResult
 from reports.services import history_record
 
 
-class DeviceIpThrottle(SimpleRateThrottle):
-    """Requests per client address (behind proxies, see NUM_PROXIES)."""
+class CountingThrottle(BaseThrottle):
+    """A limit counted with config.ratelimit (one atomic increment per request).
+    `rate_setting` names the setting holding the rate; `key()` says what is counted."""
 
-    scope = "device_ip"
+    rate_setting = ""
 
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+    def allow_request(self, request, view) -> bool:
+        key = self.key(request)
+        if key is None:
+            return True
+        self.retry_after = self.check(key, getattr(settings, self.rate_setting))
+        return self.retry_after is None
+
+    def check(self, key: str, rate: str) -> float | None:
+        return ratelimit.hit(key, rate)
+
+    def key(self, request) -> str | None:
+        raise NotImplementedError
+
+    def wait(self) -> float | None:
+        return self.retry_after
 
 
-class DeviceTokenThrottle(SimpleRateThrottle):
+class DeviceFailureThrottle(CountingThrottle):
+    """Refused token presentations per client address: a guesser is stopped long before a
+    fleet's normal traffic is. DeviceAPIView counts the refusals; this only looks."""
+
+    rate_setting = "DEVICE_FAILURES_PER_IP"
+
+    def key(self, request) -> str:
+        return failure_key(request)
+
+    def check(self, key: str, rate: str) -> float | None:
+        return ratelimit.exceeded(key, rate)
+
+
+class DeviceIpThrottle(CountingThrottle):
+    """Requests per client address (config.client: behind NUM_PROXIES trusted proxies)."""
+
+    rate_setting = "DEVICE_RATE_PER_IP"
+
+    def key(self, request) -> str:
+        return f"device-ip:{client_ip(request)}"
+
+
+class DeviceTokenThrottle(CountingThrottle):
     """Requests per token, whoever sends them: guessing one token from many addresses."""
 
-    scope = "device_token"
+    rate_setting = "DEVICE_RATE_PER_TOKEN"
 
-    def get_cache_key(self, request, view):
+    def key(self, request) -> str | None:
         data = request.data if isinstance(request.data, dict) else {}
         token = data.get("token")
-        if not isinstance(token, str) or not token:
+        if not isinstance(token, str) or token_value_error(token):
             return None
         # Hashed: the key must not carry whatever text a client sent.
-        ident = hashlib.sha256(token.lower().encode()).hexdigest()[:32]
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+        return f"device-token:{hashlib.sha256(token.lower().encode()).hexdigest()[:32]}"
+
+
+def failure_key(request) -> str:
+    return f"device-fail:{client_ip(request)}"
+
+
+# Refusals that say something about a token: what a guesser collects.
+TOKEN_REFUSALS = frozenset(
+    {
+        HistoryResult.UNKNOWN_TOKEN,
+        HistoryResult.APP_MISMATCH,
+        HistoryResult.REVOKED,
+        HistoryResult.EXPIRED,
+        HistoryResult.USED_UP,
+    }
+)
 
 
 # What a refused device request answers, by its History result.
@@ -73,8 +129,10 @@ ERROR_CODES = {
     status.HTTP_403_FORBIDDEN: "forbidden",
     status.HTTP_404_NOT_FOUND: "not_found",
     status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+    status.HTTP_413_REQUEST_ENTITY_TOO_LARGE: "too_large",
     status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
     status.HTTP_429_TOO_MANY_REQUESTS: "rate_limited",
+    status.HTTP_503_SERVICE_UNAVAILABLE: "unavailable",
 }
 
 
@@ -104,16 +162,18 @@ class DeviceAPIView(APIView):
 
     authentication_classes = []
     permission_classes = []
-    parser_classes = [JSONParser]
-    throttle_classes = [DeviceIpThrottle, DeviceTokenThrottle]
+    parser_classes = [StrictJSONParser]
+    throttle_classes = [DeviceFailureThrottle, DeviceIpThrottle, DeviceTokenThrottle]
     history_action = ""
     request_serializer: type[serializers.Serializer]
 
     def post(self, request):
         given = self.request_serializer(data=request.data)
         given.is_valid(raise_exception=True)
-        outcome = self.run(given.validated_data, ip_address=request.META.get("REMOTE_ADDR"))
+        outcome = self.run(given.validated_data, ip_address=client_ip(request) or None)
         if not outcome.ok:
+            if outcome.result in TOKEN_REFUSALS:
+                ratelimit.hit(failure_key(request), settings.DEVICE_FAILURES_PER_IP)
             code, error = RESULT_ANSWERS[outcome.result]
             return Response({"error": error, "detail": outcome.detail}, status=code)
         return self.granted(outcome)
@@ -131,7 +191,9 @@ class DeviceAPIView(APIView):
             "error": ERROR_CODES.get(response.status_code, "error"),
             "detail": detail or response.status_text,
         }
-        if response.status_code != status.HTTP_405_METHOD_NOT_ALLOWED:
+        # A method the path lacks is not a device request; with the database unreachable
+        # there is nowhere to write.
+        if response.status_code not in {405, 503}:
             result = (
                 HistoryResult.RATE_LIMITED
                 if isinstance(exc, exceptions.Throttled)
@@ -145,7 +207,7 @@ class DeviceAPIView(APIView):
                 token=data.get("token", ""),
                 app_id=data.get("appId", ""),
                 device_id=data.get("deviceId", ""),
-                ip_address=self.request.META.get("REMOTE_ADDR"),
+                ip_address=client_ip(self.request) or None,
             )
         return response
 
@@ -161,22 +223,34 @@ def _flatten(detail) -> str:
 
 
 def _raw_fields(request) -> dict[str, str]:
+    """The request's text fields, made safe to store: a refused request is still
+    recorded, but only a sanitised copy of what it sent."""
     try:
         data = request.data
     except exceptions.APIException:
         return {}
     if not isinstance(data, dict):
         return {}
-    return {key: value for key, value in data.items() if isinstance(value, str)}
+    return {
+        key: _printable(value)
+        for key, value in data.items()
+        if key in {"token", "appId", "deviceId"} and isinstance(value, str)
+    }
+
+
+def _printable(text: str) -> str:
+    # NUL cannot be stored in PostgreSQL text; a lone surrogate cannot be encoded.
+    text = text[:128].replace("\x00", "")
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 class BootstrapRequestSerializer(serializers.Serializer):
     token = TokenValueField()
-    deviceId = serializers.CharField(max_length=128)
+    deviceId = StrictCharField(max_length=128)
     appId = serializers.ChoiceField(choices=AppId.values)
-    model = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    os = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
-    appVersion = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    model = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
+    os = StrictCharField(max_length=128, required=False, allow_blank=True, default="")
+    appVersion = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
 
 
 @extend_schema_view(
@@ -213,9 +287,9 @@ class BootstrapView(DeviceAPIView):
 
 class LicenseRequestSerializer(serializers.Serializer):
     token = TokenValueField()
-    deviceId = serializers.CharField(max_length=128)
+    deviceId = StrictCharField(max_length=128)
     feature = serializers.ChoiceField(choices=Feature.values)
-    appVersion = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    appVersion = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
 
 
 class LicenseAnswerSerializer(serializers.Serializer):
@@ -262,8 +336,8 @@ class LicenseView(DeviceAPIView):
 
 class CheckinRequestSerializer(serializers.Serializer):
     token = TokenValueField()
-    deviceId = serializers.CharField(max_length=128)
-    appVersion = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    deviceId = StrictCharField(max_length=128)
+    appVersion = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
 
 
 @extend_schema_view(

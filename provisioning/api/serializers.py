@@ -7,6 +7,7 @@ Output serializers are read-only; writes arrive as query parameters (validated b
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.api.fields import StrictCharField
 from devices.models import AppId
 from provisioning.models import (
     MAX_REDEMPTIONS,
@@ -184,7 +185,7 @@ class ImportErrorSerializer(serializers.Serializer):
     rows = ImportRowErrorSerializer(many=True, required=False)
 
 
-class TokenValueField(serializers.CharField):
+class TokenValueField(StrictCharField):
     """A token value as devices send it, checked by the one token rule."""
 
     def __init__(self, **kwargs):

@@ -25,9 +25,9 @@ from accounts.api.base import (
     AdminAPIView,
     AllRowsListMixin,
     ErrorSerializer,
-    Refused,
     TenantViewSet,
 )
+from accounts.api.parsers import PayloadTooLarge, read_limited
 from accounts.permissions import Action, Area, can
 from devices.api import views as devices_api
 from devices.models import Device
@@ -53,11 +53,6 @@ TOKEN_TAG = "tokens-controller"
 # --- Request plumbing ------------------------------------------------------------------
 
 
-class PayloadTooLarge(Refused):
-    def __init__(self, detail: str):
-        super().__init__(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "too_large", detail)
-
-
 def _query(serializer_class, request) -> dict[str, Any]:
     query = serializer_class(data=request.query_params)
     query.is_valid(raise_exception=True)
@@ -71,12 +66,11 @@ class RawBody(bytes):
 
 
 class _RawParser(BaseParser):
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    # None: the site's DATA_UPLOAD_MAX_MEMORY_SIZE, as for every other request body.
+    limit: int | None = None
 
     def parse(self, stream, media_type=None, parser_context=None):
-        data = RawBody(stream.read(self.limit + 1))
-        if len(data) > self.limit:
-            raise PayloadTooLarge(f"the request body is larger than {self.limit} bytes")
+        data = RawBody(read_limited(stream, self.limit or settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
         data.media_type = media_type or self.media_type
         return data
 
@@ -150,8 +144,6 @@ class BootstrapView(AdminAPIView):
         },
     )
     def post(self, request):
-        if _body_too_large(request, RawJSONParser.limit):
-            raise PayloadTooLarge(f"the request body is larger than {RawJSONParser.limit} bytes")
         name = _query(NameQuerySerializer, request)["name"]
         expected = self.if_match_version()
         body = request.data

@@ -3,21 +3,24 @@
 from datetime import timedelta
 
 import pytest
+from celery.exceptions import Retry
 from django.utils import timezone
 from freezegun import freeze_time
 from kombu.exceptions import OperationalError
 from rest_framework.test import APIClient
 
-from devices import tasks
+from devices import services, tasks
 from devices.models import AppId, Device, Site, SiteStatus
-from devices.ptt import PttUnavailable
+from devices.ptt import PttClient, PttUnavailable
 from devices.services import (
+    device_checkin_record,
     device_site_provision,
     inactive_site_devices_sweep,
     sites_sync,
 )
 from provisioning.services import bootstrap_save, token_save
 from reports.models import Event
+from tests.devices.factories import DeviceFactory, SiteFactory
 
 DEVICE = "TC52_18304522512397"
 
@@ -220,7 +223,7 @@ def test_sweep_removes_inactive_auto_provisioned_devices_only(
 
     with freeze_time(start + timedelta(days=31)):
         counts = inactive_site_devices_sweep()
-    assert counts == {"candidates": 1, "removed": 1, "failed": 0}
+    assert counts == {"candidates": 1, "removed": 1, "kept": 0, "failed": 0}
     assert set(ptt.rows) == {"MANUAL_1", "FRESH_1"}
     old = Device.objects.get(device_id=DEVICE)
     assert (old.site, old.site_status) == (None, SiteStatus.NONE)
@@ -241,7 +244,12 @@ def test_sweep_keeps_devices_the_server_could_not_remove(
         redeem_and_run("tok-North", django_capture_on_commit_callbacks)
     ptt.down = True
     with freeze_time(start + timedelta(days=31)):
-        assert inactive_site_devices_sweep() == {"candidates": 1, "removed": 0, "failed": 1}
+        assert inactive_site_devices_sweep() == {
+            "candidates": 1,
+            "removed": 0,
+            "kept": 0,
+            "failed": 1,
+        }
     assert Device.objects.get().site_status == SiteStatus.PROVISIONED
 
 
@@ -280,3 +288,158 @@ def test_sites_sync_tolerates_a_name_listed_twice(ptt, customer):
     ptt.add_department(long_name + "y")
     assert sites_sync(customer=customer) == 4
     assert Site.objects.filter(name="x" * 128).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_run_overtaken_by_a_move_goes_round_again_for_the_new_site(
+    ptt, site_tokens, eager_tasks, django_capture_on_commit_callbacks, monkeypatch
+):
+    # The worst order once no lock serialises the runs: the device moves to South, and
+    # South's run finishes, while North's run is about to PUT. North's PUT lands last.
+    with django_capture_on_commit_callbacks():  # North's task: queued, run by hand below
+        assert redeem("tok-North").status_code == 200
+    device = Device.objects.get()
+    put = PttClient.put_device
+    moved = []
+
+    def put_device(client, device_id, site):
+        if site == "North" and not moved:
+            moved.append(site)
+            redeem_and_run("tok-South", django_capture_on_commit_callbacks)
+            assert ptt.rows == {DEVICE: ("South", "provisioning")}
+        put(client, device_id, site)
+
+    monkeypatch.setattr(PttClient, "put_device", put_device)
+    assert device_site_provision(device_pk=device.pk) == "provisioned"
+    assert ptt.rows == {DEVICE: ("South", "provisioning")}
+    device = Device.objects.select_related("site", "provisioned_site").get()
+    assert (device.site.name, device.site_status, device.provisioned_site.name) == (
+        "South",
+        SiteStatus.PROVISIONED,
+        "South",
+    )
+    # North's run put the device back where South's run had put it.
+    assert [site for method, site in ptt.requests if method == "PUT"] == [
+        f"/api/v1/devices/{DEVICE}"
+    ] * 3
+
+
+@pytest.mark.django_db
+def test_a_run_overtaken_by_a_move_it_did_not_act_on_leaves_it_to_the_new_run(
+    ptt, site_tokens, django_capture_on_commit_callbacks, monkeypatch
+):
+    # North's run finds a hand-entered row (a conflict, no change on the server) while the
+    # device moves to South: nothing is recorded, and South's queued task does the work.
+    ptt.add_manual_device(DEVICE, "South")
+    with django_capture_on_commit_callbacks():
+        assert redeem("tok-North").status_code == 200
+    device = Device.objects.get()
+    get = PttClient.get_device
+
+    def get_device(client, device_id):
+        with django_capture_on_commit_callbacks() as queued:
+            assert redeem("tok-South").status_code == 200
+        assert len(queued) == 1
+        return get(client, device_id)
+
+    monkeypatch.setattr(PttClient, "get_device", get_device)
+    assert device_site_provision(device_pk=device.pk) == services.SUPERSEDED
+    device.refresh_from_db()
+    assert (device.site.name, device.site_status) == ("South", SiteStatus.PENDING)
+    assert not Event.objects.filter(type="SITE_PROVISIONING_FAILED").exists()
+
+
+@pytest.mark.django_db
+def test_sweep_keeps_a_device_that_checks_in_while_it_runs(
+    ptt, site_tokens, eager_tasks, django_capture_on_commit_callbacks, monkeypatch, customer
+):
+    start = timezone.now()
+    with freeze_time(start):
+        redeem_and_run("tok-North", django_capture_on_commit_callbacks)
+    remove = services._remove_our_row
+
+    def checked_in_first(client, device_id):
+        # The device checks in after the sweep read it as inactive.
+        device_checkin_record(
+            customer_id=customer.pk, device_id=device_id, app_version="", now=timezone.now()
+        )
+        remove(client, device_id)
+
+    monkeypatch.setattr(services, "_remove_our_row", checked_in_first)
+    with freeze_time(start + timedelta(days=31)):
+        counts = inactive_site_devices_sweep()
+    assert counts == {"candidates": 1, "removed": 0, "kept": 1, "failed": 0}
+    assert Event.objects.filter(type="SITE_SWEEP").latest("pk").data == counts
+    device = Device.objects.select_related("site").get()
+    assert (device.site.name, device.site_status, device.provisioned_site) == (
+        "North",
+        SiteStatus.PENDING,
+        None,
+    )
+    assert ptt.rows == {}  # its row was removed before it checked in
+
+    # Due at once: the next retry sweep provisions it again.
+    with freeze_time(start + timedelta(days=31, minutes=10)):
+        assert tasks.retry_pending_site_provisioning() == 1
+    device.refresh_from_db()
+    assert (device.site_status, device.provisioned_site_id) == (
+        SiteStatus.PROVISIONED,
+        device.site_id,
+    )
+    assert ptt.rows == {DEVICE: ("North", "provisioning")}
+
+
+@pytest.mark.django_db
+def test_retry_sweep_leaves_a_device_in_back_off_to_its_retry(
+    ptt, site_tokens, django_capture_on_commit_callbacks, monkeypatch
+):
+    ptt.down = True
+    task = tasks.provision_device_site
+    start = timezone.now()
+    with freeze_time(start):
+        with django_capture_on_commit_callbacks():  # queued, run by hand below
+            assert redeem("tok-North").status_code == 200
+        device = Device.objects.get()
+        # The retry is scheduled, not run: in eager mode Celery would run it at once.
+        monkeypatch.setattr(
+            task, "retry", lambda exc=None, countdown=None, **kw: Retry(exc=exc, when=countdown)
+        )
+        # Fifth try failed: the next one is in 30 s * 2**4 = 8 minutes.
+        with pytest.raises(Retry) as retry:
+            task.apply(args=[device.pk], retries=4)
+        assert retry.value.when == 8 * 60
+    queued = []
+    monkeypatch.setattr(task, "delay", queued.append)
+
+    # Pending for 20 minutes, but its retry is not overdue (8 minutes + 15 of margin).
+    with freeze_time(start + timedelta(minutes=20)):
+        assert tasks.retry_pending_site_provisioning() == 0
+    # The retry never came (worker lost it): queued again, once.
+    with freeze_time(start + timedelta(minutes=24)):
+        assert tasks.retry_pending_site_provisioning() == 1
+    with freeze_time(start + timedelta(minutes=34)):
+        assert tasks.retry_pending_site_provisioning() == 0
+    assert queued == [device.pk]
+
+
+@pytest.mark.django_db
+def test_retry_sweep_queues_a_device_whose_task_was_never_queued(
+    ptt, site_tokens, django_capture_on_commit_callbacks, monkeypatch, customer
+):
+    with django_capture_on_commit_callbacks():  # the broker lost it
+        assert redeem("tok-North").status_code == 200
+    lost = Device.objects.get()
+    # A device left pending before site_retry_at existed: its last change counts.
+    old = DeviceFactory(
+        customer=customer, site=SiteFactory(customer=customer), site_status=SiteStatus.PENDING
+    )
+    Device.objects.filter(pk=old.pk).update(updated=timezone.now() - timedelta(minutes=16))
+    queued = []
+    monkeypatch.setattr(tasks.provision_device_site, "delay", queued.append)
+    assert tasks.retry_pending_site_provisioning() == 1
+    assert queued == [old.pk]
+    assert tasks.retry_pending_site_provisioning() == 0  # its new task has 15 minutes
+    with freeze_time(timezone.now() + timedelta(minutes=16)):
+        # The redeemed device's task is overdue, and so is the one queued for the old row.
+        assert tasks.retry_pending_site_provisioning() == 2
+    assert queued == [old.pk, lost.pk, old.pk]

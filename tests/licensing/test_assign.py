@@ -7,10 +7,13 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from devices.models import DeviceKind
+from licensing import services as licensing_services
 from licensing.models import Assignment, EntitlementState, LicenseType
-from reports.models import Event, History, HistoryResult
+from provisioning import services as provisioning_services
+from reports.models import Event, History, HistoryAction, HistoryResult
 
 URL = "/device/api/v1/license"
+CHECKIN_URL = "/device/api/v1/checkin"
 
 
 def ask(token="Acme-Direct", device="TC52_1", feature="CUCM", version="9.0.20406"):
@@ -268,3 +271,91 @@ def test_an_unknown_feature_names_the_field(voice_token, make_device, make_entit
     assert response.status_code == 400
     assert response.json()["detail"].startswith("feature:")
     assert not Assignment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_license_released_while_it_is_kept_is_not_claimed(
+    voice_token, make_device, make_entitlement, monkeypatch
+):
+    make_device()
+    entitlement = make_entitlement(total=1)
+    held = ask().json()
+    keep = licensing_services.license_keep
+
+    def released_first(**kwargs):
+        # The release job (or obsoleting) returns the license to the pool after the
+        # request read it as live, before it is kept.
+        Assignment.objects.filter(pk=kwargs["assignment_pk"]).update(released_at=timezone.now())
+        return keep(**kwargs)
+
+    monkeypatch.setattr(provisioning_services, "license_keep", released_first)
+    response = ask()
+    assert response.status_code == 200
+    # The device is told about a license it really holds: a new assignment of the seat.
+    live = Assignment.objects.get(released_at__isnull=True)
+    assert (live.entitlement, response.json()["activationId"]) == (
+        entitlement,
+        held["activationId"],
+    )
+    assert Assignment.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_license_released_while_it_is_kept_is_not_taken_from_a_full_pool(
+    voice_token, make_device, make_entitlement, monkeypatch
+):
+    make_device()
+    make_device("OTHER")
+    entitlement = make_entitlement(total=1)
+    assert ask().status_code == 200
+    keep = licensing_services.license_keep
+
+    def released_and_taken_first(**kwargs):
+        # Released, and the seat went to another device before this request kept it.
+        Assignment.objects.filter(pk=kwargs["assignment_pk"]).update(released_at=timezone.now())
+        assert ask(device="OTHER").status_code == 200
+        return keep(**kwargs)
+
+    monkeypatch.setattr(provisioning_services, "license_keep", released_and_taken_first)
+    response = ask()
+    assert response.status_code == 409
+    assert response.json()["error"] == "no_license_available"
+    live = Assignment.objects.get(released_at__isnull=True)
+    assert (live.device.device_id, live.entitlement) == ("OTHER", entitlement)
+
+
+def check_in(token="Acme-Direct", device="TC52_1"):
+    return APIClient().post(CHECKIN_URL, {"token": token, "deviceId": device}, format="json")
+
+
+@pytest.mark.django_db
+def test_an_expired_token_gets_no_license_and_no_check_in(
+    voice_token, make_device, make_entitlement
+):
+    make_device()
+    make_entitlement()
+    assert ask().status_code == 200
+    voice_token.expires_at = timezone.now() - timedelta(minutes=1)
+    voice_token.save()
+    for response in (ask(), check_in()):
+        assert response.status_code == 410
+        assert response.json()["error"] == "expired"
+    refused = History.objects.filter(result=HistoryResult.EXPIRED)
+    assert sorted(refused.values_list("action", flat=True)) == sorted(
+        [HistoryAction.LICENSE, HistoryAction.CHECKIN]
+    )
+    assert refused.filter(customer=voice_token.customer).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_used_up_token_keeps_working_for_the_devices_that_redeemed_it(
+    voice_token, make_device, make_entitlement
+):
+    make_device()
+    make_entitlement()
+    voice_token.max_redemptions = 1
+    voice_token.redemption_count = 1
+    voice_token.expires_at = timezone.now() + timedelta(days=1)  # not yet
+    voice_token.save()
+    assert ask().status_code == 200
+    assert check_in().status_code == 204

@@ -15,6 +15,7 @@ from licensing.services import (
     entitlements_expire,
     entitlements_sync,
     expiry_phrase,
+    license_keep,
     standard_licenses_release,
 )
 from provisioning.services import device_obsolete, license_request
@@ -55,6 +56,31 @@ def test_standard_released_after_30_silent_days_premium_never(
     }
     assert Event.objects.filter(type="LICENSE_RELEASE").latest("pk").data == {"released": 0}
     assert silent.assignments.filter(released_at__isnull=False).count() == 1
+
+
+@pytest.mark.django_db
+def test_keeping_a_released_license_changes_nothing(voice_token, make_device, make_entitlement):
+    start = timezone.now()
+    with freeze_time(start):
+        make_device()
+        make_entitlement()
+        grant("TC52_1")
+    assignment = Assignment.objects.get()
+    later = start + timedelta(hours=1)
+    assert license_keep(
+        assignment_pk=assignment.pk, feature="Asterisk", app_version="9.0.20500", now=later
+    )
+    standard_licenses_release(now=later + timedelta(days=31))
+    assert not license_keep(
+        assignment_pk=assignment.pk, feature="Mitel", app_version="9.0.20600", now=later
+    )
+    assignment.refresh_from_db()
+    assert assignment.released_at is not None
+    assert (assignment.feature, assignment.app_version, assignment.last_contact) == (
+        "Asterisk",
+        "20500",
+        later,
+    )
 
 
 @pytest.mark.django_db

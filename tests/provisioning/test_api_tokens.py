@@ -152,7 +152,7 @@ def test_post_adds_a_token_with_the_documented_shape(admin, customer, site, api_
 
 
 def test_ios_tokens_have_no_intent(admin, site, api_client):
-    response = save(api_client(admin), "appId=WFC_PRO_IOS&bootstrap=myBootstrap&name=ios-1")
+    response = save(api_client(admin), "appId=WFC_PRO_IOS&bootstrap=myBootstrap&name=ios-01")
     assert response.status_code == 201
     assert response.json()["intent"] is None
 
@@ -160,7 +160,7 @@ def test_ios_tokens_have_no_intent(admin, site, api_client):
 def test_optional_parameters_are_stored(admin, customer, site, api_client):
     response = save(
         api_client(admin),
-        "appId=WFC_VOICE_ANDROID&bootstrap=myBootstrap&name=t1"
+        "appId=WFC_VOICE_ANDROID&bootstrap=myBootstrap&name=token-1"
         "&expiresAt=2030-01-31T12:00:00Z&maxRedemptions=25&revoked=true",
     )
     assert response.status_code == 201, response.content
@@ -201,8 +201,8 @@ def test_get_matches_the_name_ignoring_case(viewer, customer, site, api_client):
 
 
 def test_delete_removes_it_and_logs_an_event(admin, customer, site, api_client):
-    TokenFactory(customer=customer, value="t1", bootstrap=site)
-    response = api_client(admin).delete(ONE + "?name=T1")
+    TokenFactory(customer=customer, value="token-1", bootstrap=site)
+    response = api_client(admin).delete(ONE + "?name=TOKEN-1")
     assert response.status_code == 204
     assert not Token.objects.for_customer(customer).exists()
     assert Event.objects.for_customer(customer).filter(type="TOKEN_DELETED").count() == 1
@@ -218,7 +218,7 @@ def test_unknown_name_is_404_and_missing_name_400(admin, api_client):
 
 # --- Validation -----------------------------------------------------------------------
 
-GOOD = {"appId": "WFC_PRO_ANDROID", "bootstrap": "myBootstrap", "name": "t-1"}
+GOOD = {"appId": "WFC_PRO_ANDROID", "bootstrap": "myBootstrap", "name": "token-01"}
 
 
 @pytest.mark.parametrize(
@@ -286,23 +286,25 @@ def test_a_token_another_customer_holds_is_refused_without_saying_whose(
 
 def test_a_body_is_ignored(admin, site, api_client):
     response = api_client(admin).post(
-        f"{ONE}?appId=WFC_PRO_ANDROID&bootstrap=myBootstrap&name=t1",
+        f"{ONE}?appId=WFC_PRO_ANDROID&bootstrap=myBootstrap&name=token-1",
         {"name": "other"},
         format="json",
     )
     assert response.status_code == 201
-    assert response.json()["name"] == "t1"
+    assert response.json()["name"] == "token-1"
 
 
 # --- Concurrency ----------------------------------------------------------------------
 
 
 def test_stale_if_match_is_409_and_changes_nothing(admin, customer, site, api_client):
-    token = TokenFactory(customer=customer, value="t1", bootstrap=site, description="v3", version=3)
+    token = TokenFactory(
+        customer=customer, value="token-1", bootstrap=site, description="v3", version=3
+    )
 
     response = save(
         api_client(admin),
-        "appId=WFC_PRO_ANDROID&bootstrap=myBootstrap&description=mine&name=t1",
+        "appId=WFC_PRO_ANDROID&bootstrap=myBootstrap&description=mine&name=token-1",
         **{"If-Match": '"2"'},
     )
 
@@ -316,10 +318,10 @@ def test_stale_if_match_is_409_and_changes_nothing(admin, customer, site, api_cl
 
 @pytest.mark.parametrize("header", ['"3"', "3", 'W/"3"'])
 def test_current_if_match_replaces(header, admin, customer, site, api_client):
-    TokenFactory(customer=customer, value="t1", bootstrap=site, version=3)
+    TokenFactory(customer=customer, value="token-1", bootstrap=site, version=3)
     response = save(
         api_client(admin),
-        "appId=WFC_PRO_ANDROID&bootstrap=myBootstrap&name=t1",
+        "appId=WFC_PRO_ANDROID&bootstrap=myBootstrap&name=token-1",
         **{"If-Match": header},
     )
     assert response.status_code == 200
@@ -327,17 +329,17 @@ def test_current_if_match_replaces(header, admin, customer, site, api_client):
 
 
 def test_stale_if_match_on_delete_is_409(admin, customer, site, api_client):
-    TokenFactory(customer=customer, value="t1", bootstrap=site, version=3)
-    response = api_client(admin).delete(ONE + "?name=t1", headers={"If-Match": "2"})
+    TokenFactory(customer=customer, value="token-1", bootstrap=site, version=3)
+    response = api_client(admin).delete(ONE + "?name=token-1", headers={"If-Match": "2"})
     assert response.status_code == 409
     assert Token.objects.for_customer(customer).exists()
 
 
 def test_malformed_if_match_is_400_naming_it(admin, customer, site, api_client):
-    TokenFactory(customer=customer, value="t1", bootstrap=site)
+    TokenFactory(customer=customer, value="token-1", bootstrap=site)
     response = save(
         api_client(admin),
-        "appId=WFC_PRO_ANDROID&bootstrap=myBootstrap&name=t1",
+        "appId=WFC_PRO_ANDROID&bootstrap=myBootstrap&name=token-1",
         **{"If-Match": "v1"},
     )
     assert response.status_code == 400
@@ -359,14 +361,16 @@ def test_admins_and_staff_write(role, users, customer, site, api_client):
 
 
 def test_user_role_reads_but_may_not_write(viewer, customer, site, api_client):
-    TokenFactory(customer=customer, value="t1", bootstrap=site)
+    TokenFactory(customer=customer, value="token-1", bootstrap=site)
     api = api_client(viewer)
-    assert api.get(ONE, {"name": "t1"}).status_code == 200
+    assert api.get(ONE, {"name": "token-1"}).status_code == 200
     assert api.get(LIST).status_code == 200
-    assert save(api, "appId=WFC_PRO_ANDROID&bootstrap=myBootstrap&name=t1").status_code == 403
-    assert save(api, "appId=WFC_PRO_ANDROID&bootstrap=myBootstrap&name=t2").status_code == 403
-    assert api.delete(ONE + "?name=t1").status_code == 403
-    assert list(Token.objects.for_customer(customer).values_list("value", "version")) == [("t1", 1)]
+    assert save(api, "appId=WFC_PRO_ANDROID&bootstrap=myBootstrap&name=token-1").status_code == 403
+    assert save(api, "appId=WFC_PRO_ANDROID&bootstrap=myBootstrap&name=token-2").status_code == 403
+    assert api.delete(ONE + "?name=token-1").status_code == 403
+    assert list(Token.objects.for_customer(customer).values_list("value", "version")) == [
+        ("token-1", 1)
+    ]
 
 
 def test_outsider_cannot_see_or_touch_this_customers_token(outsider, customer, site, api_client):

@@ -32,7 +32,7 @@ def send_csv(api, text):
 def csv_row(site: int, token: str | None = None, app="WFC_PRO_ANDROID", params=None) -> str:
     parameters = json.dumps(params if params is not None else {"site": f"site-{site}"})
     quoted = '"' + parameters.replace('"', '""') + '"'
-    return f"Site-{site},{quoted},{token or f'tok-{site}'},{app},Phones of site {site}\n"
+    return f"Site-{site},{quoted},{token or f'tok-{site:03}'},{app},Phones of site {site}\n"
 
 
 def snapshot(customer=None):
@@ -58,7 +58,7 @@ def test_json_import_adds_and_replaces(admin, customer, api_client):
         "tokens": [
             {"name": "TOK-1", "appId": "WFC_PRO_ANDROID", "bootstrap": "Site-1"},
             {
-                "name": "tok-2",
+                "name": "tok-002",
                 "appId": "WFC_VOICE_ANDROID",
                 "bootstrap": "Site-2",
                 "description": "second",
@@ -77,12 +77,12 @@ def test_json_import_adds_and_replaces(admin, customer, api_client):
         "tokens": {"added": 1, "replaced": 1},
     }
     tokens = {t.value: t for t in Token.objects.for_customer(customer).select_related("bootstrap")}
-    assert set(tokens) == {"TOK-1", "tok-2"}
+    assert set(tokens) == {"TOK-1", "tok-002"}
     assert tokens["TOK-1"].app_id == AppId.PTT_PRO
     assert tokens["TOK-1"].version == 2
-    assert tokens["tok-2"].bootstrap.parameters == {"site": "site-2"}
-    assert tokens["tok-2"].max_redemptions == 10
-    assert tokens["tok-2"].expires_at.isoformat() == "2031-04-30T22:00:00+00:00"
+    assert tokens["tok-002"].bootstrap.parameters == {"site": "site-2"}
+    assert tokens["tok-002"].max_redemptions == 10
+    assert tokens["tok-002"].expires_at.isoformat() == "2031-04-30T22:00:00+00:00"
     assert Bootstrap.objects.for_customer(customer).get(name="Site-1").version == 2
     types = sorted(Event.objects.for_customer(customer).values_list("type", flat=True))
     assert types == [
@@ -97,7 +97,7 @@ def test_json_import_adds_and_replaces(admin, customer, api_client):
 
 def test_tokens_may_use_bootstraps_the_customer_already_has(admin, customer, api_client):
     BootstrapFactory(customer=customer, name="Existing")
-    data = {"tokens": [{"name": "t1", "appId": "WFC_PRO_IOS", "bootstrap": "Existing"}]}
+    data = {"tokens": [{"name": "token-1", "appId": "WFC_PRO_IOS", "bootstrap": "Existing"}]}
     response = send_json(api_client(admin), data)
     assert response.status_code == 200
     assert response.json()["tokens"] == {"added": 1, "replaced": 0}
@@ -113,9 +113,9 @@ def test_one_bad_row_writes_nothing_and_reports_every_bad_row(admin, customer, a
             {"name": "Listy", "parameters": ["not", "an", "object"]},
         ],
         "tokens": [
-            {"name": "ok-1", "appId": "WFC_PRO_ANDROID", "bootstrap": "Good"},
+            {"name": "okay-1", "appId": "WFC_PRO_ANDROID", "bootstrap": "Good"},
             {"name": "bad token", "appId": "WFC_NOPE", "bootstrap": "Good"},
-            {"name": "ok-2", "appId": "WFC_PRO_ANDROID", "bootstrap": "Nowhere"},
+            {"name": "okay-2", "appId": "WFC_PRO_ANDROID", "bootstrap": "Nowhere"},
         ],
     }
 
@@ -140,7 +140,7 @@ def test_json_type_errors_are_row_errors(admin, api_client):
         "bootstraps": [{"name": "B", "parameters": {}, "colour": "red"}, {"name": "C"}],
         "tokens": [
             {
-                "name": "t1",
+                "name": "token-1",
                 "appId": "WFC_PRO_ANDROID",
                 "bootstrap": "B",
                 "expiresAt": "soon",
@@ -178,8 +178,8 @@ def test_duplicate_token_within_the_file_is_refused(admin, customer, api_client)
     BootstrapFactory(customer=customer, name="B")
     data = {
         "tokens": [
-            {"name": "Dup-1", "appId": "WFC_PRO_ANDROID", "bootstrap": "B"},
-            {"name": "dup-1", "appId": "WFC_PRO_ANDROID", "bootstrap": "B"},
+            {"name": "Dup-01", "appId": "WFC_PRO_ANDROID", "bootstrap": "B"},
+            {"name": "dup-01", "appId": "WFC_PRO_ANDROID", "bootstrap": "B"},
         ]
     }
     response = send_json(api_client(admin), data)
@@ -191,10 +191,10 @@ def test_duplicate_token_within_the_file_is_refused(admin, customer, api_client)
 
 
 def test_token_held_by_another_customer_is_a_row_error(admin, customer, other_customer, api_client):
-    TokenFactory(customer=other_customer, value="taken")
+    TokenFactory(customer=other_customer, value="taken-1")
     data = {
         "bootstraps": [{"name": "B", "parameters": {}}],
-        "tokens": [{"name": "TAKEN", "appId": "WFC_PRO_ANDROID", "bootstrap": "B"}],
+        "tokens": [{"name": "TAKEN-1", "appId": "WFC_PRO_ANDROID", "bootstrap": "B"}],
     }
     response = send_json(api_client(admin), data)
     assert response.status_code == 400
@@ -216,7 +216,7 @@ def test_csv_body_imports_hundreds_of_sites(admin, customer, api_client):
         "bootstraps": {"added": 200, "replaced": 0},
         "tokens": {"added": 200, "replaced": 0},
     }
-    token = Token.objects.for_customer(customer).select_related("bootstrap").get(value="tok-77")
+    token = Token.objects.for_customer(customer).select_related("bootstrap").get(value="tok-077")
     assert token.bootstrap.name == "Site-77"
     assert token.bootstrap.parameters == {"site": "site-77"}
     assert token.description == "Phones of site 77"
@@ -259,12 +259,12 @@ def test_csv_errors_name_the_line_and_column_and_write_nothing(admin, customer, 
     text = (
         HEADER
         + csv_row(1)
-        + 'Site-2,"{""site"": ",tok-2,WFC_PRO_ANDROID,\n'  # line 3: broken JSON
+        + 'Site-2,"{""site"": ",tok-002,WFC_PRO_ANDROID,\n'  # line 3: broken JSON
         + csv_row(4, token="has space")  # line 4
         + csv_row(5, app="WFC_NOPE")  # line 5
-        + csv_row(6, token="TOK-1")  # line 6: tok-1 again, another case
-        + csv_row(1, token="tok-7", params={"site": "changed"})  # line 7: Site-1 redefined
-        + ",,tok-8,WFC_PRO_ANDROID,\n"  # line 8: no bootstrap
+        + csv_row(6, token="TOK-001")  # line 6: tok-001 again, another case
+        + csv_row(1, token="tok-007", params={"site": "changed"})  # line 7: Site-1 redefined
+        + ",,tok-008,WFC_PRO_ANDROID,\n"  # line 8: no bootstrap
         + "Site-9,,,,\n"  # line 9: defines nothing
     )
     response = send_csv(api_client(admin), text)
@@ -299,7 +299,7 @@ def test_csv_header_must_name_known_columns(admin, api_client):
 def test_csv_optional_columns(admin, customer, api_client):
     text = (
         "bootstrap,parameters,token,appId,description,expiresAt,maxRedemptions,revoked\n"
-        'B,"{}",t1,WFC_PRO_ANDROID,,2030-01-01T00:00:00Z,5,true\n'
+        'B,"{}",token-1,WFC_PRO_ANDROID,,2030-01-01T00:00:00Z,5,true\n'
     )
     assert send_csv(api_client(admin), text).status_code == 200
     token = Token.objects.for_customer(customer).get()
@@ -375,7 +375,7 @@ def test_outsider_imports_into_their_own_customer_only(
     BootstrapFactory(customer=customer, name="Shared-Name", parameters={"acme": True})
     data = {
         "bootstraps": [{"name": "Shared-Name", "parameters": {"globex": True}}],
-        "tokens": [{"name": "g-1", "appId": "WFC_PRO_ANDROID", "bootstrap": "Shared-Name"}],
+        "tokens": [{"name": "gtok-1", "appId": "WFC_PRO_ANDROID", "bootstrap": "Shared-Name"}],
     }
     response = send_json(api_client(outsider), data)
     assert response.json() == {
@@ -383,7 +383,7 @@ def test_outsider_imports_into_their_own_customer_only(
         "tokens": {"added": 1, "replaced": 0},
     }
     assert Bootstrap.objects.for_customer(customer).get().parameters == {"acme": True}
-    assert Token.objects.get(value="g-1").customer == other_customer
+    assert Token.objects.get(value="gtok-1").customer == other_customer
 
 
 def test_staff_import_for_the_customer_they_name(staff, customer, api_client):

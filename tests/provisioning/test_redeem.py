@@ -7,7 +7,6 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from devices.models import AppId, Device, Site
-from provisioning.api.device import DeviceIpThrottle, DeviceTokenThrottle
 from provisioning.models import Token
 from provisioning.services import bootstrap_save, token_save
 from reports.models import History, HistoryResult
@@ -209,8 +208,8 @@ def test_get_is_405(token):
 
 
 @pytest.mark.django_db
-def test_per_token_rate_limit_answers_429_with_retry_after(token, monkeypatch):
-    monkeypatch.setattr(DeviceTokenThrottle, "THROTTLE_RATES", {"device_token": "2/min"})
+def test_per_token_rate_limit_answers_429_with_retry_after(token, settings):
+    settings.DEVICE_RATE_PER_TOKEN = "2/min"
     assert redeem().status_code == 200
     assert redeem(token="ACME-ptt", deviceId="B").status_code == 200
     response = redeem(deviceId="C")
@@ -223,7 +222,7 @@ def test_per_token_rate_limit_answers_429_with_retry_after(token, monkeypatch):
 
 
 @pytest.mark.django_db
-def test_per_ip_rate_limit(token, monkeypatch):
-    monkeypatch.setattr(DeviceIpThrottle, "THROTTLE_RATES", {"device_ip": "1/min"})
+def test_per_ip_rate_limit(token, settings):
+    settings.DEVICE_RATE_PER_IP = "1/min"
     assert redeem().status_code == 200
     assert redeem(token="other").status_code == 429

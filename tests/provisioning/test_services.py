@@ -77,8 +77,8 @@ def test_bootstrap_parameters_must_be_an_object(customer, admin, parameters):
 @pytest.mark.django_db
 def test_bootstrap_in_use_cannot_be_deleted_and_names_its_tokens(customer, admin):
     bootstrap, _ = bootstrap_save(customer=customer, user=admin, name="B", parameters={})
-    token_save(customer=customer, user=admin, value="T-1", app_id=AppId.VOICE, bootstrap="B")
-    with pytest.raises(InUse, match="T-1"):
+    token_save(customer=customer, user=admin, value="TOK-01", app_id=AppId.VOICE, bootstrap="B")
+    with pytest.raises(InUse, match="TOK-01"):
         bootstrap_delete(bootstrap=bootstrap, user=admin)
     assert Bootstrap.objects.filter(pk=bootstrap.pk).exists()
     Token.objects.all().delete()
@@ -122,10 +122,10 @@ def test_token_value_is_unique_across_customers_ignoring_case(customer, other_cu
 def test_token_needs_own_bootstrap_and_known_app(customer, other_customer, admin):
     foreign, _ = bootstrap_save(customer=other_customer, user=None, name="F", parameters={})
     with pytest.raises(ValidationError) as error:
-        token_save(customer=customer, user=admin, value="T", app_id="WFC_X", bootstrap=foreign)
+        token_save(customer=customer, user=admin, value="TOKEN1", app_id="WFC_X", bootstrap=foreign)
     assert set(error.value.message_dict) == {"appId", "bootstrap"}
     with pytest.raises(ValidationError) as error:
-        token_save(customer=customer, user=admin, value="T", app_id=AppId.VOICE, bootstrap="F")
+        token_save(customer=customer, user=admin, value="TOKEN1", app_id=AppId.VOICE, bootstrap="F")
     assert "no bootstrap named" in error.value.message_dict["bootstrap"][0]
 
 
@@ -134,10 +134,10 @@ def test_token_replace_by_value_keeps_identity_and_logs_before_after(customer, a
     bootstrap_save(customer=customer, user=admin, name="B", parameters={})
     bootstrap_save(customer=customer, user=admin, name="C", parameters={})
     token, _ = token_save(
-        customer=customer, user=admin, value="T", app_id=AppId.VOICE, bootstrap="B"
+        customer=customer, user=admin, value="TOKEN1", app_id=AppId.VOICE, bootstrap="B"
     )
     again, created = token_save(
-        customer=customer, user=admin, value="t", app_id=AppId.PTT_PRO, bootstrap="C"
+        customer=customer, user=admin, value="token1", app_id=AppId.PTT_PRO, bootstrap="C"
     )
     assert not created and again.pk == token.pk and again.version == 2
     event = Event.objects.get(type="TOKEN_UPDATED")

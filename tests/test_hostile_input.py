@@ -1,0 +1,277 @@
+"""Hostile input on every JSON endpoint: a clear 4xx naming what is wrong, never a 5xx,
+and nothing written from unvalidated input (History keeps a sanitised copy).
+
+The cases are the ones found by trying (deep nesting, lone surrogates, NUL, numbers jsonb
+cannot hold, oversized bodies, wrong types, unknown paths), then a seeded fuzz of at least
+200 generated bodies per endpoint. Run on SQLite and, in CI, on PostgreSQL, where NUL
+and out-of-range numbers used to surface as DataError.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from accounts.models import Customer
+from devices.models import AppId, Device
+from licensing.models import Assignment
+from provisioning.models import Bootstrap, Token
+from reports.models import History, HistoryResult
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+DEEP = "[" * 1000 + "]" * 1000
+HOSTILE_BODIES = {
+    "deep nesting": DEEP,
+    "deep object": '{"a":' * 1000 + "1" + "}" * 1000,
+    "lone surrogate in a value": '{"token": "\\ud800", "deviceId": "\\udfff"}',
+    "lone surrogate in a key": '{"\\ud800": 1}',
+    "NUL in a value": '{"token": "abc\\u0000def", "deviceId": "x\\u0000"}',
+    "number out of range": '{"token": 1e999}',
+    "NaN": '{"token": NaN}',
+    "Infinity": '{"a": -Infinity}',
+    "not UTF-8": b'{"token": "\xff\xfe"}',
+    "truncated": '{"token": ',
+    "a list": "[1, 2, 3]",
+    "a string": '"token"',
+    "null": "null",
+}
+
+
+@pytest.fixture
+def fleet(customer):
+    """A customer with a token and a device, so that only bad input can fail."""
+    bootstrap = Bootstrap.objects.create(customer=customer, name="B", parameters={"a": 1})
+    Token.objects.create(
+        customer=customer, value="acme-token", app_id=AppId.VOICE, bootstrap=bootstrap
+    )
+    Device.objects.create(customer=customer, device_id="TC52_1")
+    return customer
+
+
+def _admin_api(user):
+    api = APIClient()
+    response = api.post(
+        "/admin/api/v1/auth/admin", {"username": user.username, "password": PASSWORD}, format="json"
+    )
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['accessToken']}")
+    return api
+
+
+def _endpoints(super_admin):
+    """(name, client, path) of every endpoint that takes a JSON body."""
+    device = APIClient()
+    admin = _admin_api(super_admin)
+    return [
+        ("device bootstrap", device, "/device/api/v1/bootstrap"),
+        ("device license", device, "/device/api/v1/license"),
+        ("device checkin", device, "/device/api/v1/checkin"),
+        ("login", APIClient(), "/admin/api/v1/auth/admin"),
+        ("refresh", APIClient(), "/admin/api/v1/auth/refresh"),
+        ("bootstrap save", admin, "/admin/api/v1/bootstrap?name=Fuzz"),
+        ("devices merge", admin, "/admin/api/v1/devices/merge"),
+        ("users add", admin, "/admin/api/v1/users"),
+        ("import", admin, "/admin/api/v1/import"),
+    ]
+
+
+def _written():
+    """What a refused request must not change."""
+    return (
+        Token.objects.count(),
+        Bootstrap.objects.count(),
+        Device.objects.count(),
+        Assignment.objects.count(),
+        Customer.objects.count(),
+    )
+
+
+def _assert_clear_refusal(response, label):
+    assert 400 <= response.status_code < 500, (label, response.status_code, response.content[:300])
+    assert response["Content-Type"].startswith("application/json"), label
+    body = response.json()
+    assert isinstance(body, dict) and body, label
+    if "error" in body:
+        assert body.get("detail"), label
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_BODIES))
+def test_hostile_bodies_are_refused_on_every_json_endpoint(fleet, super_admin, case):
+    raw = HOSTILE_BODIES[case]
+    raw = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")
+    before = _written()
+    for label, client, path in _endpoints(super_admin):
+        response = client.post(path, raw, content_type="application/json")
+        _assert_clear_refusal(response, f"{label}: {case}")
+    assert _written() == before
+
+
+def test_the_parse_error_names_the_body():
+    response = APIClient().post("/device/api/v1/bootstrap", DEEP, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "bad_request",
+        "detail": "body: not valid JSON: nested more than 64 levels deep",
+    }
+
+
+def test_history_keeps_a_sanitised_copy_of_a_refused_request(fleet):
+    response = APIClient().post(
+        "/device/api/v1/bootstrap",
+        {"token": "acme-token", "deviceId": 123, "appId": AppId.VOICE},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == "deviceId: must be text (a JSON string)"
+    row = History.objects.get()
+    assert (row.result, row.token, row.device_id) == (HistoryResult.BAD_REQUEST, "acme-token", "")
+    # A body that cannot be read leaves a row with nothing of it.
+    APIClient().post(
+        "/device/api/v1/license", HOSTILE_BODIES["NUL in a value"], content_type="application/json"
+    )
+    assert History.objects.latest("pk").token == ""
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("deviceId", 123), ("token", ["acme-token"]), ("appVersion", {"v": 1}), ("model", True)],
+)
+def test_a_non_string_where_the_schema_says_string_is_refused(fleet, field, value):
+    body = {"token": "acme-token", "deviceId": "TC52_1", "appId": AppId.VOICE, field: value}
+    response = APIClient().post("/device/api/v1/bootstrap", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith(f"{field}:")
+    assert not Device.objects.exclude(device_id="TC52_1").exists()
+
+
+def test_an_oversized_body_is_413_json(settings, super_admin):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = json.dumps({"token": "x" * 2000})
+    for label, client, path in _endpoints(super_admin):
+        if label == "import":
+            continue  # takes files up to its own, larger limit
+        response = client.post(path, body, content_type="application/json")
+        assert response.status_code == 413, (label, response.content[:200])
+        assert response.json()["error"] == "too_large", label
+    form = APIClient().post("/admin/api/v1/auth/admin", {"username": "x" * 2000, "password": "y"})
+    assert form.status_code == 413
+    assert form.json()["error"] == "too_large"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/admin/api/v1/devices/a%00b", "/admin/api/v1/tokens?q=a%00b", "/admin/tokens/?q=%00"],
+)
+def test_nul_in_the_address_is_400(super_admin, portal_client, path):
+    if path.startswith("/admin/api/"):
+        response = _admin_api(super_admin).get(path)
+        assert response.json()["error"] == "bad_request"
+    else:
+        response = portal_client(super_admin).get(path)
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/device/api/v1/nope", "/device/", "/admin/api/v1/nope"])
+def test_unknown_api_paths_are_404_json(path):
+    response = APIClient().get(path)
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+def test_the_portal_bootstrap_form_refuses_what_jsonb_cannot_hold(super_admin, portal_client):
+    client = portal_client(super_admin)
+    for text, problem in [
+        ('{"a": 1e999}', "out of range"),
+        ('{"a": NaN}', "not a JSON value"),
+        ('{"a": "\\u0000"}', "NUL"),
+        ('{"a": "\\ud800"}', "lone surrogate"),
+        ("[" * 200 + "]" * 200, "nested more than 64"),
+    ]:
+        response = client.post(
+            reverse("provisioning:bootstrap_add"), {"name": "Fuzz", "parameters": text}
+        )
+        assert response.status_code == 200, text
+        assert problem in str(response.context["form"].errors["parameters"]), text
+    assert not Bootstrap.objects.filter(name="Fuzz").exists()
+
+
+# --- Seeded fuzz -------------------------------------------------------------------------
+
+FUZZ_CASES = 200
+
+
+def _fuzz_value(rng: random.Random, depth: int = 0):
+    kind = rng.choice(
+        ["text", "huge text", "surrogate", "nul", "int", "huge int", "float", "bool", "null"]
+        + (["list", "object"] if depth < 4 else [])
+    )
+    if kind == "text":
+        return "".join(rng.choice("aZ09-_ üé/\\\"'") for _ in range(rng.randint(0, 20)))
+    if kind == "huge text":
+        return "x" * rng.choice([65, 129, 10_000])
+    if kind == "surrogate":
+        return "\ud800" + "tail"
+    if kind == "nul":
+        return "a\x00b"
+    if kind == "int":
+        return rng.randint(-(2**31), 2**31)
+    if kind == "huge int":
+        return rng.choice([2**63, -(2**63) - 1, 10**400])
+    if kind == "float":
+        return rng.choice([0.5, -1e308, 1e308, 5e-324])
+    if kind == "bool":
+        return rng.random() < 0.5
+    if kind == "null":
+        return None
+    if kind == "list":
+        return [_fuzz_value(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    return {
+        rng.choice(["token", "deviceId", "appId", "feature", "name", "x"]): _fuzz_value(
+            rng, depth + 1
+        )
+        for _ in range(rng.randint(0, 4))
+    }
+
+
+def _fuzz_body(rng: random.Random) -> bytes:
+    fields = [
+        "token",
+        "deviceId",
+        "appId",
+        "feature",
+        "appVersion",
+        "model",
+        "os",
+        "username",
+        "password",
+        "refreshToken",
+        "provider",
+        "email",
+        "role",
+        "bootstraps",
+        "tokens",
+    ]
+    body = {name: _fuzz_value(rng) for name in rng.sample(fields, rng.randint(0, len(fields)))}
+    if rng.random() < 0.2:
+        body["token"] = "acme-token"
+    text = json.dumps(body, ensure_ascii=rng.random() < 0.5)
+    if rng.random() < 0.1:
+        text = "[" * rng.randint(60, 3000) + text + "]" * rng.randint(0, 3000)
+    return text.encode("utf-8", "surrogatepass")
+
+
+@pytest.mark.parametrize("endpoint", range(9))
+def test_seeded_fuzz_never_answers_5xx(fleet, super_admin, endpoint):
+    label, client, path = _endpoints(super_admin)[endpoint]
+    rng = random.Random(f"fuzz-{label}")
+    before_customers = Customer.objects.count()
+    for case in range(FUZZ_CASES):
+        raw = _fuzz_body(rng)
+        response = client.post(path, raw, content_type="application/json")
+        assert response.status_code < 500, (label, case, raw[:200], response.content[:300])
+    assert Customer.objects.count() == before_customers
