@@ -6,7 +6,7 @@ CHROMIUM_PATH ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev browser lint migrate
+.PHONY: run serve test install install-dev browser lint migrate
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,16 @@ run: install
 	sleep 1; \
 	$(DEMO_ENV) $(BIN)/python manage.py loaddemo && \
 	echo "Portal: http://$(HOST):$(PORT)/admin/   API docs: http://$(HOST):$(PORT)/admin/api/docs/" && \
-	$(DEMO_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(DEMO_ENV) $(MAKE) --no-print-directory serve
+
+# Serve the portal, the APIs and the device endpoints with the settings in the environment
+# (make run calls it with the demo's). Threads per process so devices are answered while
+# others wait on the database; WORKERS processes. Static files come from whitenoise.
+WORKERS ?= 2
+THREADS ?= 8
+serve: install
+	$(BIN)/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) \
+		--access-logfile - --graceful-timeout 5
 
 test: install-dev browser
 	$(BIN)/pytest

@@ -113,6 +113,31 @@ except Exception as exc:  # dj-database-url raises several types for a bad URL
     raise ImproperlyConfigured(f"DATABASE_URL: cannot be parsed ({exc})") from None
 if _database["ENGINE"] == "django.db.backends.sqlite3":
     Path(_database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # The embedded default must take concurrent writes: WAL lets readers go on while one
+    # writer writes; IMMEDIATE takes the write lock when a transaction begins (instead of
+    # failing when a reader later wants to write); writers wait their turn for up to
+    # `timeout` seconds instead of answering "database is locked".
+    _database["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+elif _database["ENGINE"] == "django.db.backends.postgresql":
+    # Each process keeps a pool of at most DB_POOL_SIZE connections, so a burst of requests
+    # waits for a connection instead of exceeding the server's max_connections; one that
+    # waits longer than DB_POOL_TIMEOUT seconds answers 503 with Retry-After.
+    _pool_size = env_int("DB_POOL_SIZE", 10)
+    if _pool_size:
+        if _database.get("CONN_MAX_AGE"):
+            raise ImproperlyConfigured(
+                "DB_CONN_MAX_AGE: the connection pool keeps connections already; set "
+                "DB_POOL_SIZE=0 to use DB_CONN_MAX_AGE instead"
+            )
+        _database.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": _pool_size,
+            "timeout": env_int("DB_POOL_TIMEOUT", 10, minimum=1),
+        }
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

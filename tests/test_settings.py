@@ -43,7 +43,7 @@ def manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProces
     environ = {k: v for k, v in os.environ.items() if k not in unset}
     environ["DATA_DIR"] = str(tmp_path)
     environ.update(env)
-    return subprocess.run(  # noqa: S603 - argv is this module's own, no shell
+    return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=PROJECT_ROOT,
         env=environ,
@@ -283,3 +283,30 @@ def test_license_backend_is_read_and_errors_never_quote_the_token(tmp_path):
         assert result.returncode != 0
         assert configuration_error(result.stderr).startswith(f"{next(iter(bad))}:")
         assert "s3cret" not in result.stderr
+
+
+def test_sqlite_takes_concurrent_writes_and_postgresql_pools_connections(tmp_path):
+    names = ["DATABASES"]
+    code = PRINT_SETTINGS.format(names=names)
+    sqlite = manage(tmp_path, "shell", "-c", code, DEBUG="true")
+    options = json.loads(last_line(sqlite.stdout))["DATABASES"]["default"]["OPTIONS"]
+    assert options["transaction_mode"] == "IMMEDIATE"
+    assert options["timeout"] >= 5
+    assert "journal_mode=WAL" in options["init_command"]
+
+    postgres = "postgres://postgres@127.0.0.1:5432/unused"
+    pooled = manage(
+        tmp_path, "shell", "-c", code, DEBUG="true", DATABASE_URL=postgres, DB_POOL_SIZE="4"
+    )
+    pool = json.loads(last_line(pooled.stdout))["DATABASES"]["default"]["OPTIONS"]["pool"]
+    assert (pool["max_size"], pool["timeout"]) == (4, 10)
+    # A pool keeps its connections: asking for persistent ones as well is a mistake.
+    both = manage(tmp_path, "check", DEBUG="true", DATABASE_URL=postgres, DB_CONN_MAX_AGE="60")
+    assert both.returncode != 0
+    assert "DB_CONN_MAX_AGE" in both.stderr
+    unpooled = manage(
+        tmp_path, "shell", "-c", code, DEBUG="true", DATABASE_URL=postgres, DB_POOL_SIZE="0"
+    )
+    assert "pool" not in json.loads(last_line(unpooled.stdout))["DATABASES"]["default"].get(
+        "OPTIONS", {}
+    )
