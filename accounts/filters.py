@@ -1,7 +1,36 @@
 import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q
+from drf_spectacular.utils import extend_schema_field
 
 from accounts.models import Role, User
+
+
+class _TrueFalseField(forms.NullBooleanField):
+    """true, false, or empty for "either"; anything else is an error, not "either"."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value in ("true", "false"):
+            return value == "true"
+        raise ValidationError(
+            'expected true or false, got "%(value)s"', params={"value": value[:40]}
+        )
+
+    def validate(self, value):
+        pass
+
+
+@extend_schema_field({"type": "string", "enum": ["true", "false", ""]})
+class TrueFalseFilter(django_filters.BooleanFilter):
+    """A yes/no filter: `true` or `false`; empty filters nothing. django-filter's own
+    treats any other value as empty too, so a typo would quietly list every row."""
+
+    field_class = _TrueFalseField
 
 
 class StableOrderingFilter(django_filters.OrderingFilter):

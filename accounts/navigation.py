@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
-from accounts.permissions import Area, can
+from accounts.permissions import Action, Area, can
 
 
 @dataclass(frozen=True)
@@ -14,6 +14,8 @@ class Entry:
     label: str
     url_name: str
     area: str
+    # Entries whose pages all change something (a wizard) need that right to be shown.
+    action: str = Action.VIEW
 
 
 MENU: list[tuple[str, list[Entry]]] = [
@@ -23,6 +25,14 @@ MENU: list[tuple[str, list[Entry]]] = [
         [
             Entry("Tokens", "provisioning:token_list", Area.TOKENS),
             Entry("Bootstraps", "provisioning:bootstrap_list", Area.BOOTSTRAPS),
+        ],
+    ),
+    (
+        "Phones",
+        [
+            Entry("Add a phone", "provisioning:phone_add", Area.PHONES),
+            Entry("Register phones", "provisioning:rollout_list", Area.PROVISIONING, Action.CHANGE),
+            Entry("Automatic provisioning", "provisioning:auto_provisioning", Area.PROVISIONING),
         ],
     ),
     (
@@ -42,8 +52,12 @@ MENU: list[tuple[str, list[Entry]]] = [
     (
         "System",
         [
+            # The acting customer and its ZTP card (ztp.views; every role sees the page).
+            Entry("Customer", "accounts:customer_detail", Area.DASHBOARD),
             Entry("Sites", "devices:site_list", Area.SITES),
             Entry("Devices", "devices:device_list", Area.DEVICES),
+            Entry("Categories", "provisioning:category_list", Area.PROVISIONING),
+            Entry("Update jobs", "provisioning:job_list", Area.PROVISIONING),
             Entry("Portal Users", "accounts:user_list", Area.USERS),
         ],
     ),
@@ -62,7 +76,7 @@ def menu_for(request) -> list[dict]:
                 "active": _section(entry.url_name) == _section(current),
             }
             for entry in entries
-            if can(request.user, entry.area)
+            if can(request.user, entry.area, entry.action)
         ]
         if visible:
             groups.append(
@@ -77,5 +91,7 @@ def menu_for(request) -> list[dict]:
 
 
 def _section(view_name: str) -> str:
-    # URL names are "<app>:<noun>_<verb>": user_add and user_edit belong to user_list's entry.
-    return view_name.rsplit("_", 1)[0]
+    # URL names are "<app>:<noun>_<verb…>": user_add and user_edit belong to user_list's
+    # entry, job_software_add to job_list's, token_qr_download to token_list's.
+    app, _, name = view_name.rpartition(":")
+    return f"{app}:{name.split('_', 1)[0]}"

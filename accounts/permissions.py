@@ -26,6 +26,10 @@ class Area(models.TextChoices):
     SITES = "sites"
     DEVICES = "devices"
     USERS = "users"
+    # Adding a phone for oneself with a provisioning code.
+    PHONES = "phones"
+    # Categories, update jobs, rollouts and automatic provisioning.
+    PROVISIONING = "provisioning"
 
 
 class Action(models.TextChoices):
@@ -46,6 +50,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         Area.SITES: VIEW_CHANGE,
         Area.DEVICES: VIEW_CHANGE,
         Area.USERS: VIEW_CHANGE,
+        Area.PHONES: VIEW_CHANGE,
+        Area.PROVISIONING: VIEW_CHANGE,
     },
     Role.ADMIN: {
         Area.DASHBOARD: VIEW,
@@ -54,6 +60,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         Area.REPORTS: VIEW,
         Area.SITES: VIEW,
         Area.DEVICES: VIEW,
+        Area.PHONES: VIEW_CHANGE,
+        Area.PROVISIONING: VIEW_CHANGE,
     },
     Role.USER: {
         Area.DASHBOARD: VIEW,
@@ -62,6 +70,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         Area.REPORTS: VIEW,
         Area.SITES: VIEW,
         Area.DEVICES: VIEW,
+        Area.PHONES: VIEW_CHANGE,
+        Area.PROVISIONING: VIEW,
     },
 }
 

@@ -20,6 +20,7 @@ from config.env import (
 )
 from devices import schedule as devices_schedule
 from licensing import schedule as licensing_schedule
+from provisioning import schedule as provisioning_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = (BASE_DIR / env_str("DATA_DIR", "data")).resolve()
@@ -108,7 +109,11 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------
 _database_url = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
 try:
-    _database = dj_database_url.parse(_database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
+    # Health checks: a kept connection whose server went away (restart, failover) is
+    # replaced before a request uses it, instead of failing that request.
+    _database = dj_database_url.parse(
+        _database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0), conn_health_checks=True
+    )
 except Exception as exc:  # dj-database-url raises several types for a bad URL
     raise ImproperlyConfigured(f"DATABASE_URL: cannot be parsed ({exc})") from None
 if _database["ENGINE"] == "django.db.backends.sqlite3":
@@ -197,7 +202,11 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_BEAT_SCHEDULE = {**devices_schedule.SCHEDULE, **licensing_schedule.SCHEDULE}
+CELERY_BEAT_SCHEDULE = {
+    **devices_schedule.SCHEDULE,
+    **licensing_schedule.SCHEDULE,
+    **provisioning_schedule.SCHEDULE,
+}
 
 # Standard licenses go back to the pool after this many days without a check-in.
 LICENSE_RELEASE_DAYS = env_int("LICENSE_RELEASE_DAYS", 30, minimum=1)
@@ -252,6 +261,21 @@ REST_FRAMEWORK = {
 DEVICE_RATE_PER_IP = env_rate("DEVICE_RATE_PER_IP", "300/min")
 DEVICE_RATE_PER_TOKEN = env_rate("DEVICE_RATE_PER_TOKEN", "1200/min")
 DEVICE_FAILURES_PER_IP = env_rate("DEVICE_FAILURES_PER_IP", "30/hour")
+# Provisioning codes: wrong codes from all addresses together (12 digits are guessed only
+# by trying), and redemptions of one customer's codes.
+CODE_FAILURES_GLOBAL = env_rate("CODE_FAILURES_GLOBAL", "1000/hour")
+CODE_REDEMPTIONS_PER_CUSTOMER = env_rate("CODE_REDEMPTIONS_PER_CUSTOMER", "600/min")
+# The address devices reach this server at (e.g. https://pm.example.com), for the device
+# URL given to phones and registered with vendors; empty: the address of each request.
+PUBLIC_URL = env_str("PUBLIC_URL").rstrip("/")
+if PUBLIC_URL and (
+    urlsplit(PUBLIC_URL).scheme not in {"http", "https"}
+    or not urlsplit(PUBLIC_URL).netloc
+    or urlsplit(PUBLIC_URL).query
+):
+    raise ImproperlyConfigured(
+        f"PUBLIC_URL: expected an address like https://pm.example.com, got {PUBLIC_URL!r}"
+    )
 # Trusted reverse proxies in front of the app; the client address is read behind them
 # (config.client). 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored.
 NUM_PROXIES = env_int("NUM_PROXIES", 0, minimum=0)
@@ -416,3 +440,133 @@ LOGGING = {
     # django-axes reports every login at INFO; failures and lockouts are WARNING.
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Zero-touch provisioning (ztp) ----------------------------------------------------
+# Vendors' redirection services (ztp/adapters.py). The operator's reseller credentials come
+# from these variables or, for the secret, from a file named by <NAME>_FILE (a mounted
+# secret); never from the database. Messages name variables but never quote a value.
+
+
+def _ztp_secret(name: str, value: str, file_name: str) -> str:
+    """A secret given directly or as NAME_FILE (the file's content, trimmed); not both."""
+    if value and file_name:
+        raise ImproperlyConfigured(f"{name}: set it or {name}_FILE, not both")
+    if file_name:
+        try:
+            value = (BASE_DIR / file_name).read_text().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ImproperlyConfigured(
+                f"{name}_FILE: cannot read {file_name!r} ({getattr(exc, 'strerror', None) or exc})"
+            ) from None
+        if not value:
+            raise ImproperlyConfigured(f"{name}_FILE: {file_name!r} is empty")
+    if value and not all("!" <= char <= "~" for char in value):
+        raise ImproperlyConfigured(f"{name}: must be printable ASCII without spaces")
+    return value
+
+
+def _ztp_url(name: str, value: str) -> str:
+    try:
+        url = urlsplit(value)
+        valid = (
+            url.scheme in {"http", "https"}
+            and bool(url.hostname)
+            and url.port != 0
+            and not url.query
+            and not url.fragment
+        )
+    except ValueError:  # a bad port or IPv6 literal
+        valid = False
+    if not valid:
+        raise ImproperlyConfigured(
+            f"{name}: must be http:// or https:// followed by a host name (and an optional path)"
+        )
+    return value.rstrip("/")
+
+
+def _ztp_vendor(url: str, key_id: str, secret: str, names: tuple[str, str, str]) -> dict:
+    url_name, id_name, secret_name = names
+    if bool(key_id) != bool(secret):
+        missing, given = (secret_name, id_name) if key_id else (id_name, secret_name)
+        raise ImproperlyConfigured(f"{missing}: required when {given} is set")
+    if key_id and not all("!" <= char <= "~" for char in key_id):
+        raise ImproperlyConfigured(f"{id_name}: must be printable ASCII without spaces")
+    return {"url": _ztp_url(url_name, url), "key_id": key_id, "secret": secret}
+
+
+ZTP_VENDORS = {
+    "snom": _ztp_vendor(
+        env_str("ZTP_SNOM_API_URL", "https://api.sraps.snom.com/api/v1").strip(),
+        env_str("ZTP_SNOM_RESELLER_KEY_ID").strip(),
+        _ztp_secret(
+            "ZTP_SNOM_RESELLER_SECRET",
+            env_str("ZTP_SNOM_RESELLER_SECRET"),
+            env_str("ZTP_SNOM_RESELLER_SECRET_FILE").strip(),
+        ),
+        ("ZTP_SNOM_API_URL", "ZTP_SNOM_RESELLER_KEY_ID", "ZTP_SNOM_RESELLER_SECRET"),
+    ),
+    "yealink": _ztp_vendor(
+        env_str("ZTP_YEALINK_API_URL", "https://eu-api.ymcs.yealink.com").strip(),
+        env_str("ZTP_YEALINK_CLIENT_ID").strip(),
+        _ztp_secret(
+            "ZTP_YEALINK_CLIENT_SECRET",
+            env_str("ZTP_YEALINK_CLIENT_SECRET"),
+            env_str("ZTP_YEALINK_CLIENT_SECRET_FILE").strip(),
+        ),
+        ("ZTP_YEALINK_API_URL", "ZTP_YEALINK_CLIENT_ID", "ZTP_YEALINK_CLIENT_SECRET"),
+    ),
+}
+# Seconds each phase of a vendor call (connect, send, each read) may take.
+ZTP_TIMEOUT = env_int("ZTP_TIMEOUT", 10, minimum=1)
+
+
+def _ztp_encryption_keys() -> list[str]:
+    """Fernet keys for the customers' vendor credentials, newest (the one that encrypts)
+    first, comma- or newline-separated. Development generates one into DATA_DIR; without
+    keys in production, ZTP actions refuse with a message naming the variable."""
+    import base64
+    import binascii
+
+    raw = _ztp_secret_list(
+        env_str("ZTP_ENCRYPTION_KEYS"), env_str("ZTP_ENCRYPTION_KEYS_FILE").strip()
+    )
+    if not raw and DEBUG:
+        key_file = DATA_DIR / "ztp_encryption_key"
+        if not key_file.exists():
+            DATA_DIR.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode() + "\n")
+            key_file.chmod(0o600)
+        raw = key_file.read_text()
+    keys = [key.strip() for key in raw.replace(",", "\n").splitlines() if key.strip()]
+    for position, key in enumerate(keys, start=1):
+        try:
+            valid = len(base64.urlsafe_b64decode(key.encode())) == 32 and len(key) == 44
+        except (ValueError, binascii.Error):
+            valid = False
+        if not valid:
+            raise ImproperlyConfigured(
+                f"ZTP_ENCRYPTION_KEYS: key {position} is not a Fernet key (44 characters of "
+                "url-safe base64 encoding 32 bytes; `manage.py ztp newkey` makes one)"
+            )
+    if len(set(keys)) != len(keys):
+        raise ImproperlyConfigured("ZTP_ENCRYPTION_KEYS: a key is listed twice")
+    return keys
+
+
+def _ztp_secret_list(value: str, file_name: str) -> str:
+    if value and file_name:
+        raise ImproperlyConfigured(
+            "ZTP_ENCRYPTION_KEYS: set it or ZTP_ENCRYPTION_KEYS_FILE, not both"
+        )
+    if not file_name:
+        return value
+    try:
+        return (BASE_DIR / file_name).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImproperlyConfigured(
+            f"ZTP_ENCRYPTION_KEYS_FILE: cannot read {file_name!r} "
+            f"({getattr(exc, 'strerror', None) or exc})"
+        ) from None
+
+
+ZTP_ENCRYPTION_KEYS = _ztp_encryption_keys()

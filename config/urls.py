@@ -3,12 +3,14 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts import urls as accounts_urls
 from accounts.api.urls import api_urlpatterns as accounts_api
 from devices import urls as devices_urls
 from licensing.api.urls import api_urlpatterns as licensing_api
 from provisioning.api.device_urls import device_urlpatterns
 from provisioning.api.urls import api_urlpatterns as provisioning_api
 from provisioning.urls import device_page_urlpatterns
+from ztp.urls import customer_page_urlpatterns
 
 admin.site.site_header = "Provisioning Manager: support"
 admin.site.site_title = "Provisioning Manager support"
@@ -23,7 +25,11 @@ urlpatterns = [
     path("admin/api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger_ui"),
     path("admin/api/v1/", include((api_urlpatterns, "api"))),
     path("device/api/v1/", include((device_urlpatterns, "device"))),
-    path("admin/", include("accounts.urls")),
+    # The customer page (ztp.views) joins the accounts namespace: accounts:customer_detail.
+    path(
+        "admin/",
+        include(([*accounts_urls.urlpatterns, *customer_page_urlpatterns], accounts_urls.app_name)),
+    ),
     path("admin/", include("reports.urls")),
     path("admin/", include("provisioning.urls")),
     path("admin/", include("licensing.urls")),
@@ -31,4 +37,5 @@ urlpatterns = [
         "admin/",
         include(([*devices_urls.urlpatterns, *device_page_urlpatterns], devices_urls.app_name)),
     ),
+    path("admin/", include("ztp.urls")),
 ]

@@ -43,6 +43,8 @@ class DeviceKind(models.TextChoices):
     VENDOR = "vendor", "Vendor device"
     THIRD_PARTY_ANDROID = "third_party_android", "Third-party Android"
     IOS = "ios", "iOS"
+    # Provisioned by code or automatic provisioning; its device ID is its MAC address.
+    DESK_PHONE = "desk_phone", "Desk phone"
 
 
 class SiteStatus(models.TextChoices):
@@ -69,6 +71,14 @@ class Device(TenantModel):
     last_checkin = models.DateTimeField("last check-in", null=True, blank=True)
     # The group a provisioning code puts the device in (its jobs follow the category).
     category = models.CharField(max_length=64, blank=True)
+
+    # What a desk phone reports when it redeems a provisioning code or registers itself.
+    mac = models.CharField("MAC address", max_length=17, blank=True)
+    firmware = models.CharField(max_length=64, blank=True)
+    bootcode = models.CharField(max_length=64, blank=True)
+    local_ip = models.GenericIPAddressField("local IP", null=True, blank=True)
+    entered_code = models.CharField("provisioning code entered", max_length=12, blank=True)
+    first_connect = models.DateTimeField("first connected", null=True, blank=True)
 
     # Automatic site provisioning. `site` is where the device belongs (the last site
     # token it redeemed); `provisioned_site` is where the PTT Pro server has our row.

@@ -80,6 +80,10 @@ def device_id_problem(*, kind: str, device_id: str) -> str | None:
         return "1 to 128 characters"
     if any(ord(c) < 32 or ord(c) == 127 for c in device_id):
         return "control characters are not allowed"
+    if kind == DeviceKind.DESK_PHONE:
+        if mac_normalize(device_id) != device_id:
+            return "a desk phone's ID is its MAC address: 12 hex digits, e.g. 0090331A2B3C"
+        return None
     model, _, identifier = device_id.rpartition("_")
     if not model.strip() or not identifier:
         return "the model, an underscore and the serial or ID, e.g. TC52_18304522512397"
@@ -95,6 +99,24 @@ def device_id_problem(*, kind: str, device_id: str) -> str | None:
     ):
         return "no spaces: only third-party Android models keep theirs (not in _TAI IDs)"
     return None
+
+
+_MAC = re.compile(r"[0-9A-Fa-f]{2}(?:[:-]?[0-9A-Fa-f]{2}){5}")
+
+
+def mac_normalize(text: str) -> str | None:
+    """A MAC address as desk phones' device IDs spell it (0090331A2B3C), from any of the
+    usual spellings (00:90:33:1a:2b:3c, 00-90-33-1A-2B-3C, 0090331a2b3c); None if it is
+    not one."""
+    text = (text or "").strip()
+    if not _MAC.fullmatch(text):
+        return None
+    return re.sub("[:-]", "", text).upper()
+
+
+def mac_display(device_id: str) -> str:
+    """0090331A2B3C → 00:90:33:1A:2B:3C."""
+    return ":".join(device_id[i : i + 2] for i in range(0, 12, 2))
 
 
 # --- Automatic site provisioning -------------------------------------------------------

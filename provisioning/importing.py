@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -127,6 +128,39 @@ def _boolean(value: Any) -> bool:
 
 _CONVERTERS = {"expiresAt": _datetime, "maxRedemptions": _integer, "revoked": _boolean}
 
+# JSON carries types, so a JSON file uses them, as the API schema says: an RFC 3339 date and
+# time, a whole number, true or false (null or "" for none). A CSV cell is text, read as
+# leniently as people type it (above).
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
+    r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _json_datetime(value: Any) -> datetime | None:
+    if isinstance(value, str) and value and not _RFC3339.fullmatch(value):
+        raise _BadValue("not an RFC 3339 date and time, for example 2030-01-31T12:00:00Z")
+    return _datetime(value)
+
+
+def _json_integer(value: Any) -> int | None:
+    if isinstance(value, str) and value:
+        raise _BadValue("must be a whole number")
+    return _integer(value)
+
+
+def _json_boolean(value: Any) -> bool:
+    if isinstance(value, str) and value:
+        raise _BadValue("must be true or false")
+    return _boolean(value)
+
+
+_JSON_CONVERTERS = {
+    "expiresAt": _json_datetime,
+    "maxRedemptions": _json_integer,
+    "revoked": _json_boolean,
+}
+
 
 # --- Files -----------------------------------------------------------------------------
 
@@ -197,7 +231,7 @@ def parse_json(raw: bytes) -> CatalogFile:
                         }
                     )
                     continue
-                convert = _CONVERTERS.get(key) if kind == "token" else None
+                convert = _JSON_CONVERTERS.get(key) if kind == "token" else None
                 try:
                     entry[key] = convert(value) if convert else value
                 except _BadValue as exc:

@@ -408,6 +408,8 @@ class DeviceAnswer:
 
     result: str
     detail: str = ""
+    # Seconds to wait, for a refusal that a later try would not meet (rate limits).
+    retry_after: float | None = None
 
     @property
     def ok(self) -> bool:

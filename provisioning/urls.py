@@ -25,6 +25,63 @@ urlpatterns = [
         views.BootstrapDeleteView.as_view(),
         name="bootstrap_delete",
     ),
+    # Desk phones: categories and update jobs (System), Add a phone, Register phones and
+    # automatic provisioning (Phones).
+    path("system/categories/", views.CategoryListView.as_view(), name="category_list"),
+    path("system/categories/add", views.CategoryCreateView.as_view(), name="category_add"),
+    path(
+        "system/categories/<int:pk>/edit",
+        views.CategoryUpdateView.as_view(),
+        name="category_edit",
+    ),
+    path(
+        "system/categories/<int:pk>/delete",
+        views.CategoryDeleteView.as_view(),
+        name="category_delete",
+    ),
+    path("system/jobs/", views.JobListView.as_view(), name="job_list"),
+    path(
+        "system/jobs/software/add",
+        views.SoftwareJobCreateView.as_view(),
+        name="job_software_add",
+    ),
+    path("system/jobs/config/add", views.ConfigJobCreateView.as_view(), name="job_config_add"),
+    path(
+        "system/jobs/software/<int:pk>/delete",
+        views.JobDeleteView.as_view(kind="software"),
+        name="job_software_delete",
+    ),
+    path(
+        "system/jobs/config/<int:pk>/delete",
+        views.JobDeleteView.as_view(kind="config"),
+        name="job_config_delete",
+    ),
+    path("phones/add", views.PhoneAddView.as_view(), name="phone_add"),
+    path("phones/codes/<int:pk>/", views.PhoneCodeView.as_view(), name="phone_code"),
+    path("phones/codes/<int:pk>/status", views.CodeStatusView.as_view(), name="code_status"),
+    path("phones/rollouts/", views.RolloutListView.as_view(), name="rollout_list"),
+    path("phones/rollouts/new/", views.RolloutCheckView.as_view(), name="rollout_check"),
+    path(
+        "phones/rollouts/new/options",
+        views.RolloutOptionsView.as_view(),
+        name="rollout_options",
+    ),
+    path("phones/rollouts/new/users", views.RolloutUsersView.as_view(), name="rollout_users"),
+    path("phones/rollouts/<int:pk>/", views.RolloutDetailView.as_view(), name="rollout_detail"),
+    path(
+        "phones/rollouts/<int:pk>/status",
+        views.RolloutStatusView.as_view(),
+        name="rollout_status",
+    ),
+    path(
+        "phones/rollouts/<int:pk>/codes.csv",
+        views.RolloutCsvView.as_view(),
+        name="rollout_csv",
+    ),
+    path("phones/automatic/", views.AutoProvisioningView.as_view(), name="auto_provisioning"),
+    path("phones/automatic/enable", views.AutoEnableView.as_view(), name="auto_enable"),
+    path("phones/automatic/line", views.AutoLineView.as_view(), name="auto_line"),
+    path("phones/automatic/disable", views.AutoDisableView.as_view(), name="auto_disable"),
 ]
 
 # Mounted by config/urls.py in the "devices" namespace, beside devices.urls: the page of one

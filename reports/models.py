@@ -8,6 +8,8 @@ class HistoryAction(models.TextChoices):
     TOKEN = "TOKEN"
     LICENSE = "LICENSE"
     CHECKIN = "CHECKIN"
+    CODE = "CODE"
+    AUTO = "AUTO"
 
 
 class HistoryResult(models.TextChoices):
@@ -21,6 +23,9 @@ class HistoryResult(models.TextChoices):
     RATE_LIMITED = "RATE_LIMITED"
     UNKNOWN_DEVICE = "UNKNOWN_DEVICE"
     OBSOLETE_DEVICE = "OBSOLETE_DEVICE"
+    UNKNOWN_CODE = "UNKNOWN_CODE"
+    CODE_USED = "CODE_USED"
+    UNKNOWN_CATEGORY = "UNKNOWN_CATEGORY"
     NO_LICENSE = "NO_LICENSE"
     PREMIUM_REFUSED = "PREMIUM_REFUSED"
 

@@ -18,6 +18,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.permissions import ROLE_PERMISSIONS
+from provisioning import phones
 from tests.devices.factories import DeviceFactory, SiteFactory
 from tests.provisioning.factories import TokenFactory
 
@@ -34,6 +35,8 @@ ACCESS: dict[str, dict[str, set[str]]] = {
         "sites": {V, C},
         "devices": {V, C},
         "users": {V, C},
+        "phones": {V, C},
+        "provisioning": {V, C},
     },
     "admin": {
         "dashboard": {V},
@@ -42,6 +45,8 @@ ACCESS: dict[str, dict[str, set[str]]] = {
         "reports": {V},
         "sites": {V},
         "devices": {V},
+        "phones": {V, C},
+        "provisioning": {V, C},
     },
     "viewer": {
         "dashboard": {V},
@@ -50,6 +55,8 @@ ACCESS: dict[str, dict[str, set[str]]] = {
         "reports": {V},
         "sites": {V},
         "devices": {V},
+        "phones": {V, C},
+        "provisioning": {V},
     },
 }
 ROLE_OF = {"super_admin": "super_admin", "admin": "admin", "viewer": "user"}
@@ -57,7 +64,8 @@ ROLE_OF = {"super_admin": "super_admin", "admin": "admin", "viewer": "user"}
 
 @dataclass(frozen=True)
 class Rule:
-    # portal | api | public | login | post_only | signed_in_api | staff_only | django_admin
+    # portal | api | public | login | post_only | device_get | signed_in_api | staff_only |
+    # django_admin
     kind: str
     area: str = ""
     action: str = V
@@ -92,6 +100,58 @@ def _bootstrap_name(ctx):
     return {"name": _token(ctx).bootstrap.name}
 
 
+def _category(ctx):
+    """A provisioning category of `customer`, made once per test."""
+    if "category" not in ctx:
+        ctx["category"], _ = phones.category_save(
+            customer=ctx["customer"], user=None, name="Desk Phones"
+        )
+    return ctx["category"]
+
+
+def _category_pk(ctx):
+    return {"pk": _category(ctx).pk}
+
+
+def _software_job_pk(ctx):
+    job = phones.software_job_create(
+        customer=ctx["customer"], user=None, category=_category(ctx), firmware={"v": "13r1"}
+    )
+    return {"pk": job.pk}
+
+
+def _config_job_pk(ctx):
+    job = phones.config_job_create(
+        customer=ctx["customer"],
+        user=None,
+        category=_category(ctx),
+        config_type="ntp",
+        parameters={"server": "ntp.example"},
+    )
+    return {"pk": job.pk}
+
+
+def _viewer_code_pk(ctx):
+    """The User's own code: every role of the customer may follow it, the outsider not."""
+    code = phones.provisioning_code_issue(
+        customer=ctx["customer"],
+        user=ctx["users"]["viewer"],
+        category=_category(ctx),
+        for_user=ctx["users"]["viewer"],
+    )
+    return {"pk": code.pk}
+
+
+def _rollout_pk(ctx):
+    rollout = phones.rollout_create(
+        customer=ctx["customer"],
+        user=None,
+        category=_category(ctx),
+        users=[ctx["users"]["viewer"], ctx["users"]["admin"]],
+    )
+    return {"pk": rollout.pk}
+
+
 ROUTES: dict[str, Rule] = {
     # Signed-out pages and the API's login endpoints.
     "accounts:login": Rule("login"),
@@ -112,6 +172,10 @@ ROUTES: dict[str, Rule] = {
     "device:bootstrap": Rule("post_only"),
     "device:license": Rule("post_only"),
     "device:checkin": Rule("post_only"),
+    "device:code": Rule("post_only"),
+    # Phones GET their registration URL; the token in the query is the credential, so a
+    # bare GET is a bad request for everyone.
+    "device:auto": Rule("device_get"),
     # Portal pages.
     "reports:dashboard": Rule("portal", "dashboard"),
     "reports:history": Rule("portal", "reports"),
@@ -126,6 +190,31 @@ ROUTES: dict[str, Rule] = {
     "provisioning:bootstrap_add": Rule("portal", "bootstraps", C),
     "provisioning:bootstrap_edit": Rule("portal", "bootstraps", C, _bootstrap_pk),
     "provisioning:bootstrap_delete": Rule("portal", "bootstraps", C, _bootstrap_pk),
+    # Desk phones: categories and update jobs (System), Add a phone (every role), Register
+    # phones (Super-Admin, Admin) and automatic provisioning.
+    "provisioning:category_list": Rule("portal", "provisioning"),
+    "provisioning:category_add": Rule("portal", "provisioning", C),
+    "provisioning:category_edit": Rule("portal", "provisioning", C, _category_pk),
+    "provisioning:category_delete": Rule("portal", "provisioning", C, _category_pk),
+    "provisioning:job_list": Rule("portal", "provisioning"),
+    "provisioning:job_software_add": Rule("portal", "provisioning", C),
+    "provisioning:job_config_add": Rule("portal", "provisioning", C),
+    "provisioning:job_software_delete": Rule("portal", "provisioning", C, _software_job_pk),
+    "provisioning:job_config_delete": Rule("portal", "provisioning", C, _config_job_pk),
+    "provisioning:phone_add": Rule("portal", "phones", C),
+    "provisioning:phone_code": Rule("portal", "phones", V, _viewer_code_pk),
+    "provisioning:code_status": Rule("portal", "phones", V, _viewer_code_pk),
+    "provisioning:rollout_list": Rule("portal", "provisioning", C),
+    "provisioning:rollout_check": Rule("portal", "provisioning", C),
+    "provisioning:rollout_options": Rule("portal", "provisioning", C),
+    "provisioning:rollout_users": Rule("portal", "provisioning", C),
+    "provisioning:rollout_detail": Rule("portal", "provisioning", C, _rollout_pk),
+    "provisioning:rollout_status": Rule("portal", "provisioning", C, _rollout_pk),
+    "provisioning:rollout_csv": Rule("portal", "provisioning", C, _rollout_pk),
+    "provisioning:auto_provisioning": Rule("portal", "provisioning"),
+    "provisioning:auto_enable": Rule("portal", "provisioning", C),
+    "provisioning:auto_line": Rule("portal", "provisioning", C),
+    "provisioning:auto_disable": Rule("portal", "provisioning", C),
     "licensing:summary": Rule("portal", "licenses"),
     "licensing:assigned": Rule("portal", "licenses"),
     # Sync now: a POST button, staff only (see tests/licensing/test_pages.py).
@@ -148,6 +237,15 @@ ROUTES: dict[str, Rule] = {
     "accounts:user_edit": Rule("portal", "users", C, _user_pk),
     "accounts:user_delete": Rule("portal", "users", C, _user_pk),
     "accounts:customer_switch": Rule("staff_only"),
+    # System > Customer (ztp.views): every role sees its customer; the ZTP card and its
+    # pages are for Super-Admins and staff (the "users" area); its actions are POST only.
+    "accounts:customer_detail": Rule("portal", "dashboard"),
+    "ztp:action": Rule("post_only", kwargs=lambda ctx: {"vendor": "snom", "name": "onboard"}),
+    "ztp:phone_list": Rule("portal", "users"),
+    "ztp:phone_add": Rule("post_only"),
+    "ztp:phone_remove": Rule("post_only"),
+    "ztp:phone_lookup": Rule("post_only"),
+    "ztp:phone_import": Rule("post_only"),
     # Admin API.
     "api:user-list": Rule("api", "users"),
     "api:user-detail": Rule("api", "users", V, _user_pk),
@@ -166,6 +264,15 @@ ROUTES: dict[str, Rule] = {
         },
     ),
     "api:device-merge": Rule("post_only"),
+    # Desk phones: lists and creation; the detail paths only DELETE (GET is 405 for all).
+    "api:category-list": Rule("api", "provisioning"),
+    "api:category-detail": Rule("post_only", kwargs=_category_pk),
+    "api:code-list": Rule("api", "provisioning"),
+    "api:code-detail": Rule("post_only", kwargs=_viewer_code_pk),
+    "api:software-job-list": Rule("api", "provisioning"),
+    "api:software-job-detail": Rule("post_only", kwargs=_software_job_pk),
+    "api:config-job-list": Rule("api", "provisioning"),
+    "api:config-job-detail": Rule("post_only", kwargs=_config_job_pk),
     "api:license-summary": Rule("api", "licenses"),
     "api:license-assigned": Rule("api", "licenses"),
     "api:license-sync": Rule("post_only"),
@@ -215,6 +322,8 @@ def expected_status(rule: Rule, who: str) -> int:
         return 302 if signed_in else 200  # signed-in users go straight to the dashboard
     if rule.kind == "post_only":
         return 405
+    if rule.kind == "device_get":
+        return 400
     if rule.kind == "signed_in_api":
         return 200 if signed_in else 401
     if rule.kind == "django_admin":

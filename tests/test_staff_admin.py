@@ -332,7 +332,7 @@ def test_adding_a_customer_creates_its_defaults_through_the_service(staff_client
     token = Token.objects.get(customer=customer)
     assert token.bootstrap == bootstrap and token.app_id == AppId.VOICE
     events = Event.objects.filter(customer=customer)
-    assert {e.type for e in events} == {"BOOTSTRAP_ADDED", "TOKEN_ADDED"}
+    assert {e.type for e in events} == {"BOOTSTRAP_ADDED", "TOKEN_ADDED", "CATEGORY_ADDED"}
     assert {(e.username, e.user) for e in events} == {("support", staff)}
 
 

@@ -16,6 +16,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import StreamingHttpResponse
+from drf_spectacular.drainage import get_override
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import build_array_type, force_instance, is_serializer
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import permissions, serializers, viewsets
@@ -34,16 +37,20 @@ CUSTOMER_PARAMETER = OpenApiParameter(
     OpenApiTypes.STR,
     description="Staff only: the slug of the customer the request acts for.",
 )
+# "3", 3 or W/"3": the value of the ETag this API sends, however a client echoes it. ASCII
+# digits only (Python's \d also takes other scripts' digits); the schema says the same.
+_IF_MATCH = re.compile(r'(?:W/)?(?:"([0-9]{1,10})"|([0-9]{1,10}))')
 ETAG_HEADER = OpenApiParameter(
     "ETag",
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": r'^"[0-9]+"$'},
     location=OpenApiParameter.HEADER,
     response=[200, 201],
     description='The version of the object, e.g. "3". Send it back in If-Match.',
 )
 IF_MATCH_HEADER = OpenApiParameter(
     "If-Match",
-    OpenApiTypes.STR,
+    # Surrounding blanks are ignored, as HTTP says.
+    {"type": "string", "pattern": rf"^[ \t]*{_IF_MATCH.pattern}[ \t]*$"},
     location=OpenApiParameter.HEADER,
     description='Optional: the ETag you read, e.g. "3". If the object has changed since, '
     "the request is refused with 409 stale_version and nothing changes.",
@@ -60,13 +67,105 @@ class ErrorSerializer(serializers.Serializer):
 
 
 VALIDATION_ERROR = OpenApiResponse(
-    OpenApiTypes.OBJECT, description='Bad input: {"field": ["message"]} naming each field.'
+    OpenApiTypes.OBJECT,
+    description='Bad input: {"field": ["message"]} naming each field, or {"error", "detail"} '
+    "(for example a NUL character in the address, refused everywhere).",
 )
-FORBIDDEN = OpenApiResponse(description="Your role may only read.")
-STALE = OpenApiResponse(ErrorSerializer, description="stale_version: If-Match is out of date.")
 
-# "3", 3 or W/"3": the value of the ETag this API sends, however a client echoes it.
-_IF_MATCH = re.compile(r'(?:W/)?(?:"(\d{1,10})"|(\d{1,10}))')
+
+def error_response(description: str) -> OpenApiResponse:
+    """An answer with the body {"error", "detail"}."""
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+FORBIDDEN = error_response("Your role may only read.")
+NOT_FOUND = error_response("No such object in your customer.")
+STALE = error_response("stale_version: If-Match is out of date.")
+
+# Every answer an API operation can give besides its own, in one place. APISchema adds the
+# ones that apply to each operation (see there); an operation's own @extend_schema
+# answers for a status win over these.
+ERROR_RESPONSES: dict[int, OpenApiResponse] = {
+    400: VALIDATION_ERROR,
+    401: error_response(
+        "not_authenticated or token_not_valid: log in and send "
+        "`authorization: Bearer <accessToken>`."
+    ),
+    403: FORBIDDEN,
+    404: error_response(
+        "not_found: no such object in your customer, or an area your role does not have."
+    ),
+    409: STALE,
+    413: error_response("too_large: the body is larger than this server takes."),
+    415: error_response("unsupported_media_type: the body's Content-Type is not one listed."),
+    429: error_response("Too many requests; try again after Retry-After seconds."),
+    503: error_response(
+        "unavailable: the database is not answering; try again after Retry-After seconds."
+    ),
+}
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class APISchema(AutoSchema):
+    """The OpenAPI answers of every API view: the operation's own, plus each refusal that
+    the plumbing shared by all views can give it, so a client (and Schemathesis) knows
+    every status it may meet:
+
+    - 400 (a NUL character in the address, bad input) and 503 (database down) always;
+    - 401 where a login is needed; 404 and, for writes, 403 on AdminAPIMixin views
+      (AreaPermission); 409 where If-Match is read;
+    - 413 and 415 where a body is parsed; 429 where throttles count.
+    """
+
+    def _get_response_bodies(self, direction="response"):
+        # Below @extend_schema's own override of get_response_serializers(), so its
+        # `responses` get the shared answers too.
+        responses = super()._get_response_bodies(direction)
+        for code in self.error_codes():
+            if str(code) not in responses:
+                responses[str(code)] = self._get_response_for_code(
+                    ERROR_RESPONSES[code], str(code), direction=direction
+                )
+        return responses
+
+    def error_codes(self) -> list[int]:
+        view, method = self.view, self.method
+        codes = [400, 503]
+        if self.get_auth():
+            codes.append(401)
+        if isinstance(view, AdminAPIMixin):
+            codes.append(404)
+            if method not in permissions.SAFE_METHODS:
+                codes.append(403)
+        if any(
+            p.location == OpenApiParameter.HEADER and p.name == "If-Match" for p in self._params()
+        ):
+            codes.append(409)
+        if method in _BODY_METHODS and view.parser_classes and self.get_request_serializer():
+            codes += [413, 415]
+        if getattr(view, "throttle_classes", None):
+            codes.append(429)
+        return codes
+
+    def _params(self) -> list[OpenApiParameter]:
+        return [p for p in self.get_override_parameters() if isinstance(p, OpenApiParameter)]
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        # A field's @extend_schema_field schema is its rule; drf-spectacular would still
+        # set minLength 1 on a required text field over it.
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        annotation = get_override(field, "field")
+        if isinstance(annotation, dict) and "minLength" in annotation:
+            schema["minLength"] = annotation["minLength"]
+        return schema
+
+    def _get_request_body(self, direction="request"):
+        # drf-spectacular marks a body given as a raw schema optional; a view whose
+        # handler refuses a missing body says so with `body_required`.
+        body = super()._get_request_body(direction)
+        if body and getattr(self.view, "body_required", False):
+            body["required"] = True
+        return body
 
 
 class AreaPermission(permissions.BasePermission):
@@ -98,6 +197,7 @@ class AdminAPIMixin:
 
     area: str = ""
     permission_classes = [permissions.IsAuthenticated, AreaPermission]
+    schema = APISchema()
     # The services' field names that this API calls otherwise.
     service_fields: dict[str, str] = {}
 
@@ -154,19 +254,38 @@ class AdminAPIMixin:
         return response
 
 
+# The paging parameters of the lists that answer every row unless asked for a page.
 PAGE_PARAMETERS = [
     OpenApiParameter(
-        "page",
-        OpenApiTypes.INT,
-        description="Page through the rows instead: the answer is then "
-        '{"count", "next", "previous", "results"} with pageSize rows.',
-    ),
-    OpenApiParameter(
-        "pageSize",
-        OpenApiTypes.INT,
-        description=f"Rows per page when paging (at most {settings.API_PAGE_SIZE_MAX}).",
-    ),
+        parameter["name"],
+        parameter["schema"],
+        description=parameter["description"]
+        + (
+            ' Sending it pages through the rows: the answer is then {"count", "next", '
+            '"previous", "results"}.'
+        ),
+    )
+    for parameter in PagePagination().get_schema_operation_parameters(None)
 ]
+
+
+class AllRowsListSchema(APISchema):
+    """The 200 of an AllRowsListMixin list: every row as an array, or a page of them
+    when ?page= or ?pageSize= is sent."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        rows = self.get_response_serializers()
+        if self.method == "GET" and is_serializer(rows):
+            item = self.resolve_serializer(force_instance(rows), direction).ref
+            every_row = build_array_type(item)
+            page = self.view.page_class().get_paginated_response_schema(build_array_type(item))
+            # Written out: drf-spectacular would wrap any schema of a list view in an array.
+            responses["200"] = {
+                "description": "Every row as an array; with ?page= or ?pageSize=, one page.",
+                "content": {"application/json": {"schema": {"oneOf": [every_row, page]}}},
+            }
+        return responses
 
 
 class AllRowsListMixin:
@@ -175,10 +294,11 @@ class AllRowsListMixin:
     stays flat however many rows there are. With ?page= or ?pageSize= it answers a page
     (`page_class`) instead. Filters and ordering apply either way."""
 
-    # Paging only on request, so the schema (and DRF) answer the plain array by default.
+    # Paging only on request, so DRF answers the plain array by default.
     pagination_class = None
     page_class = PagePagination
     stream_batch = 500
+    schema = AllRowsListSchema()
 
     def list(self, request, *args, **kwargs):
         if "page" in request.query_params or "pageSize" in request.query_params:

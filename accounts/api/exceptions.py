@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, InterfaceError, OperationalError
+from django.http import Http404
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import PermissionDenied as DRFPermissionDenied
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.errors import AlreadyExists, InUse, Missing, ServiceError, StaleVersion, Unavailable
@@ -58,6 +61,11 @@ def api_exception(exc: Exception, view=None) -> Exception:
     """`exc` as the APIException it answers as (others pass through unchanged)."""
     if isinstance(exc, ServiceError):
         return Refused(service_error_status(exc), exc.code, exc.detail)
+    # Django's own refusals (a lookup's 404, PermissionDenied) answer like every other.
+    if isinstance(exc, Http404):
+        return NotFound()
+    if isinstance(exc, PermissionDenied):
+        return DRFPermissionDenied()
     if isinstance(exc, DjangoValidationError):
         renames = getattr(view, "service_fields", {})
         detail = serializers.as_serializer_error(exc)

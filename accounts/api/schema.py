@@ -1,6 +1,13 @@
-"""How the bearer login looks in the OpenAPI schema: an OAuth2 password flow against the
-login URL, so Swagger UI's Authorize button logs in with username and password."""
+"""OpenAPI schema extensions (registered by AccountsConfig.ready).
 
+- The bearer login is an OAuth2 password flow against the login URL, so Swagger UI's
+  Authorize button logs in with username and password.
+- A choice filter left empty filters nothing (the portal's "All …" options send it so),
+  and an empty `ordering` keeps the default order: their enums list "" too.
+"""
+
+from django_filters import ChoiceFilter, MultipleChoiceFilter, OrderingFilter
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
@@ -15,3 +22,31 @@ class PortalJWTScheme(OpenApiAuthenticationExtension):
             "`authorization: Bearer <accessToken>`.",
             "flows": {"password": {"tokenUrl": "/admin/api/v1/auth/admin", "scopes": {}}},
         }
+
+
+class FilterSetScheme(DjangoFilterExtension):
+    """django-filter's parameters, where an empty choice means "no filter"."""
+
+    priority = 1
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        parameters = super().resolve_filter_field(
+            auto_schema, model, filterset_class, field_name, filter_field
+        )
+        if isinstance(filter_field, OrderingFilter):
+            # `ordering=` (or an empty item, `name,`) keeps the default order.
+            for parameter in parameters:
+                items = parameter["schema"].get("items", {})
+                if "enum" in items and "" not in items["enum"]:
+                    items["enum"] = [*items["enum"], ""]
+        elif isinstance(filter_field, ChoiceFilter) and not isinstance(
+            filter_field, MultipleChoiceFilter
+        ):
+            for parameter in parameters:
+                enum = parameter["schema"].get("enum")
+                if enum is not None and "" not in enum:
+                    parameter["schema"]["enum"] = [*enum, ""]
+                    parameter["description"] = (
+                        parameter.get("description", "") + "\n\nEmpty: no filter."
+                    ).strip()
+        return parameters

@@ -1,8 +1,10 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework_simplejwt.exceptions import TokenError
@@ -13,6 +15,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts import services
+from accounts.api.fields import StrictCharField, StrictEmailField
 from accounts.models import Role, User
 
 # The time of the login a refresh token descends from (the OpenID Connect claim name).
@@ -155,30 +158,83 @@ class PortalUserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PortalUserWriteSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
-    email = serializers.EmailField()
-    role = serializers.ChoiceField(choices=Role.choices)
-    password = serializers.CharField(
-        write_only=True,
-        required=False,
-        allow_blank=True,
-        default="",
-        style={"input_type": "password"},
-    )
+def _password_min_length() -> int:
+    """The length MinimumLengthValidator asks of a password (AUTH_PASSWORD_VALIDATORS)."""
+    for validator in settings.AUTH_PASSWORD_VALIDATORS:
+        if validator["NAME"].endswith(".MinimumLengthValidator"):
+            return validator.get("OPTIONS", {}).get("min_length", 8)
+    return 1
 
-    def validate(self, attrs):
-        if self.instance is None and not attrs.get("password"):
-            raise serializers.ValidationError({"password": ["This field is required."]})
-        if self.instance is not None and attrs["username"] != self.instance.username:
-            raise serializers.ValidationError({"username": ["The login name cannot change."]})
-        return attrs
+
+# What the schema can say of the password validators: the minimum length and "not only
+# digits". Whether a password is too common or too like the user's name or email address
+# only the validators can tell (400 naming "password").
+PASSWORD_SCHEMA = {
+    "type": "string",
+    "format": "password",
+    "minLength": _password_min_length(),
+    "pattern": r"\D",
+    "description": f"At least {_password_min_length()} characters, not only digits, not "
+    "a common password and not like the user's name or email address.",
+}
+
+
+@extend_schema_field(PASSWORD_SCHEMA)
+class PasswordField(StrictCharField):
+    """A new password, taken exactly as typed (never trimmed)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            write_only=True,
+            trim_whitespace=False,
+            min_length=PASSWORD_SCHEMA["minLength"],
+            **kwargs,
+        )
+
+
+@extend_schema_field(
+    {
+        "anyOf": [{"type": "string", "maxLength": 0}, PASSWORD_SCHEMA],
+        "description": "Empty or left out: the password stays. Otherwise a new password: "
+        + PASSWORD_SCHEMA["description"],
+    }
+)
+class OptionalPasswordField(PasswordField):
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_blank=True, default="", **kwargs)
+
+
+class PortalUserWriteSerializer(serializers.Serializer):
+    """A new portal user (POST /users)."""
+
+    username = StrictCharField(
+        max_length=150,
+        validators=[UnicodeUsernameValidator()],
+        help_text="The login name: letters, digits and @ . + - _; unique.",
+    )
+    name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")
+    email = StrictEmailField(max_length=254)
+    role = serializers.ChoiceField(choices=Role.choices)
+    password = PasswordField()
 
     def create(self, validated_data):
         return _call(
             services.portal_user_create, customer=self.context["customer"], **validated_data
         )
+
+
+class PortalUserUpdateSerializer(PortalUserWriteSerializer):
+    """A portal user's new details (PUT /users/{id}); the login name cannot change."""
+
+    username = StrictCharField(
+        max_length=150, help_text="The user's login name, as it is: it cannot change."
+    )
+    password = OptionalPasswordField()
+
+    def validate(self, attrs):
+        if attrs["username"] != self.instance.username:
+            raise serializers.ValidationError({"username": ["The login name cannot change."]})
+        return attrs
 
     def update(self, instance, validated_data):
         validated_data.pop("username")

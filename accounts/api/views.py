@@ -11,7 +11,13 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView
 
 from accounts import services
-from accounts.api.base import CUSTOMER_PARAMETER, TenantViewSet
+from accounts.api.base import (
+    CUSTOMER_PARAMETER,
+    VALIDATION_ERROR,
+    APISchema,
+    TenantViewSet,
+    error_response,
+)
 from accounts.api.parsers import StrictJSONParser
 from accounts.api.serializers import (
     AdminLoginSerializer,
@@ -19,6 +25,7 @@ from accounts.api.serializers import (
     LoginResponseSerializer,
     MeSerializer,
     PortalUserSerializer,
+    PortalUserUpdateSerializer,
     PortalUserWriteSerializer,
     RefreshRequestSerializer,
 )
@@ -46,16 +53,32 @@ def _token_response(request, *, access: str, refresh: str) -> Response:
     return Response(body)
 
 
+# What the endpoints whose credential is in the body answer besides their success.
+BAD_CREDENTIAL = {
+    400: VALIDATION_ERROR,
+    401: error_response("token_not_valid: the refresh token is invalid, expired or used."),
+}
+
+
 class AdminLoginView(TokenObtainPairView):
     """Log in with username and password; answers a bearer access token."""
 
     serializer_class = AdminLoginSerializer
     parser_classes = [StrictJSONParser, FormParser, MultiPartParser]
+    schema = APISchema()
 
     @extend_schema(
         tags=["auth-controller"],
         request=AdminLoginSerializer,
-        responses={200: LoginResponseSerializer},
+        responses={
+            200: LoginResponseSerializer,
+            400: VALIDATION_ERROR,
+            401: error_response("no_active_account: wrong username or password."),
+            429: error_response(
+                "locked_out: too many failed logins for this user from this address; try "
+                "again later."
+            ),
+        },
         auth=[],
     )
     def post(self, request, *args, **kwargs):
@@ -71,6 +94,7 @@ class TokenEndpoint(APIView):
     authentication_classes = []
     permission_classes = []
     parser_classes = [StrictJSONParser, FormParser]
+    schema = APISchema()
 
     def get_authenticate_header(self, request) -> str:
         # Without it DRF turns a rejected token into 403; a bad credential is a 401.
@@ -83,7 +107,7 @@ class RefreshView(TokenEndpoint):
     @extend_schema(
         tags=["auth-controller"],
         request=RefreshRequestSerializer,
-        responses={200: LoginResponseSerializer},
+        responses={200: LoginResponseSerializer, **BAD_CREDENTIAL},
         auth=[],
     )
     def post(self, request):
@@ -97,7 +121,10 @@ class LogoutView(TokenEndpoint):
     """Log out: the refresh token is blacklisted and can no longer be used."""
 
     @extend_schema(
-        tags=["auth-controller"], request=RefreshRequestSerializer, responses={204: None}, auth=[]
+        tags=["auth-controller"],
+        request=RefreshRequestSerializer,
+        responses={204: None, **BAD_CREDENTIAL},
+        auth=[],
     )
     def post(self, request):
         given = RefreshRequestSerializer(data=request.data)
@@ -111,6 +138,8 @@ class LogoutView(TokenEndpoint):
 
 class MeView(APIView):
     """Who the bearer token belongs to: user, customer and role."""
+
+    schema = APISchema()
 
     @extend_schema(tags=["auth-controller"], responses={200: MeSerializer})
     def get(self, request):
@@ -136,7 +165,7 @@ class MeView(APIView):
     ),
     update=extend_schema(
         parameters=[CUSTOMER_PARAMETER],
-        request=PortalUserWriteSerializer,
+        request=PortalUserUpdateSerializer,
         responses={200: PortalUserSerializer},
     ),
     destroy=extend_schema(parameters=[CUSTOMER_PARAMETER]),
@@ -157,8 +186,10 @@ class PortalUserViewSet(
     http_method_names = ["get", "post", "put", "delete", "head", "options"]
 
     def get_serializer_class(self):
-        if self.action in {"create", "update"}:
+        if self.action == "create":
             return PortalUserWriteSerializer
+        if self.action == "update":
+            return PortalUserUpdateSerializer
         return PortalUserSerializer
 
     def get_serializer_context(self):

@@ -11,11 +11,13 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from accounts.api.base import CUSTOMER_PARAMETER, ErrorSerializer, TenantViewSet
+from accounts.api.base import CUSTOMER_PARAMETER, TenantViewSet, error_response
 from accounts.api.pagination import PagePagination
+from accounts.api.parsers import StrictJSONParser
 from accounts.permissions import Area
 from devices import services
 from devices.api.serializers import (
+    DEVICE_ID_MAX_LENGTH,
     DeviceSerializer,
     MergeRequestSerializer,
 )
@@ -26,7 +28,7 @@ TAG = "devices"
 
 DEVICE_ID_PARAMETER = OpenApiParameter(
     "deviceId",
-    OpenApiTypes.STR,
+    {"type": "string", "minLength": 1, "maxLength": DEVICE_ID_MAX_LENGTH},
     location=OpenApiParameter.PATH,
     description="The device ID, e.g. TC52_18304522512397 (percent-encode reserved characters).",
 )
@@ -34,8 +36,8 @@ VALIDATION_ERROR = OpenApiResponse(
     OpenApiTypes.OBJECT,
     description='Bad input: {"provider": {"field": ["message"]}} naming each field.',
 )
-NOT_FOUND = OpenApiResponse(description="No such device in your customer.")
-FORBIDDEN = OpenApiResponse(description="Your role may only read devices.")
+NOT_FOUND = error_response("No such device in your customer.")
+FORBIDDEN = error_response("Your role may only read devices.")
 
 
 class DeviceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
@@ -94,14 +96,19 @@ class DeviceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
             400: VALIDATION_ERROR,
             403: FORBIDDEN,
             404: NOT_FOUND,
-            409: OpenApiResponse(
-                ErrorSerializer,
-                description="exists: the device ID is taken; stale_version: `v` is not "
-                "the device's current version.",
+            409: error_response(
+                "exists: the device ID is taken; stale_version: `v` is not the device's "
+                "current version."
             ),
         },
     )
-    @action(detail=False, methods=["post"], serializer_class=MergeRequestSerializer)
+    # JSON only: `provider` is an object, which form data cannot carry.
+    @action(
+        detail=False,
+        methods=["post"],
+        serializer_class=MergeRequestSerializer,
+        parser_classes=[StrictJSONParser],
+    )
     def merge(self, request):
         given = MergeRequestSerializer(data=request.data)
         given.is_valid(raise_exception=True)

@@ -8,11 +8,17 @@ everywhere in the API). Admins and Users do not have the area: 404."""
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
-from accounts.api.base import CUSTOMER_PARAMETER, AdminAPIMixin, AdminAPIView, ErrorSerializer
+from accounts.api.base import (
+    CUSTOMER_PARAMETER,
+    VALIDATION_ERROR,
+    AdminAPIMixin,
+    AdminAPIView,
+    error_response,
+)
 from accounts.api.pagination import PagePagination
 from accounts.permissions import Area
 from licensing.api.serializers import (
@@ -116,13 +122,12 @@ class LicenseSyncView(AdminAPIView):
         request=None,
         responses={
             202: SyncQueuedSerializer,
-            400: OpenApiResponse(description="Staff did not name an existing customer."),
-            403: OpenApiResponse(description="Your role may view licenses but not sync them."),
-            404: OpenApiResponse(description="Your role has no access to licenses."),
-            503: OpenApiResponse(
-                ErrorSerializer,
-                description="Not queued: no entitlement back end is configured, or the task "
-                "queue cannot be reached.",
+            400: VALIDATION_ERROR,
+            403: error_response("Your role may view licenses but not sync them."),
+            404: error_response("Your role has no access to licenses."),
+            503: error_response(
+                "Not queued: no entitlement back end is configured, the task queue cannot be "
+                "reached, or the database is not answering."
             ),
         },
     )

@@ -8,11 +8,13 @@ result; `RESULT_ANSWERS` is the one table that turns results into HTTP answers.
 from __future__ import annotations
 
 import hashlib
+import math
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import (
-    OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     extend_schema_view,
     inline_serializer,
 )
@@ -21,15 +23,17 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from accounts.api.base import ErrorSerializer
-from accounts.api.fields import StrictCharField
+from accounts.api.base import APISchema, error_response
+from accounts.api.fields import NOT_BLANK_PATTERN, StrictCharField
 from accounts.api.parsers import StrictJSONParser
 from config import ratelimit
 from config.client import client_ip
 from devices.models import AppId
+from devices.services import mac_normalize
 from licensing.models import Feature
 from provisioning.api.serializers import TokenValueField
 from provisioning.models import token_value_error
+from provisioning.phones import PhoneReport, auto_register, code_redeem
 from provisioning.services import DeviceAnswer, device_checkin, license_request, token_redeem
 from reports.models import HistoryAction, HistoryResult
 from reports.services import history_record
@@ -106,6 +110,8 @@ TOKEN_REFUSALS = frozenset(
         HistoryResult.REVOKED,
         HistoryResult.EXPIRED,
         HistoryResult.USED_UP,
+        HistoryResult.UNKNOWN_CODE,
+        HistoryResult.CODE_USED,
     }
 )
 
@@ -121,6 +127,10 @@ RESULT_ANSWERS: dict[str, tuple[int, str]] = {
     HistoryResult.OBSOLETE_DEVICE: (status.HTTP_410_GONE, "obsolete_device"),
     HistoryResult.PREMIUM_REFUSED: (status.HTTP_403_FORBIDDEN, "premium_not_supported"),
     HistoryResult.NO_LICENSE: (status.HTTP_409_CONFLICT, "no_license_available"),
+    HistoryResult.UNKNOWN_CODE: (status.HTTP_404_NOT_FOUND, "not_found"),
+    HistoryResult.CODE_USED: (status.HTTP_410_GONE, "used"),
+    HistoryResult.UNKNOWN_CATEGORY: (status.HTTP_404_NOT_FOUND, "unknown_category"),
+    HistoryResult.RATE_LIMITED: (status.HTTP_429_TOO_MANY_REQUESTS, "rate_limited"),
 }
 
 # Refusals of the request itself, before any service runs.
@@ -138,19 +148,14 @@ ERROR_CODES = {
 
 def _responses(ok: dict, refusals: dict[int, str]) -> dict:
     """The schema's answers of a device endpoint: `ok` ({200: …} or {204: None}) and what
-    each refusal status means, besides the 400 and 429 every endpoint has."""
+    each refusal status means, besides the 400 and 429 every endpoint has (APISchema adds
+    the 413, 415 and 503 of the shared plumbing)."""
     refusals = {
         400: "bad input, named in detail",
         429: "too many requests",
         **refusals,
     }
-    return {
-        **ok,
-        **{
-            code: OpenApiResponse(ErrorSerializer, description=text)
-            for code, text in refusals.items()
-        },
-    }
+    return {**ok, **{code: error_response(text) for code, text in refusals.items()}}
 
 
 class DeviceAPIView(APIView):
@@ -164,19 +169,30 @@ class DeviceAPIView(APIView):
     permission_classes = []
     parser_classes = [StrictJSONParser]
     throttle_classes = [DeviceFailureThrottle, DeviceIpThrottle, DeviceTokenThrottle]
+    schema = APISchema()
     history_action = ""
     request_serializer: type[serializers.Serializer]
 
     def post(self, request):
-        given = self.request_serializer(data=request.data)
+        return self.answer(request, request.data)
+
+    def answer(self, request, data) -> Response:
+        given = self.request_serializer(data=data)
         given.is_valid(raise_exception=True)
         outcome = self.run(given.validated_data, ip_address=client_ip(request) or None)
         if not outcome.ok:
-            if outcome.result in TOKEN_REFUSALS:
-                ratelimit.hit(failure_key(request), settings.DEVICE_FAILURES_PER_IP)
+            self.refused(request, outcome)
             code, error = RESULT_ANSWERS[outcome.result]
-            return Response({"error": error, "detail": outcome.detail}, status=code)
+            response = Response({"error": error, "detail": outcome.detail}, status=code)
+            if outcome.retry_after is not None:
+                response["Retry-After"] = str(math.ceil(outcome.retry_after))
+            return response
         return self.granted(outcome)
+
+    def refused(self, request, outcome: DeviceAnswer) -> None:
+        """Count a refusal against the limits that stop guessers."""
+        if outcome.result in TOKEN_REFUSALS:
+            ratelimit.hit(failure_key(request), settings.DEVICE_FAILURES_PER_IP)
 
     def run(self, data: dict, *, ip_address: str | None) -> DeviceAnswer:
         raise NotImplementedError
@@ -186,7 +202,13 @@ class DeviceAPIView(APIView):
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)
-        detail = _flatten(exc.detail) if isinstance(exc, exceptions.APIException) else ""
+        # The one exception handler has already made `exc` an answer: field errors are
+        # flattened to "field: message", others keep their detail.
+        data = response.data
+        if isinstance(data, dict) and "detail" in data:
+            detail = str(data["detail"])
+        else:
+            detail = _flatten(data) if isinstance(data, dict | list) else ""
         response.data = {
             "error": ERROR_CODES.get(response.status_code, "error"),
             "detail": detail or response.status_text,
@@ -244,9 +266,18 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
+def device_id_field() -> StrictCharField:
+    """The ID a device reports: up to 128 characters, not blank (it is trimmed)."""
+    # The validator only repeats what trimming and the blank check do, so that the schema
+    # says it too.
+    return StrictCharField(
+        max_length=128, validators=[RegexValidator(NOT_BLANK_PATTERN, "may not be blank")]
+    )
+
+
 class BootstrapRequestSerializer(serializers.Serializer):
     token = TokenValueField()
-    deviceId = StrictCharField(max_length=128)
+    deviceId = device_id_field()
     appId = serializers.ChoiceField(choices=AppId.values)
     model = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
     os = StrictCharField(max_length=128, required=False, allow_blank=True, default="")
@@ -287,7 +318,7 @@ class BootstrapView(DeviceAPIView):
 
 class LicenseRequestSerializer(serializers.Serializer):
     token = TokenValueField()
-    deviceId = StrictCharField(max_length=128)
+    deviceId = device_id_field()
     feature = serializers.ChoiceField(choices=Feature.values)
     appVersion = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
 
@@ -336,7 +367,7 @@ class LicenseView(DeviceAPIView):
 
 class CheckinRequestSerializer(serializers.Serializer):
     token = TokenValueField()
-    deviceId = StrictCharField(max_length=128)
+    deviceId = device_id_field()
     appVersion = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
 
 
@@ -364,3 +395,176 @@ class CheckinView(DeviceAPIView):
 
     def granted(self, outcome):
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Desk phones -----------------------------------------------------------------------
+
+CODE_REFUSALS = frozenset(
+    {HistoryResult.UNKNOWN_CODE, HistoryResult.CODE_USED, HistoryResult.EXPIRED}
+)
+CODE_FAILURES_KEY = "code-fail"
+
+
+class CodeFailureThrottle(CountingThrottle):
+    """Wrong codes from every address together: 12 random digits are only guessed by
+    trying, so a cap on all tries keeps that hopeless however many addresses guess."""
+
+    rate_setting = "CODE_FAILURES_GLOBAL"
+
+    def key(self, request) -> str:
+        return CODE_FAILURES_KEY
+
+    def check(self, key: str, rate: str) -> float | None:
+        return ratelimit.exceeded(key, rate)
+
+
+def _base_url(request) -> str:
+    return settings.PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
+
+
+class PhoneAnswerSerializer(serializers.Serializer):
+    deviceUrl = serializers.CharField(
+        source="device_url", help_text="Where the phone registers from now on."
+    )
+    customer = serializers.CharField(help_text="The customer (domain) the phone joined.")
+    category = serializers.CharField()
+    config = serializers.DictField(help_text="The category's configuration (its bootstrap).")
+    software = serializers.DictField(
+        allow_null=True, help_text="The latest software job of the category, or null."
+    )
+    configJobs = serializers.ListField(
+        source="config_jobs",
+        child=serializers.DictField(),
+        help_text="The latest job of every config type: {type, parameters}.",
+    )
+
+
+# The spellings devices.services.mac_normalize reads, for the schema.
+@extend_schema_field(
+    {"type": "string", "maxLength": 17, "pattern": r"^[0-9A-Fa-f]{2}(?:[:-]?[0-9A-Fa-f]{2}){5}$"}
+)
+class MacField(StrictCharField):
+    """A MAC address in any usual spelling (0090331A2B3C, 00:90:33:1a:2b:3c)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=17, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if mac_normalize(value) is None:
+            raise serializers.ValidationError("not a MAC address, e.g. 00:90:33:1A:2B:3C")
+        return value
+
+
+# DRF's IPAddressField takes either protocol; drf-spectacular cannot tell which.
+@extend_schema_field(
+    {"anyOf": [{"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}]}
+)
+class IPAddressField(serializers.IPAddressField):
+    pass
+
+
+class CodeRequestSerializer(serializers.Serializer):
+    # The validator repeats validate_code's rule so that the schema says it too.
+    code = StrictCharField(
+        min_length=12, max_length=12, validators=[RegexValidator(r"\A[0-9]{12}\Z", "12 digits")]
+    )
+    mac = MacField()
+    model = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
+    firmware = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
+    bootcode = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
+    localIp = IPAddressField(required=False, allow_null=True, default=None)
+
+    def validate_code(self, value: str) -> str:
+        if not value.isascii() or not value.isdigit():
+            raise serializers.ValidationError("12 digits")
+        return value
+
+
+def _phone(data) -> PhoneReport:
+    return PhoneReport(
+        mac=data["mac"],
+        model=data.get("model", ""),
+        firmware=data.get("firmware", ""),
+        bootcode=data.get("bootcode", ""),
+        local_ip=data.get("localIp"),
+    )
+
+
+@extend_schema_view(
+    post=extend_schema(
+        tags=["device"],
+        auth=[],
+        request=CodeRequestSerializer,
+        responses=_responses(
+            {200: PhoneAnswerSerializer},
+            {404: "unknown code", 410: "code used already or expired"},
+        ),
+    )
+)
+class CodeView(DeviceAPIView):
+    """A new phone redeems the one-time provisioning code a person typed on it."""
+
+    history_action = HistoryAction.CODE
+    request_serializer = CodeRequestSerializer
+    throttle_classes = [CodeFailureThrottle, *DeviceAPIView.throttle_classes]
+
+    def run(self, data, *, ip_address):
+        return code_redeem(
+            code=data["code"],
+            phone=_phone(data),
+            base_url=_base_url(self.request),
+            ip_address=ip_address,
+        )
+
+    def refused(self, request, outcome):
+        super().refused(request, outcome)
+        if outcome.result in CODE_REFUSALS:
+            ratelimit.hit(CODE_FAILURES_KEY, settings.CODE_FAILURES_GLOBAL)
+
+    def granted(self, outcome):
+        return Response(PhoneAnswerSerializer(outcome).data)
+
+
+class AutoRequestSerializer(serializers.Serializer):
+    domain = StrictCharField(max_length=64)
+    token = StrictCharField(max_length=128)
+    category = StrictCharField(max_length=64)
+    mac = MacField()
+    model = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
+    firmware = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["device"],
+        auth=[],
+        parameters=[AutoRequestSerializer],
+        responses=_responses(
+            {200: PhoneAnswerSerializer},
+            {404: "wrong domain or token, or not a provisioning category of the domain"},
+        ),
+    )
+)
+class AutoView(DeviceAPIView):
+    """A phone registers itself with its customer's automatic provisioning token."""
+
+    history_action = HistoryAction.AUTO
+    request_serializer = AutoRequestSerializer
+    http_method_names = ["get", "options"]
+
+    def get(self, request):
+        return self.answer(request, request.query_params)
+
+    def run(self, data, *, ip_address):
+        return auto_register(
+            domain=data["domain"],
+            token=data["token"],
+            category=data["category"],
+            phone=_phone(data),
+            base_url=_base_url(self.request),
+            ip_address=ip_address,
+        )
+
+    def granted(self, outcome):
+        return Response(PhoneAnswerSerializer(outcome).data)

@@ -7,4 +7,6 @@ device_urlpatterns = [
     path("bootstrap", device.BootstrapView.as_view(), name="bootstrap"),
     path("license", device.LicenseView.as_view(), name="license"),
     path("checkin", device.CheckinView.as_view(), name="checkin"),
+    path("code", device.CodeView.as_view(), name="code"),
+    path("auto", device.AutoView.as_view(), name="auto"),
 ]

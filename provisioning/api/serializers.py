@@ -4,13 +4,17 @@ Output serializers are read-only; writes arrive as query parameters (validated b
 *QuerySerializer classes) and go through provisioning.services.
 """
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.api.fields import StrictCharField
+from accounts.api.fields import QueryBooleanField, QueryIntegerField, StrictCharField, or_empty
 from devices.models import AppId
 from provisioning.models import (
     MAX_REDEMPTIONS,
+    TOKEN_CHARACTERS,
+    TOKEN_MAX_LENGTH,
+    TOKEN_MIN_LENGTH,
     TOKEN_RULE,
     Bootstrap,
     Token,
@@ -18,6 +22,28 @@ from provisioning.models import (
 )
 
 APP_ID_CHOICE_ERROR = f'"{{input}}" is not an app ID; use one of {", ".join(AppId.values)}.'
+
+
+def token_value_schema(min_length: int) -> dict:
+    """The schema of a token value: provisioning.models.token_value_error's rule."""
+    return {
+        "type": "string",
+        "pattern": f"^[{TOKEN_CHARACTERS}]+$",
+        "minLength": min_length,
+        "maxLength": TOKEN_MAX_LENGTH,
+    }
+
+
+# Any token value, as devices present them and lookups take them: values made before the
+# minimum length keep working.
+TOKEN_VALUE_SCHEMA = token_value_schema(1)
+# A token value people choose now (POST /token). One made before the minimum keeps its
+# shorter value, and can still be replaced under it.
+NEW_TOKEN_VALUE_SCHEMA = token_value_schema(TOKEN_MIN_LENGTH)
+# A bootstrap's name as services.bootstrap_save stores it: 1 to 128 characters, no control
+# characters, no blanks around it (stored names are trimmed).
+# \A and \Z: Python's $ would also match before a final newline (the schema says ^ and $).
+BOOTSTRAP_NAME_PATTERN = r"\A[^\s\x00-\x1f](?:[^\x00-\x1f]{0,126}[^\s\x00-\x1f])?\Z"
 
 
 class BootstrapSerializer(serializers.ModelSerializer):
@@ -82,20 +108,62 @@ class NameQuerySerializer(serializers.Serializer):
     )
 
 
-class TokenNameQuerySerializer(serializers.Serializer):
+class BootstrapSaveQuerySerializer(serializers.Serializer):
+    """The query of `POST /bootstrap`: the name is stored as given, so it must be one."""
+
     name = serializers.CharField(
-        trim_whitespace=False, help_text="The token value; matched ignoring case."
+        trim_whitespace=False,
+        max_length=128,
+        validators=[
+            RegexValidator(
+                BOOTSTRAP_NAME_PATTERN,
+                "1 to 128 characters, no control characters and no blanks at either end",
+            )
+        ],
+        help_text="The bootstrap's name (case-sensitive): 1 to 128 characters, no control "
+        "characters, no blanks at either end.",
     )
+
+
+@extend_schema_field(TOKEN_VALUE_SCHEMA)
+class TokenValueParameter(serializers.CharField):
+    """A token value to look up (GET and DELETE /token): any value not of the rule is
+    simply not found."""
+
+    def __init__(self, **kwargs):
+        super().__init__(trim_whitespace=False, **kwargs)
+
+
+@extend_schema_field(NEW_TOKEN_VALUE_SCHEMA)
+class NewTokenValueParameter(TokenValueParameter):
+    """The value of a token to add or replace; provisioning.services.token_save applies
+    the rule and answers 400 naming "name"."""
+
+
+class TokenNameQuerySerializer(serializers.Serializer):
+    name = TokenValueParameter(help_text="The token value; matched ignoring case.")
+
+
+@extend_schema_field(or_empty({"type": "string", "format": "date-time"}))
+class ExpiresAtParameter(serializers.DateTimeField):
+    pass
+
+
+@extend_schema_field(or_empty({"type": "integer", "minimum": 1, "maximum": MAX_REDEMPTIONS}))
+class MaxRedemptionsParameter(QueryIntegerField):
+    pass
+
+
+@extend_schema_field(or_empty({"type": "string", "enum": ["true", "false"]}))
+class RevokedParameter(QueryBooleanField):
+    pass
 
 
 class TokenWriteQuerySerializer(serializers.Serializer):
     """The query of `POST /token`. The token is replaced as a whole: an optional parameter
     left out goes back to its default."""
 
-    name = serializers.CharField(
-        trim_whitespace=False,
-        help_text=f"The token value: {TOKEN_RULE}; unique ignoring case.",
-    )
+    name = NewTokenValueParameter(help_text=f"The token value: {TOKEN_RULE}; unique ignoring case.")
     appId = serializers.ChoiceField(
         choices=AppId.values, error_messages={"invalid_choice": APP_ID_CHOICE_ERROR}
     )
@@ -105,14 +173,14 @@ class TokenWriteQuerySerializer(serializers.Serializer):
     description = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=255
     )
-    expiresAt = serializers.DateTimeField(
+    expiresAt = ExpiresAtParameter(
         required=False,
         allow_null=True,
         default=None,
         help_text="ISO 8601, e.g. 2030-01-31T12:00:00Z; the token is refused after it. "
         "Empty or left out: never expires.",
     )
-    maxRedemptions = serializers.IntegerField(
+    maxRedemptions = MaxRedemptionsParameter(
         required=False,
         allow_null=True,
         default=None,
@@ -120,38 +188,76 @@ class TokenWriteQuerySerializer(serializers.Serializer):
         max_value=MAX_REDEMPTIONS,
         help_text="How many times the token may be redeemed. Empty or left out: no limit.",
     )
-    revoked = serializers.BooleanField(
-        required=False, default=False, help_text="true: devices can no longer redeem it."
+    revoked = RevokedParameter(
+        required=False,
+        default=False,
+        help_text="true: devices can no longer redeem it. Empty or left out: false.",
     )
 
 
 # --- Import ----------------------------------------------------------------------------
 
 
-class BootstrapImportSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    parameters = serializers.DictField()
+def _import_request_schema() -> dict:
+    """The JSON import as provisioning.importing.parse_json reads it: only these keys (an
+    unknown one is refused), at least one entry, each entry of the rules of a single save.
+    What no schema can say is left to the rows' errors: a token's bootstrap must be in the
+    file or one you have, and a name may appear only once."""
+    bootstrap = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name", "parameters"],
+        "properties": {
+            "name": {
+                "type": "string",
+                "maxLength": 128,
+                "pattern": _schema_pattern(BOOTSTRAP_NAME_PATTERN),
+            },
+            "parameters": {"type": "object", "additionalProperties": True},
+        },
+    }
+    token = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name", "appId", "bootstrap"],
+        "properties": {
+            "name": NEW_TOKEN_VALUE_SCHEMA,
+            "appId": {"type": "string", "enum": list(AppId.values)},
+            "bootstrap": {
+                "type": "string",
+                "minLength": 1,
+                "description": "A bootstrap of this import or one you already have.",
+            },
+            "description": {"type": "string", "maxLength": 255, "nullable": True},
+            "expiresAt": {**or_empty({"type": "string", "format": "date-time"}), "nullable": True},
+            "maxRedemptions": {
+                **or_empty({"type": "integer", "minimum": 1, "maximum": MAX_REDEMPTIONS}),
+                "nullable": True,
+            },
+            "revoked": {**or_empty({"type": "boolean"}), "nullable": True},
+        },
+    }
+    lists = {
+        "bootstraps": {"type": "array", "items": bootstrap, "nullable": True},
+        "tokens": {"type": "array", "items": token, "nullable": True},
+    }
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": lists,
+        "anyOf": [
+            {"required": [key], "properties": {key: {"type": "array", "minItems": 1}}}
+            for key in lists
+        ],
+    }
 
 
-class TokenImportSerializer(serializers.Serializer):
-    name = serializers.CharField(help_text="The token value.")
-    appId = serializers.ChoiceField(choices=AppId.values)
-    bootstrap = serializers.CharField(
-        help_text="A bootstrap of this import or one you already have."
-    )
-    description = serializers.CharField(required=False, allow_blank=True)
-    expiresAt = serializers.DateTimeField(required=False, allow_null=True)
-    maxRedemptions = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, max_value=MAX_REDEMPTIONS
-    )
-    revoked = serializers.BooleanField(required=False)
+def _schema_pattern(python_pattern: str) -> str:
+    """A Python pattern anchored with \\A and \\Z as the schema writes it (^ and $)."""
+    return python_pattern.replace(r"\A", "^").replace(r"\Z", "$")
 
 
-class ImportRequestSerializer(serializers.Serializer):
-    """Schema only: the view parses the body itself (provisioning.importing)."""
-
-    bootstraps = BootstrapImportSerializer(many=True, required=False)
-    tokens = TokenImportSerializer(many=True, required=False)
+IMPORT_REQUEST_SCHEMA = _import_request_schema()
 
 
 class ImportUploadSerializer(serializers.Serializer):
@@ -185,6 +291,7 @@ class ImportErrorSerializer(serializers.Serializer):
     rows = ImportRowErrorSerializer(many=True, required=False)
 
 
+@extend_schema_field(TOKEN_VALUE_SCHEMA)
 class TokenValueField(StrictCharField):
     """A token value as devices send it, checked by the one token rule."""
 

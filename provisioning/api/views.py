@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import BaseParser, MultiPartParser
@@ -19,13 +19,14 @@ from accounts.api.base import (
     ETAG_HEADER,
     FORBIDDEN,
     IF_MATCH_HEADER,
+    NOT_FOUND,
     PAGE_PARAMETERS,
     STALE,
     VALIDATION_ERROR,
     AdminAPIView,
     AllRowsListMixin,
-    ErrorSerializer,
     TenantViewSet,
+    error_response,
 )
 from accounts.api.parsers import PayloadTooLarge, read_limited
 from accounts.permissions import Action, Area, can
@@ -33,9 +34,10 @@ from devices.api import views as devices_api
 from devices.models import Device
 from provisioning import importing, services
 from provisioning.api.serializers import (
+    IMPORT_REQUEST_SCHEMA,
+    BootstrapSaveQuerySerializer,
     BootstrapSerializer,
     ImportErrorSerializer,
-    ImportRequestSerializer,
     ImportResultSerializer,
     ImportUploadSerializer,
     NameQuerySerializer,
@@ -95,9 +97,6 @@ def _body_too_large(request, limit: int) -> bool:
         return False
 
 
-NOT_FOUND = OpenApiResponse(description="No such object in your customer.")
-
-
 # --- Bootstraps ------------------------------------------------------------------------
 
 
@@ -106,6 +105,7 @@ class BootstrapView(AdminAPIView):
 
     area = Area.BOOTSTRAPS
     parser_classes = [RawJSONParser]
+    body_required = True
 
     def _bootstraps(self):
         return Bootstrap.objects.for_customer(self.customer)
@@ -132,7 +132,7 @@ class BootstrapView(AdminAPIView):
         summary="Add a bootstrap, or replace the one with this name",
         description="The request body is the bootstrap's parameters: a JSON object, e.g. "
         '`{"site": "site-1094"}`. Answers 201 when added, 200 when replaced.',
-        parameters=[NameQuerySerializer, CUSTOMER_PARAMETER, IF_MATCH_HEADER, ETAG_HEADER],
+        parameters=[BootstrapSaveQuerySerializer, CUSTOMER_PARAMETER, IF_MATCH_HEADER, ETAG_HEADER],
         request={"application/json": {"type": "object", "additionalProperties": True}},
         responses={
             200: BootstrapSerializer,
@@ -140,11 +140,11 @@ class BootstrapView(AdminAPIView):
             400: VALIDATION_ERROR,
             403: FORBIDDEN,
             409: STALE,
-            413: OpenApiResponse(ErrorSerializer, description="The body is too large."),
+            413: error_response("too_large: the body is larger than this server takes."),
         },
     )
     def post(self, request):
-        name = _query(NameQuerySerializer, request)["name"]
+        name = _query(BootstrapSaveQuerySerializer, request)["name"]
         expected = self.if_match_version()
         body = request.data
         if not isinstance(body, RawBody) or not body.strip():
@@ -179,10 +179,9 @@ class BootstrapView(AdminAPIView):
             400: VALIDATION_ERROR,
             403: FORBIDDEN,
             404: NOT_FOUND,
-            409: OpenApiResponse(
-                ErrorSerializer,
-                description="in_use: tokens use the bootstrap (the detail names them); "
-                "stale_version: If-Match is out of date.",
+            409: error_response(
+                "in_use: tokens use the bootstrap (the detail names them); stale_version: "
+                "If-Match is out of date."
             ),
         },
     )
@@ -317,6 +316,7 @@ class CatalogImportView(AdminAPIView):
 
     area = Area.TOKENS
     parser_classes = [RawImportJSONParser, RawCSVParser, MultiPartParser]
+    body_required = True
 
     @extend_schema(
         tags=[TOKEN_TAG],
@@ -335,7 +335,7 @@ class CatalogImportView(AdminAPIView):
         ),
         parameters=[CUSTOMER_PARAMETER],
         request={
-            "application/json": ImportRequestSerializer,
+            "application/json": IMPORT_REQUEST_SCHEMA,
             "text/csv": OpenApiTypes.STR,
             "multipart/form-data": ImportUploadSerializer,
         },
@@ -343,7 +343,7 @@ class CatalogImportView(AdminAPIView):
             200: ImportResultSerializer,
             400: ImportErrorSerializer,
             403: FORBIDDEN,
-            413: OpenApiResponse(ErrorSerializer, description="The file is too large."),
+            413: error_response("too_large: the file is larger than this server takes."),
         },
     )
     def post(self, request):

@@ -1,6 +1,6 @@
 """The demo customer of `make run`. It lives in config, on top of the app order, because
 it fills every app: customers and users, bootstraps and tokens, devices and sites, the
-license pool."""
+license pool, the ZTP card."""
 
 import secrets
 
@@ -15,7 +15,8 @@ from devices.models import AppId
 from devices.services import sites_sync
 from licensing.backend import EntitlementBackendError
 from licensing.services import entitlements_sync
-from provisioning.models import Token
+from provisioning.models import AutoProvisioning, AutoProvisioningKey, Token
+from provisioning.phones import auto_provisioning_enable
 from provisioning.services import (
     DIRECT_ACCESS_BOOTSTRAP,
     bootstrap_save,
@@ -24,6 +25,7 @@ from provisioning.services import (
     token_redeem,
     token_save,
 )
+from ztp.models import ZtpAccount, ZtpPhone
 
 DEMO_SLUG = "demo"
 DEMO_PTT_SERVER = "demo-ptt"
@@ -54,6 +56,7 @@ class Command(BaseCommand):
             )
             _seed(customer)
             _seed_licenses(customer)
+        _seed_ztp(customer)
         lines = []
         for username, name, role in DEMO_USERS:
             password = _password()
@@ -147,6 +150,17 @@ def _seed_licenses(customer: Customer) -> None:
             feature=feature,
             app_version="9.0.22410",
         )
+
+
+def _seed_ztp(customer: Customer) -> None:
+    """Make the ZTP card work on every start. Onboarding needs automatic provisioning on
+    (ZTP issues its own token from it). The demo's vendors are fakes that forget everything
+    when `make run` stops, so the demo customer's ZTP wiring starts over each time."""
+    if not AutoProvisioning.objects.for_customer(customer).filter(enabled=True).exists():
+        auto_provisioning_enable(customer=customer, user=None)
+    ZtpPhone.objects.for_customer(customer).delete()
+    ZtpAccount.objects.for_customer(customer).delete()
+    AutoProvisioningKey.objects.for_customer(customer).filter(purpose__startswith="ztp:").delete()
 
 
 def _password() -> str:

@@ -1,0 +1,67 @@
+"""Fixtures of the ZTP tests: the fake SRAPS and YMCS on loopback, wired into the settings,
+and a customer ready to onboard (a provisioning category, automatic provisioning on)."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from provisioning import phones
+from ztp.fake_sraps import FakeSraps
+from ztp.fake_ymcs import FakeYmcs
+
+BASE_URL = "http://testserver"
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch):
+    # httpx honours proxy variables even for 127.0.0.1; these requests must stay local.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _ztp_settings(settings):
+    """No vendor configured unless a test starts a fake; short timeouts."""
+    settings.ZTP_VENDORS = {
+        "snom": {"url": "http://127.0.0.1:9/api/v1", "key_id": "", "secret": ""},
+        "yealink": {"url": "http://127.0.0.1:9", "key_id": "", "secret": ""},
+    }
+    settings.ZTP_TIMEOUT = 2
+    settings.PUBLIC_URL = ""
+
+
+@pytest.fixture
+def sraps(settings) -> Iterator[FakeSraps]:
+    with FakeSraps() as fake:
+        settings.ZTP_VENDORS = {
+            **settings.ZTP_VENDORS,
+            "snom": {
+                "url": fake.api_url,
+                "key_id": fake.reseller_key_id,
+                "secret": fake.reseller_secret,
+            },
+        }
+        yield fake
+
+
+@pytest.fixture
+def ymcs(settings) -> Iterator[FakeYmcs]:
+    with FakeYmcs() as fake:
+        settings.ZTP_VENDORS = {
+            **settings.ZTP_VENDORS,
+            "yealink": {
+                "url": fake.url,
+                "key_id": fake.reseller_client_id,
+                "secret": fake.reseller_secret,
+            },
+        }
+        yield fake
+
+
+@pytest.fixture
+def ready(customer):
+    """The customer with its default provisioning category and automatic provisioning on."""
+    phones.customer_phone_defaults_create(customer=customer)
+    phones.auto_provisioning_enable(customer=customer, user=None, token="acme-auto-token")
+    return customer

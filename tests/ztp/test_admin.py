@@ -1,0 +1,26 @@
+"""Support's read-only view of the ZTP wiring in Django admin: never the secrets."""
+
+from django.urls import reverse
+
+from ztp import crypto, services
+from ztp.models import ZtpAccount
+
+from .conftest import BASE_URL
+
+
+def test_staff_see_the_wiring_but_never_the_credentials(client, staff, ready, sraps):
+    services.ztp_onboard(customer=ready, vendor="snom", user=None, base_url=BASE_URL)
+    account = ZtpAccount.objects.get()
+    stored = crypto.unseal(account.secrets)
+    client.force_login(staff)
+
+    listing = client.get(reverse("admin:ztp_ztpaccount_changelist"))
+    page = client.get(reverse("admin:ztp_ztpaccount_change", args=[account.pk]))
+
+    assert listing.status_code == page.status_code == 200
+    assert account.company_id in page.content.decode()
+    for secret in (account.secrets, stored["secret"], stored["token"], stored["key_id"]):
+        assert secret not in page.content.decode()
+        assert secret not in listing.content.decode()
+    assert client.get(reverse("admin:ztp_ztpaccount_add")).status_code == 403
+    assert client.get(reverse("admin:ztp_ztpphone_changelist")).status_code == 200

@@ -1,0 +1,71 @@
+"""Encryption at rest: no secret in a database dump, and retiring a key (add a new one in
+front, `manage.py ztp rekey`, remove the old one)."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from reports.models import Event
+from ztp import crypto, services
+from ztp.crypto import EncryptionUnavailable
+from ztp.models import Vendor, ZtpAccount
+
+from .conftest import BASE_URL
+
+
+def test_a_database_dump_holds_no_plaintext_secret(ready, sraps, ymcs):
+    for vendor in Vendor.values:
+        services.ztp_onboard(customer=ready, vendor=vendor, user=None, base_url=BASE_URL)
+        services.ztp_rotate(customer=ready, vendor=vendor, user=None)
+    secrets = []
+    for account in ZtpAccount.objects.all():
+        stored = crypto.unseal(account.secrets)
+        secrets += [stored["secret"], stored["key_id"], stored["token"], stored["url"]]
+    secrets += [sraps.reseller_secret, ymcs.reseller_secret]
+    dump = io.StringIO()
+
+    call_command("dumpdata", stdout=dump)
+
+    text = dump.getvalue()
+    assert '"model": "ztp.ztpaccount"' in text
+    leaked = [secret for secret in secrets if secret in text]
+    assert not leaked
+
+
+def test_encryption_key_rotation(ready, sraps, settings):
+    old, new = crypto.new_key(), crypto.new_key()
+    settings.ZTP_ENCRYPTION_KEYS = [old]
+    services.ztp_onboard(customer=ready, vendor="snom", user=None, base_url=BASE_URL)
+    plain = crypto.unseal(ZtpAccount.objects.get().secrets)
+
+    # 1. The new key goes in front: everything still reads, new writes use it.
+    settings.ZTP_ENCRYPTION_KEYS = [new, old]
+    assert crypto.unseal(ZtpAccount.objects.get().secrets) == plain
+    # 2. Re-encrypt everything with it.
+    out = io.StringIO()
+    call_command("ztp", "rekey", stdout=out)
+    assert out.getvalue().strip() == "1 credential(s) re-encrypted with the first key, 0 left."
+    call_command("ztp", "rekey", stdout=io.StringIO())  # again: nothing left to do
+    assert Event.objects.filter(type="ZTP_REKEY").count() == 2
+    # 3. The old key is retired: the credentials still read, and still work at the vendor.
+    settings.ZTP_ENCRYPTION_KEYS = [new]
+    assert crypto.unseal(ZtpAccount.objects.get().secrets) == plain
+    services.ztp_check(customer=ready, vendor="snom", user=None)
+
+
+def test_retiring_a_key_before_the_rekey_is_explained(ready, sraps, settings):
+    old, new = crypto.new_key(), crypto.new_key()
+    settings.ZTP_ENCRYPTION_KEYS = [old]
+    services.ztp_onboard(customer=ready, vendor="snom", user=None, base_url=BASE_URL)
+    settings.ZTP_ENCRYPTION_KEYS = [new]
+
+    with pytest.raises(
+        EncryptionUnavailable, match=r"a key was removed before `manage\.py ztp rekey`"
+    ):
+        services.ztp_check(customer=ready, vendor="snom", user=None)
+
+
+def test_each_encryption_is_different(settings):
+    settings.ZTP_ENCRYPTION_KEYS = [crypto.new_key()]
+    assert crypto.seal({"a": 1}) != crypto.seal({"a": 1})  # Fernet's random IV

@@ -1,0 +1,94 @@
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.errors import ServiceError
+from accounts.management.utils import describe
+from accounts.models import Customer
+from ztp import crypto, services
+from ztp.models import Vendor
+
+NEEDS_VENDOR = {"onboard", "rotate", "disable", "check"}
+
+
+class Command(BaseCommand):
+    help = (
+        "Zero-touch provisioning without the browser: the ZTP card's actions, with the same "
+        "rules, lock and Events. Prints the outcome in one line; exits non-zero on failure.\n"
+        "  status   the stored state (no vendor call) of one vendor or all\n"
+        "  onboard | rotate | disable | check   as the card's buttons\n"
+        "  rekey    re-encrypt every stored credential with the first ZTP_ENCRYPTION_KEYS key\n"
+        "  newkey   print a new key for ZTP_ENCRYPTION_KEYS"
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("action", choices=["status", *sorted(NEEDS_VENDOR), "rekey", "newkey"])
+        parser.add_argument("--customer", help="The customer's slug")
+        parser.add_argument("--vendor", choices=Vendor.values, help="The vendor")
+        parser.add_argument(
+            "--base-url",
+            default="",
+            help="Where phones reach this server (onboard; default PUBLIC_URL)",
+        )
+
+    def handle(self, *args, **options):
+        action = options["action"]
+        if action == "newkey":
+            self.stdout.write(crypto.new_key())
+            return
+        if action == "rekey":
+            try:
+                done, left = services.ztp_rekey()
+            except ServiceError as exc:
+                raise CommandError(exc.detail) from None
+            self.stdout.write(f"{done} credential(s) re-encrypted with the first key, {left} left.")
+            if left:
+                raise CommandError(f"{left} changed meanwhile: run rekey again")
+            return
+        customer = self._customer(options["customer"])
+        vendor = options["vendor"]
+        if action == "status":
+            vendors = [vendor] if vendor else Vendor.values
+            for name in vendors:
+                account = services.ztp_account_state(customer, name)
+                self.stdout.write(services.ztp_status_line(account))
+            return
+        if not vendor:
+            raise CommandError(f"--vendor: required for {action} ({', '.join(Vendor.values)})")
+        common = {"customer": customer, "vendor": vendor, "user": None}
+        try:
+            if action == "onboard":
+                outcome = services.ztp_onboard(**common, base_url=self._base_url(options))
+            elif action == "rotate":
+                outcome = services.ztp_rotate(**common)
+            elif action == "disable":
+                outcome = services.ztp_disable(**common)
+            else:
+                outcome = services.ztp_check(**common)
+        except ServiceError as exc:
+            raise CommandError(exc.detail) from None
+        except ValidationError as exc:
+            raise CommandError(describe(exc)) from None
+        self.stdout.write(outcome.message)
+
+    def _customer(self, slug: str | None) -> Customer:
+        if not slug:
+            raise CommandError("--customer: required (the customer's slug)")
+        customer = Customer.objects.filter(slug=slug).first()
+        if customer is None:
+            raise CommandError(f"--customer: no customer with slug {slug!r}")
+        return customer
+
+    def _base_url(self, options) -> str:
+        base_url = (options["base_url"] or settings.PUBLIC_URL).rstrip("/")
+        if not base_url:
+            raise CommandError(
+                "--base-url: required when PUBLIC_URL is not set (the address phones reach "
+                "this server at, e.g. https://pm.example.com)"
+            )
+        parts = urlsplit(base_url)
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query:
+            raise CommandError("--base-url: expected an address like https://pm.example.com")
+        return base_url

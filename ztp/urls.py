@@ -1,0 +1,36 @@
+from django.urls import path
+
+from ztp import views
+
+app_name = "ztp"
+
+urlpatterns = [
+    path(
+        "system/customer/ztp/actions/<str:vendor>/<str:name>",
+        views.ZtpActionView.as_view(),
+        name="action",
+    ),
+    path("system/customer/ztp/phones/", views.ZtpPhoneListView.as_view(), name="phone_list"),
+    path("system/customer/ztp/phones/add", views.ZtpPhoneAddView.as_view(), name="phone_add"),
+    path(
+        "system/customer/ztp/phones/remove",
+        views.ZtpPhoneRemoveView.as_view(),
+        name="phone_remove",
+    ),
+    path(
+        "system/customer/ztp/phones/lookup",
+        views.ZtpPhoneLookupView.as_view(),
+        name="phone_lookup",
+    ),
+    path(
+        "system/customer/ztp/phones/import",
+        views.ZtpPhoneImportView.as_view(),
+        name="phone_import",
+    ),
+]
+
+# Mounted by config/urls.py in the "accounts" namespace, beside accounts.urls: the page of
+# the acting customer, which carries the ZTP card (accounts may not import ztp).
+customer_page_urlpatterns = [
+    path("system/customer/", views.CustomerDetailView.as_view(), name="customer_detail"),
+]

@@ -1,0 +1,279 @@
+"""The customer page (System > Customer) with its ZTP card, the card's actions, and the list
+of phones registered with each vendor. The rules are in ztp.services; these views shape the
+pages, call the services and show their refusals.
+
+The customer page is every role's (it shows the acting customer); the ZTP card and
+everything under it are for the customer's Super-Admins and staff only. The page is mounted
+in the accounts namespace by config/urls.py (accounts may not import ztp; ztp may import
+accounts), as provisioning's device page is mounted in the devices namespace.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, QuerySet
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.views.generic import TemplateView, View
+
+from accounts.errors import ServiceError
+from accounts.permissions import Action, Area, can
+from accounts.views_base import FilteredListMixin, PortalView, TenantViewMixin
+from provisioning import phones
+from ztp import services
+from ztp.filters import ZtpPhoneFilterSet
+from ztp.forms import PhoneForm, PhoneImportForm
+from ztp.models import Action as ZtpAction
+from ztp.models import Vendor, ZtpPhone
+
+# Who drives ZTP: the customer's Super-Admins and staff, the people who manage its portal
+# users. accounts.permissions has no area of its own for ZTP (it is not ztp's to change);
+# when it grows one, this is the one line to change.
+ZTP_AREA = Area.USERS
+
+CARD_ACTIONS = {
+    ZtpAction.ONBOARD: (
+        "primary",
+        "Onboard {vendor} for {customer}? This creates the vendor-side company, "
+        "per-customer credentials (stored encrypted) and registers our provisioning URL.",
+    ),
+    ZtpAction.ROTATE: (
+        "",
+        "Rotate the {vendor} credentials of {customer}? New credentials replace the stored "
+        "ones in one step; registered phones keep working.",
+    ),
+    ZtpAction.DISABLE: (
+        "danger",
+        "Disable {vendor} for {customer}? Its phones are removed at the vendor and its "
+        "credentials revoked and cleared. Other vendors are untouched.",
+    ),
+    ZtpAction.CHECK: ("", ""),
+}
+
+
+def can_manage_ztp(user) -> bool:
+    return can(user, ZTP_AREA, Action.CHANGE)
+
+
+def _base_url(request) -> str:
+    """Where phones reach this server: PUBLIC_URL, else the address of this request."""
+    return settings.PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
+
+
+def card_context(customer, *, notice=None, confirm=None) -> dict:
+    """What templates/ztp/includes/card.html needs: stored state only, two queries."""
+    rows = []
+    for row in services.ztp_card(customer):
+        actions = []
+        for name in row.actions:
+            css, question = CARD_ACTIONS[name]
+            actions.append(
+                {
+                    "name": name,
+                    "label": ZtpAction(name).label,
+                    "css": css,
+                    "confirm": question.format(vendor=row.label, customer=customer.name),
+                    "asking": confirm == (row.vendor, name),
+                }
+            )
+        rows.append({"row": row, "account": row.account, "actions": actions})
+    return {"ztp_rows": rows, "ztp_notice": notice}
+
+
+class CustomerDetailView(PortalView, TemplateView):
+    """System > Customer: the acting customer; for Super-Admins and staff, its ZTP card."""
+
+    area = Area.DASHBOARD
+    template_name = "ztp/customer_detail.html"
+    page_title = "Customer"
+
+    def get_context_data(self, **kwargs):
+        card = kwargs.pop("card", {})
+        context = super().get_context_data(**kwargs)
+        customer = self.customer
+        context.update(
+            device_url=phones.device_url(customer=customer, base_url=_base_url(self.request)),
+            public_url=settings.PUBLIC_URL,
+            ztp_rows=None,
+        )
+        if can_manage_ztp(self.request.user):
+            context.update(card_context(customer, **card))
+        return context
+
+
+class _PostOnlyMixin:
+    http_method_names = ["post"]
+
+    def dispatch(self, request, *args, **kwargs):
+        # A method the button does not use is 405 for everyone, signed in or not.
+        if request.method.lower() not in self.http_method_names:
+            return self.http_method_not_allowed(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
+
+class ZtpActionView(_PostOnlyMixin, PortalView, View):
+    """Onboard, Rotate, Disable or Check now, for one vendor. The card's script posts with
+    `confirmed=1` and gets the card back; without the script, the first POST shows the
+    confirmation and the result comes back on the customer page."""
+
+    area = ZTP_AREA
+    action = Action.CHANGE
+
+    def post(self, request, vendor: str, name: str):
+        if vendor not in Vendor.values or name not in CARD_ACTIONS:
+            raise Http404
+        partial = request.headers.get("X-Requested-With") == "fetch"
+        if CARD_ACTIONS[name][1] and request.POST.get("confirmed") != "1" and not partial:
+            return self._page(card={"confirm": (vendor, name)})
+        notice = self._run(vendor, name)
+        if partial:
+            response = render(
+                request,
+                "ztp/includes/card.html",
+                {**card_context(self.customer, notice=notice), "customer": self.customer},
+            )
+            add_never_cache_headers(response)
+            return response
+        level = messages.ERROR if notice["level"] == "error" else messages.SUCCESS
+        messages.add_message(request, level, notice["text"])
+        return redirect(reverse("accounts:customer_detail") + "#ztp")
+
+    def _run(self, vendor: str, name: str) -> dict:
+        common = {"customer": self.customer, "vendor": vendor, "user": self.request.user}
+        try:
+            if name == ZtpAction.ONBOARD:
+                outcome = services.ztp_onboard(**common, base_url=_base_url(self.request))
+            elif name == ZtpAction.ROTATE:
+                outcome = services.ztp_rotate(**common)
+            elif name == ZtpAction.DISABLE:
+                outcome = services.ztp_disable(**common)
+            else:
+                outcome = services.ztp_check(**common)
+        except ServiceError as exc:
+            return {"level": "error", "text": exc.detail, "vendor": vendor}
+        return {"level": "success", "text": outcome.message, "vendor": vendor}
+
+    def _page(self, **kwargs):
+        view = CustomerDetailView()
+        view.setup(self.request)
+        view.customer = self.customer
+        return view.render_to_response(view.get_context_data(**kwargs))
+
+
+# --- phones -------------------------------------------------------------------------------
+
+
+def _vendor_of(request, source) -> str:
+    vendor = source.get("vendor") or Vendor.SNOM
+    if vendor not in Vendor.values:
+        raise Http404
+    return vendor
+
+
+def _list_url(vendor: str) -> str:
+    return f"{reverse('ztp:phone_list')}?{urlencode({'vendor': vendor})}"
+
+
+class ZtpPhoneListView(FilteredListMixin, TenantViewMixin, TemplateView):
+    """One vendor's registered phones of the customer (?vendor=), with add, remove, look up
+    and CSV import. Rendered from stored state: no vendor call."""
+
+    area = ZTP_AREA
+    model = ZtpPhone
+    filterset_class = ZtpPhoneFilterSet
+    template_name = "ztp/phone_list.html"
+    page_title = "ZTP phones"
+    paginate_by = 50
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self.vendor = _vendor_of(request, request.GET)
+
+    def refine_queryset(self, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(vendor=self.vendor)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        counts = dict(
+            self.scope().values("vendor").annotate(n=Count("pk")).values_list("vendor", "n")
+        )
+        account = services.ztp_account_state(self.customer, self.vendor)
+        context.update(
+            vendor=self.vendor,
+            vendor_label=Vendor(self.vendor).label,
+            account=account,
+            tabs=[
+                {"vendor": v.value, "label": v.label, "count": counts.get(v.value, 0)}
+                for v in Vendor
+            ],
+            add_form=PhoneForm(),
+            import_form=PhoneImportForm(),
+            import_max=services.IMPORT_MAX,
+        )
+        return context
+
+
+class _PhoneActionView(_PostOnlyMixin, PortalView, View):
+    area = ZTP_AREA
+    action = Action.CHANGE
+
+    def post(self, request):
+        vendor = _vendor_of(request, request.POST)
+        try:
+            text = self.run(vendor)
+        except ValidationError as exc:
+            messages.error(request, " ".join(_sentences(exc)))
+        except ServiceError as exc:
+            messages.error(request, exc.detail)
+        else:
+            messages.success(request, text)
+        return redirect(_list_url(vendor))
+
+    def common(self, vendor: str) -> dict:
+        return {"customer": self.customer, "vendor": vendor, "user": self.request.user}
+
+
+class ZtpPhoneAddView(_PhoneActionView):
+    def run(self, vendor: str) -> str:
+        form = PhoneForm(self.request.POST)
+        if not form.is_valid():
+            raise ValidationError({"mac": list(form.errors.get("mac", ["enter a MAC address"]))})
+        outcome = services.ztp_phone_register(**self.common(vendor), mac=form.cleaned_data["mac"])
+        return outcome.message
+
+
+class ZtpPhoneRemoveView(_PhoneActionView):
+    def run(self, vendor: str) -> str:
+        mac = self.request.POST.get("mac", "")
+        return services.ztp_phone_unregister(**self.common(vendor), mac=mac).message
+
+
+class ZtpPhoneLookupView(_PhoneActionView):
+    def run(self, vendor: str) -> str:
+        mac = self.request.POST.get("mac", "")
+        return services.ztp_phone_lookup(**self.common(vendor), mac=mac).message
+
+
+class ZtpPhoneImportView(_PhoneActionView):
+    def run(self, vendor: str) -> str:
+        form = PhoneImportForm(self.request.POST, self.request.FILES)
+        if not form.is_valid():
+            raise ValidationError({"file": form.errors.get("file") or ["choose a CSV file"]})
+        result = services.ztp_phone_import(**self.common(vendor), text=form.cleaned_data["file"])
+        for problem in result.failed[:10]:
+            messages.warning(self.request, problem)
+        if len(result.failed) > 10:
+            messages.warning(self.request, f"… and {len(result.failed) - 10} more (see Events).")
+        return f"{Vendor(vendor).label}: import: {result.message}"
+
+
+def _sentences(error: ValidationError) -> list[str]:
+    if hasattr(error, "error_dict"):
+        return [f"{key}: {' '.join(value)}" for key, value in error.message_dict.items()]
+    return list(error.messages)
