@@ -71,6 +71,7 @@ def _endpoints(super_admin):
         ("device bootstrap", device, "/device/api/v1/bootstrap"),
         ("device license", device, "/device/api/v1/license"),
         ("device checkin", device, "/device/api/v1/checkin"),
+        ("device code", device, "/device/api/v1/code"),
         ("login", APIClient(), "/admin/api/v1/auth/admin"),
         ("refresh", APIClient(), "/admin/api/v1/auth/refresh"),
         ("bootstrap save", admin, "/admin/api/v1/bootstrap?name=Fuzz"),
@@ -255,6 +256,9 @@ def _fuzz_body(rng: random.Random) -> bytes:
         "role",
         "bootstraps",
         "tokens",
+        "code",
+        "mac",
+        "localIp",
     ]
     body = {name: _fuzz_value(rng) for name in rng.sample(fields, rng.randint(0, len(fields)))}
     if rng.random() < 0.2:
@@ -265,7 +269,7 @@ def _fuzz_body(rng: random.Random) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-@pytest.mark.parametrize("endpoint", range(9))
+@pytest.mark.parametrize("endpoint", range(10))
 def test_seeded_fuzz_never_answers_5xx(fleet, super_admin, endpoint):
     label, client, path = _endpoints(super_admin)[endpoint]
     rng = random.Random(f"fuzz-{label}")
