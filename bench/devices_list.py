@@ -38,15 +38,8 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import Customer, Role, User  # noqa: E402
-from devices.models import (  # noqa: E402
-    AppId,
-    Device,
-    DeviceKind,
-    DeviceState,
-    Site,
-    SiteStatus,
-)
-from reports.models import Event  # noqa: E402
+from devices.models import Device, DeviceKind, DeviceState, Site, SiteStatus  # noqa: E402
+from reports.models import AppId, Event  # noqa: E402
 
 RUNS = 5
 BATCH = 5000

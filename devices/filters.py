@@ -2,7 +2,8 @@ import django_filters
 from django.db.models import Q
 
 from accounts.filters import StableOrderingFilter
-from devices.models import AppId, Device, DeviceState, Site, SiteStatus
+from devices.models import Device, DeviceState, Site, SiteStatus
+from reports.models import AppId
 
 # "No site status" needs a name of its own: an empty value means "no filter".
 SITE_STATUS_NONE = "none"

@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from accounts.errors import AlreadyExists, Missing, StaleVersion
 from accounts.models import Customer, User
-from devices.models import AppId, Device, DeviceKind, DeviceState, Site, SiteStatus
+from devices.models import Device, DeviceKind, DeviceState, Site, SiteStatus
 from devices.ptt import PttClient, PttError, PttRejected, PttUnavailable, ptt_client
-from reports.models import Event, Severity
+from reports.models import AppId, Event, Severity
 from reports.services import event_log
 
 # PTT Pro releases that take part in automatic site provisioning (older ones are

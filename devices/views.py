@@ -17,8 +17,9 @@ from accounts.views_base import FilteredListMixin, TenantViewMixin
 from devices import services
 from devices.filters import SITE_STATUS_CHOICES, DeviceFilterSet, SiteFilterSet
 from devices.forms import SERVICE_FIELDS, DeviceAddForm
-from devices.models import AppId, Device, DeviceState, Site
+from devices.models import Device, DeviceState, Site
 from devices.ptt import PttError
+from reports.models import AppId
 
 
 def _without_prefix(message: str, field: str) -> str:

@@ -3,7 +3,6 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from accounts.filters import StableOrderingFilter, TrueFalseFilter
-from devices.models import AppId
 from provisioning.models import (
     Bootstrap,
     Category,
@@ -14,6 +13,7 @@ from provisioning.models import (
     SoftwareJob,
     Token,
 )
+from reports.models import AppId
 
 
 class BootstrapFilterSet(django_filters.FilterSet):

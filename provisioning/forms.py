@@ -12,9 +12,9 @@ import json
 from django import forms
 
 from accounts.models import Customer
-from devices.models import AppId
 from provisioning.models import TOKEN_RULE, Bootstrap, Category, Token
 from provisioning.xml_import import MAX_XML_BYTES, XmlImportError, xml_to_parameters
+from reports.models import AppId
 
 # The services name fields the way the API does; the forms use Python names.
 SERVICE_FIELDS = {

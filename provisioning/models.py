@@ -5,7 +5,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import TenantModel
-from devices.models import AppId
+from reports.models import AppId
 
 models.CharField.register_lookup(Lower)  # value__lower=…: the case-insensitive token match
 

@@ -27,7 +27,7 @@ from accounts.errors import InUse, Missing, StaleVersion
 from accounts.models import Customer, User
 from config import ratelimit
 from config.jsontext import json_value_error
-from devices.models import AppId, Device, DeviceKind, DeviceState
+from devices.models import Device, DeviceKind, DeviceState
 from devices.services import mac_display, mac_normalize
 from provisioning.models import (
     CODE_DIGITS,
@@ -42,7 +42,7 @@ from provisioning.models import (
     SoftwareJob,
 )
 from provisioning.services import DeviceAnswer
-from reports.models import HistoryAction, HistoryResult
+from reports.models import AppId, HistoryAction, HistoryResult
 from reports.services import event_log, history_record
 
 # How long a code is valid: a person adding a phone types it at once; a rollout's codes

@@ -23,7 +23,7 @@ from django.utils import timezone
 from accounts.errors import InUse, StaleVersion
 from accounts.models import Customer, User
 from config.jsontext import JSONTextError, json_parse, json_value_error
-from devices.models import AppId, Device, DeviceKind, DeviceState
+from devices.models import Device, DeviceKind, DeviceState
 from devices.services import (
     device_checkin_record,
     device_kind_guess,
@@ -47,7 +47,7 @@ from provisioning.models import (
     Token,
     token_value_error,
 )
-from reports.models import HistoryAction, HistoryResult
+from reports.models import AppId, HistoryAction, HistoryResult
 from reports.services import event_log, history_record
 
 DIRECT_ACCESS_BOOTSTRAP = "Direct-Access-Bootstrap"

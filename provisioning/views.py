@@ -28,7 +28,7 @@ from accounts.models import User
 from accounts.permissions import Action, Area, can
 from accounts.views import add_service_errors
 from accounts.views_base import FilteredListMixin, TenantViewMixin
-from devices.models import AppId, Device, DeviceKind, DeviceState
+from devices.models import Device, DeviceKind, DeviceState
 from licensing.views import csv_response
 from provisioning import phones, services
 from provisioning.filters import (
@@ -66,7 +66,7 @@ from provisioning.models import (
     SoftwareJob,
     Token,
 )
-from reports.models import History
+from reports.models import AppId, History
 
 
 def _show_service_errors(form, error: ValidationError) -> None:

@@ -4,6 +4,16 @@ from django.db import models
 from accounts.models import Customer, TenantQuerySet
 
 
+class AppId(models.TextChoices):
+    """Client app IDs: a wire contract with the apps and existing scripts."""
+
+    VOICE = "WFC_VOICE_ANDROID", "Zebra Voice (Android)"
+    CENTRAL_SERVICE = "WFC_CENTRAL_SERVICE_ANDROID", "Zebra Central Service (Android)"
+    PTT_PRO = "WFC_PRO_ANDROID", "PTT Pro (Android)"
+    PROFILE_CLIENT = "WFC_PC_ANDROID", "Profile Client (Android)"
+    PTT_PRO_IOS = "WFC_PRO_IOS", "PTT Pro (iOS)"
+
+
 class HistoryAction(models.TextChoices):
     TOKEN = "TOKEN"
     LICENSE = "LICENSE"

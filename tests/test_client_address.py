@@ -10,10 +10,9 @@ from django.test import RequestFactory
 from rest_framework.test import APIClient
 
 from config.client import client_ip
-from devices.models import AppId
 from provisioning.models import Bootstrap, Token
 from provisioning.services import new_token_value, token_save
-from reports.models import History, HistoryResult
+from reports.models import AppId, History, HistoryResult
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db

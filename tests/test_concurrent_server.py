@@ -32,7 +32,8 @@ SEED = f"""
 from datetime import timedelta
 from django.utils import timezone
 from accounts.models import Customer
-from devices.models import AppId, Device, DeviceKind
+from reports.models import AppId
+from devices.models import Device, DeviceKind
 from licensing.models import Entitlement, LicenseType
 from provisioning.models import Bootstrap, Token
 customer = Customer.objects.create(name="Rush", slug="rush")

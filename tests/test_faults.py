@@ -48,12 +48,12 @@ from rest_framework.test import APIClient
 
 from config import celery_app, ratelimit
 from devices.fake_ptt import FakePttServer
-from devices.models import AppId, Device, DeviceKind, Site, SiteStatus
+from devices.models import Device, DeviceKind, Site, SiteStatus
 from devices.ptt import PttClient
 from licensing.models import Assignment, Entitlement, LicenseType
 from provisioning.models import Token
 from provisioning.services import bootstrap_save, token_save
-from reports.models import Event, History, HistoryResult
+from reports.models import AppId, Event, History, HistoryResult
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_SERVER = shutil.which("redis-server")

@@ -17,10 +17,10 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.models import Customer
-from devices.models import AppId, Device
+from devices.models import Device
 from licensing.models import Assignment
 from provisioning.models import Bootstrap, Token
-from reports.models import History, HistoryResult
+from reports.models import AppId, History, HistoryResult
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -12,12 +12,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Customer, Role, User
-from devices.models import AppId, Device, DeviceState, Site
+from devices.models import Device, DeviceState, Site
 from licensing.models import Assignment, Entitlement, LicenseType
 from provisioning.models import Bootstrap, Token
 from provisioning.services import DIRECT_ACCESS_BOOTSTRAP
 from reports.admin import EventAdmin, HistoryAdmin
-from reports.models import Event, History, Severity
+from reports.models import AppId, Event, History, Severity
 from tests.devices.factories import DeviceFactory, HistoryFactory, SiteFactory
 from tests.factories import PASSWORD, CustomerFactory, StaffFactory, UserFactory
 from tests.provisioning.factories import BootstrapFactory, TokenFactory

@@ -10,12 +10,13 @@ from celery.contrib.testing.worker import start_worker
 from config import celery_app
 from devices import tasks
 from devices.fake_ptt import FakePttServer
-from devices.models import AppId, Device, SiteStatus
+from devices.models import Device, SiteStatus
 from devices.services import sites_sync
 from licensing import tasks as licensing_tasks
 from licensing.fake_backend import FakeEntitlementBackend, entry
 from licensing.models import Entitlement, EntitlementState
 from provisioning.services import bootstrap_save, token_redeem, token_save
+from reports.models import AppId
 
 
 @pytest.fixture

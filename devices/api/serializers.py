@@ -7,8 +7,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.api.fields import NOT_BLANK_PATTERN
-from devices.models import AppId, Device, DeviceKind, DeviceState, SiteStatus
+from devices.models import Device, DeviceKind, DeviceState, SiteStatus
 from devices.services import THIRD_PARTY_MARKER, VENDOR_ANDROID_ID_MARKER
+from reports.models import AppId
 
 KIND_CHOICE_ERROR = f'"{{input}}" is not a device kind; use one of {", ".join(DeviceKind.values)}.'
 

@@ -8,8 +8,8 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.permissions import Action, Area, can
 from accounts.tenancy import request_customer
-from devices.models import AppId
 from devices.services import direct_additions_this_month as count_direct_additions
+from reports.models import AppId
 
 register = template.Library()
 

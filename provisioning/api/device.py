@@ -28,14 +28,13 @@ from accounts.api.fields import NOT_BLANK_PATTERN, StrictCharField
 from accounts.api.parsers import StrictJSONParser
 from config import ratelimit
 from config.client import client_ip
-from devices.models import AppId
 from devices.services import mac_normalize
 from licensing.models import Feature
 from provisioning.api.serializers import TokenValueField
 from provisioning.models import token_value_error
 from provisioning.phones import PhoneReport, auto_register, code_redeem
 from provisioning.services import DeviceAnswer, device_checkin, license_request, token_redeem
-from reports.models import HistoryAction, HistoryResult
+from reports.models import AppId, HistoryAction, HistoryResult
 from reports.services import history_record
 
 

@@ -9,7 +9,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.api.fields import QueryBooleanField, QueryIntegerField, StrictCharField, or_empty
-from devices.models import AppId
 from provisioning.models import (
     MAX_REDEMPTIONS,
     TOKEN_CHARACTERS,
@@ -20,6 +19,7 @@ from provisioning.models import (
     Token,
     token_value_error,
 )
+from reports.models import AppId
 
 APP_ID_CHOICE_ERROR = f'"{{input}}" is not an app ID; use one of {", ".join(AppId.values)}.'
 

@@ -4,8 +4,8 @@ call devices.services instead."""
 import factory
 from django.utils import timezone
 
-from devices.models import AppId, Device, DeviceKind, Site, SiteStatus
-from reports.models import History, HistoryAction, HistoryResult
+from devices.models import Device, DeviceKind, Site, SiteStatus
+from reports.models import AppId, History, HistoryAction, HistoryResult
 from tests.factories import CustomerFactory
 
 

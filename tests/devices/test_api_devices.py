@@ -5,9 +5,9 @@ from urllib.parse import quote
 import pytest
 from django.contrib.auth.hashers import check_password
 
-from devices.models import AppId, Device, DeviceKind, DeviceState, SiteStatus
+from devices.models import Device, DeviceKind, DeviceState, SiteStatus
 from devices.services import direct_additions_this_month
-from reports.models import Event
+from reports.models import AppId, Event
 from tests.devices.factories import DeviceFactory, SiteFactory, devices_bulk
 
 LIST = "/admin/api/v1/devices"

@@ -3,13 +3,14 @@ add accepts for each kind."""
 
 import pytest
 
-from devices.models import AppId, DeviceKind
+from devices.models import DeviceKind
 from devices.services import (
     device_id_problem,
     device_kind_guess,
     parse_version,
     site_provisioning_applies,
 )
+from reports.models import AppId
 
 V, T, IOS = DeviceKind.VENDOR, DeviceKind.THIRD_PARTY_ANDROID, DeviceKind.IOS
 

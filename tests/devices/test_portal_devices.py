@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from devices.models import AppId, Device, DeviceKind, DeviceState, SiteStatus
-from reports.models import Event, History
+from devices.models import Device, DeviceKind, DeviceState, SiteStatus
+from reports.models import AppId, Event, History
 from tests.devices.factories import DeviceFactory, HistoryFactory, SiteFactory, devices_bulk
 
 LIST = reverse("devices:device_list")

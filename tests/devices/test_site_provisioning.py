@@ -10,7 +10,7 @@ from kombu.exceptions import OperationalError
 from rest_framework.test import APIClient
 
 from devices import services, tasks
-from devices.models import AppId, Device, Site, SiteStatus
+from devices.models import Device, Site, SiteStatus
 from devices.ptt import PttClient, PttUnavailable
 from devices.services import (
     device_checkin_record,
@@ -19,7 +19,7 @@ from devices.services import (
     sites_sync,
 )
 from provisioning.services import bootstrap_save, token_save
-from reports.models import Event
+from reports.models import AppId, Event
 from tests.devices.factories import DeviceFactory, SiteFactory
 
 DEVICE = "TC52_18304522512397"

@@ -3,9 +3,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from devices.models import AppId, Device, DeviceKind
+from devices.models import Device, DeviceKind
 from licensing.models import Entitlement, LicenseType
 from provisioning.services import bootstrap_save, token_save
+from reports.models import AppId
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ provisioning.services instead."""
 
 import factory
 
-from devices.models import AppId
 from provisioning.models import Bootstrap, Token
+from reports.models import AppId
 from tests.factories import CustomerFactory
 
 

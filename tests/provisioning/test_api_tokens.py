@@ -10,9 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from devices.models import AppId
 from provisioning.models import Token
-from reports.models import Event
+from reports.models import AppId, Event
 from tests.factories import PASSWORD
 from tests.provisioning.factories import BootstrapFactory, TokenFactory
 

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role, User
 from accounts.services import customer_create
-from devices.models import AppId, Device, DeviceKind
+from devices.models import Device, DeviceKind
 from provisioning.models import Category, JobDelivery, ProvisioningCode
 from provisioning.phones import (
     auto_provisioning_disable,
@@ -33,7 +33,7 @@ from provisioning.phones import (
     software_job_create,
 )
 from provisioning.services import bootstrap_save
-from reports.models import Event, History, HistoryAction, HistoryResult
+from reports.models import AppId, Event, History, HistoryAction, HistoryResult
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
-from devices.models import AppId
 from provisioning import importing, services
 from provisioning.models import Bootstrap, Token
-from reports.models import Event
+from reports.models import AppId, Event
 from tests.provisioning.factories import BootstrapFactory, TokenFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,9 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from devices.models import AppId
 from provisioning.models import Token, token_value_error
-from reports.models import Event
+from reports.models import AppId, Event
 from tests.factories import CustomerFactory, UserFactory
 from tests.provisioning.factories import BootstrapFactory, TokenFactory
 

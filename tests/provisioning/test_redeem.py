@@ -6,10 +6,10 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from devices.models import AppId, Device, Site
+from devices.models import Device, Site
 from provisioning.models import Token
 from provisioning.services import bootstrap_save, token_save
-from reports.models import History, HistoryResult
+from reports.models import AppId, History, HistoryResult
 
 URL = "/device/api/v1/bootstrap"
 

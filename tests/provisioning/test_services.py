@@ -5,14 +5,13 @@ from django.core.exceptions import ValidationError
 
 from accounts.errors import InUse, StaleVersion
 from accounts.services import customer_create
-from devices.models import AppId
 from provisioning.models import Bootstrap, Token
 from provisioning.services import (
     bootstrap_delete,
     bootstrap_save,
     token_save,
 )
-from reports.models import Event
+from reports.models import AppId, Event
 
 
 @pytest.mark.django_db

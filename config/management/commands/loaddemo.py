@@ -11,7 +11,6 @@ from django.db import transaction
 
 from accounts.models import Customer, Role, User
 from accounts.services import customer_create, portal_user_create
-from devices.models import AppId
 from devices.services import sites_sync
 from licensing.backend import EntitlementBackendError
 from licensing.services import entitlements_sync
@@ -25,6 +24,7 @@ from provisioning.services import (
     token_redeem,
     token_save,
 )
+from reports.models import AppId
 from ztp.models import ZtpAccount, ZtpPhone
 
 DEMO_SLUG = "demo"
