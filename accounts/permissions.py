@@ -30,6 +30,8 @@ class Area(models.TextChoices):
     PHONES = "phones"
     # Categories, update jobs, rollouts and automatic provisioning.
     PROVISIONING = "provisioning"
+    # Zero-touch provisioning: the vendor wiring on the customer's page.
+    ZTP = "ztp"
 
 
 class Action(models.TextChoices):
@@ -52,6 +54,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         Area.USERS: VIEW_CHANGE,
         Area.PHONES: VIEW_CHANGE,
         Area.PROVISIONING: VIEW_CHANGE,
+        Area.ZTP: VIEW_CHANGE,
     },
     Role.ADMIN: {
         Area.DASHBOARD: VIEW,

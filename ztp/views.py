@@ -32,10 +32,8 @@ from ztp.forms import PhoneForm, PhoneImportForm
 from ztp.models import Action as ZtpAction
 from ztp.models import Vendor, ZtpPhone
 
-# Who drives ZTP: the customer's Super-Admins and staff, the people who manage its portal
-# users. accounts.permissions has no area of its own for ZTP (it is not ztp's to change);
-# when it grows one, this is the one line to change.
-ZTP_AREA = Area.USERS
+# Who drives ZTP: the customer's Super-Admins and staff (accounts.permissions).
+ZTP_AREA = Area.ZTP
 
 CARD_ACTIONS = {
     ZtpAction.ONBOARD: (

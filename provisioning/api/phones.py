@@ -3,13 +3,14 @@ delete), with the pages' FilterSets. Every rule lives in provisioning.phones."""
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
-from accounts.api.base import CUSTOMER_PARAMETER, TenantViewSet
+from accounts.api.base import CUSTOMER_PARAMETER, TenantViewSet, error_response
 from accounts.api.fields import StrictCharField
+from accounts.api.parsers import StrictJSONParser
 from accounts.models import User
 from accounts.permissions import Area
 from provisioning import phones
@@ -31,13 +32,48 @@ from provisioning.models import (
 TAG = "phones"
 
 
-@extend_schema_field(OpenApiTypes.STR)
+# A category's name or a config type as the services store them: 1 to 64 characters, no
+# control characters, no blanks at either end (\A and \Z: the schema says ^ and $).
+NAME_PATTERN = r"\A[^\s\x00-\x1f](?:[^\x00-\x1f]{0,62}[^\s\x00-\x1f])?\Z"
+NAME_RULE = "1 to 64 characters, no control characters and no blanks at either end"
+NAME_SCHEMA = {
+    "type": "string",
+    "pattern": NAME_PATTERN.replace(r"\A", "^").replace(r"\Z", "$"),
+    "maxLength": 64,
+}
+
+
+@extend_schema_field(NAME_SCHEMA)
+class NameField(StrictCharField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            max_length=64,
+            trim_whitespace=False,
+            validators=[RegexValidator(NAME_PATTERN, NAME_RULE)],
+            **kwargs,
+        )
+
+
+@extend_schema_field({"type": "string", "minLength": 1})
 class NameOf(serializers.SlugRelatedField):
     """One of the acting customer's objects, named by its name (or username)."""
+
+    default_error_messages = {"not_text": "must be text (a JSON string)"}
 
     def __init__(self, model, slug_field="name", **kwargs):
         self.model = model
         super().__init__(slug_field=slug_field, **kwargs)
+
+    def run_validation(self, data=serializers.empty):
+        # DRF reads "" as null where null is allowed; a name is never empty.
+        if data == "":
+            self.fail("required")
+        return super().run_validation(data)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_text")
+        return super().to_internal_value(data)
 
     def get_queryset(self):
         customer = getattr(self.context.get("view"), "customer", None)
@@ -67,7 +103,7 @@ class CategorySerializer(serializers.ModelSerializer):
 
 
 class CategoryWriteSerializer(serializers.Serializer):
-    name = StrictCharField(max_length=64)
+    name = NameField()
     isProvisioning = serializers.BooleanField(
         default=True, help_text="Offered for new phones, rollouts and automatic provisioning."
     )
@@ -89,7 +125,11 @@ class CategoryWriteSerializer(serializers.Serializer):
         request=CategoryWriteSerializer,
         responses={201: CategorySerializer},
     ),
-    destroy=extend_schema(tags=[TAG], parameters=[CUSTOMER_PARAMETER], responses={204: None}),
+    destroy=extend_schema(
+        tags=[TAG],
+        parameters=[CUSTOMER_PARAMETER],
+        responses={204: None, 409: error_response("in_use: the category has pending codes.")},
+    ),
 )
 class CategoryViewSet(
     mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, TenantViewSet
@@ -98,6 +138,8 @@ class CategoryViewSet(
     with pending codes is refused (409 in_use)."""
 
     area = Area.PROVISIONING
+    # JSON only: a form cannot say null, and these bodies have nullable fields.
+    parser_classes = [StrictJSONParser]
     model = Category
     serializer_class = CategorySerializer
     filterset_class = CategoryFilterSet
@@ -182,7 +224,14 @@ class CodeWriteSerializer(serializers.Serializer):
         request=CodeWriteSerializer,
         responses={201: CodeSerializer},
     ),
-    destroy=extend_schema(tags=[TAG], parameters=[CUSTOMER_PARAMETER], responses={204: None}),
+    destroy=extend_schema(
+        tags=[TAG],
+        parameters=[CUSTOMER_PARAMETER],
+        responses={
+            204: None,
+            409: error_response("in_use: a used code is kept as the record of its phone."),
+        },
+    ),
 )
 class ProvisioningCodeViewSet(
     mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, TenantViewSet
@@ -191,6 +240,7 @@ class ProvisioningCodeViewSet(
     is kept as the record of its phone: 409 in_use)."""
 
     area = Area.PROVISIONING
+    parser_classes = [StrictJSONParser]
     model = ProvisioningCode
     serializer_class = CodeSerializer
     filterset_class = ProvisioningCodeFilterSet
@@ -245,7 +295,7 @@ class ConfigJobSerializer(serializers.ModelSerializer):
 
 class ConfigJobWriteSerializer(serializers.Serializer):
     category = NameOf(Category, help_text="The category's name.")
-    configType = StrictCharField(max_length=64, help_text="e.g. ntp or language")
+    configType = NameField(help_text="e.g. ntp or language")
     parameters = serializers.DictField()
     description = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
 
@@ -254,6 +304,7 @@ class _JobViewSet(
     mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, TenantViewSet
 ):
     area = Area.PROVISIONING
+    parser_classes = [StrictJSONParser]
 
     def refine_queryset(self, queryset):
         return queryset.select_related("category")

@@ -53,6 +53,17 @@ FIELD_REFUSALS = {
         "bootstrap": ("no bootstrap named",),
         "name": ("already in use",),
     },
+    # Desk phones: categories, users and bootstraps named by name.
+    ("POST", "/admin/api/v1/categories"): {
+        "name": ("already exists",),
+        "bootstrap": ("does not exist",),
+    },
+    ("POST", "/admin/api/v1/codes"): {
+        "category": ("does not exist", "not a provisioning category", "no provisioning category"),
+        "user": ("does not exist",),
+    },
+    ("POST", "/admin/api/v1/jobs/software"): {"category": ("does not exist",)},
+    ("POST", "/admin/api/v1/jobs/config"): {"category": ("does not exist",)},
 }
 # Device refusals by error code: a real token presented for another app.
 ERROR_REFUSALS = {("POST", "/device/api/v1/bootstrap"): {"app_mismatch"}}
