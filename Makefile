@@ -6,7 +6,7 @@ CHROMIUM_PATH ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test install install-dev browser lint migrate
+.PHONY: run serve test bench install install-dev browser wrk lint migrate
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,13 +59,14 @@ run: install
 	$(DEMO_ENV) $(MAKE) --no-print-directory serve
 
 # Serve the portal, the APIs and the device endpoints with the settings in the environment
-# (make run calls it with the demo's). Threads per process so devices are answered while
-# others wait on the database; WORKERS processes. Static files come from whitenoise.
+# (make run calls it with the demo's), as production does: config/gunicorn.py. Threads per
+# process so devices are answered while others wait on the database; WORKERS processes.
+# Static files come from whitenoise.
 WORKERS ?= 2
 THREADS ?= 8
 serve: install
-	$(BIN)/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) \
-		--access-logfile - --graceful-timeout 5
+	$(BIN)/gunicorn config.wsgi --config config/gunicorn.py --bind $(HOST):$(PORT) \
+		--workers $(WORKERS) --threads $(THREADS) --graceful-timeout 5
 
 test: install-dev browser
 	$(BIN)/pytest
@@ -73,6 +74,21 @@ test: install-dev browser
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The device endpoints under load, against a bare view (bench/device_endpoints.py): needs
+# PostgreSQL and Redis on 127.0.0.1, as CI has them.
+bench: install-dev wrk
+	$(BIN)/python bench/device_endpoints.py
+
+# The load generator of `make bench`: Debian's wrk, installed when missing and we may.
+wrk:
+	@if ! command -v wrk >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+		else \
+			echo "wrk not found: run 'sudo apt-get install wrk'"; exit 1; \
+		fi; \
+	fi
 
 # Browser tests drive Debian's Chromium; install it when missing and we may.
 browser:

@@ -12,6 +12,7 @@ returns what the service saved.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -301,6 +302,11 @@ class UserAddForm(AdminUserCreationForm):
         fields = ["username", "email", "name", "customer", "role"]
 
 
+# The staff user on the set-password page (UserAdmin.user_change_password), for the
+# audit log of UserPasswordForm's change.
+_password_changer: ContextVar[User | None] = ContextVar("password_changer", default=None)
+
+
 class UserPasswordForm(AdminPasswordChangeForm):
     """Django's set-password form; a portal user's password goes through
     portal_user_update, which checks it as the portal does."""
@@ -324,6 +330,7 @@ class UserPasswordForm(AdminPasswordChangeForm):
                 role=self.user.role,
                 name=self.user.name,
                 password=self.cleaned_data["password1"],
+                acting_user=_password_changer.get(),
             )
         except REFUSALS as exc:
             add_refusal(self, exc, {"password": "password2"})
@@ -381,6 +388,14 @@ class UserAdmin(ServiceAdmin, DjangoUserAdmin):
     def uses_service(self, obj):
         return obj is None or obj.customer_id is not None
 
+    def user_change_password(self, request, id, form_url=""):
+        # Django builds the password form without the request; the audit log needs who.
+        token = _password_changer.set(request.user)
+        try:
+            return super().user_change_password(request, id, form_url)
+        finally:
+            _password_changer.reset(token)
+
     def get_fieldsets(self, request, obj=None):
         if obj is not None and obj.customer_id is not None:
             return self.portal_fieldsets
@@ -410,7 +425,12 @@ class UserAdmin(ServiceAdmin, DjangoUserAdmin):
         data = form.cleaned_data
         if obj is not None:
             return portal_user_update(
-                user=obj, email=data["email"], role=data["role"], name=data["name"], password=""
+                user=obj,
+                email=data["email"],
+                role=data["role"],
+                name=data["name"],
+                password="",
+                acting_user=request.user,
             )
         if data.get("customer") is None:
             return None
@@ -421,6 +441,7 @@ class UserAdmin(ServiceAdmin, DjangoUserAdmin):
             role=data["role"],
             name=data["name"],
             password=data.get("password1") or "",
+            acting_user=request.user,
         )
 
     def delete_through_service(self, request, obj):

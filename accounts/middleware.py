@@ -16,12 +16,14 @@ import logging
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
 
 from accounts.api.exceptions import DATABASE_RETRY_AFTER
 
 log = logging.getLogger(__name__)
 
-API_PREFIXES = ("/device/", "/admin/api/")
+DEVICE_PREFIX = "/device/"
+API_PREFIXES = (DEVICE_PREFIX, "/admin/api/")
 ERROR_CODES = {
     400: "bad_request",
     403: "forbidden",
@@ -82,3 +84,28 @@ def _query_has_nul(request: HttpRequest) -> bool:
 
 def _is_json(response: HttpResponse) -> bool:
     return response.get("Content-Type", "").startswith("application/json")
+
+
+class DeviceFastPathMiddleware:
+    """The device endpoints skip the portal's middleware: a device sends no cookie and
+    proves itself with its token or code, so sessions, CSRF, authentication, messages,
+    clickjacking headers and the login lock-out only cost time there. For /device/ paths
+    this resolves and runs the view at once; every other path goes on down the stack.
+    The middleware above it (request ID and logs, probes, RequestGuardMiddleware) still
+    sees every request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path_info.startswith(DEVICE_PREFIX):
+            return self.get_response(request)
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return error_response(request, 404, f"No such endpoint: {request.path}")
+        request.resolver_match = match
+        response = match.func(request, *match.args, **match.kwargs)
+        if callable(getattr(response, "render", None)):
+            response = response.render()
+        return response

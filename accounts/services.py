@@ -11,7 +11,7 @@ from django.utils.text import slugify
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import Customer, Role, User
-from accounts.signals import customer_created
+from accounts.signals import customer_created, portal_user_changed
 
 
 def user_can_sign_in(user: User) -> bool:
@@ -80,8 +80,10 @@ def portal_user_create(
     role: str,
     password: str,
     name: str = "",
+    acting_user: User | None = None,
 ) -> User:
-    """Add a portal user to `customer`; the password must pass the password validators."""
+    """Add a portal user to `customer`; the password must pass the password validators.
+    `acting_user` is who adds them (None for a command), for the audit log."""
     user = User(customer=customer, username=username, email=email, role=role, name=name)
     user.full_clean(exclude=["password"])
     try:
@@ -89,7 +91,10 @@ def portal_user_create(
     except ValidationError as exc:
         raise ValidationError({"password": exc.messages}) from None
     user.set_password(password)
-    user.save()
+    with transaction.atomic():
+        user.save()
+        changes = {field: ["", getattr(user, field)] for field in _AUDITED_FIELDS}
+        _announce(user, acting_user, "added", changes)
     return user
 
 
@@ -101,12 +106,15 @@ def portal_user_update(
     role: str,
     name: str = "",
     password: str = "",
+    acting_user: User | None = None,
 ) -> User:
     """Change a portal user. A customer always keeps at least one Super-Admin. A new
-    password ends the user's API logins (User.save revokes their tokens)."""
+    password ends the user's API logins (User.save revokes their tokens). A change is
+    announced for the audit log with `acting_user`, who made it."""
     _lock_customer(user.customer_id)
     if user.role == Role.SUPER_ADMIN and role != Role.SUPER_ADMIN:
         _ensure_other_super_admin(user, "role")
+    before = {field: getattr(user, field) for field in _AUDITED_FIELDS}
     user.email = email
     user.role = role
     user.name = name
@@ -118,6 +126,15 @@ def portal_user_update(
             raise ValidationError({"password": exc.messages}) from None
         user.set_password(password)
     user.save()
+    changes = {
+        field: [before[field], getattr(user, field)]
+        for field in _AUDITED_FIELDS
+        if before[field] != getattr(user, field)
+    }
+    if password:
+        changes["password"] = ["", "changed"]
+    if changes:
+        _announce(user, acting_user, "updated", changes)
     return user
 
 
@@ -130,7 +147,20 @@ def portal_user_delete(*, user: User, acting_user: User) -> None:
     _lock_customer(user.customer_id)
     if user.role == Role.SUPER_ADMIN:
         _ensure_other_super_admin(user, None)
+    before = {field: [getattr(user, field), ""] for field in _AUDITED_FIELDS}
     user.delete()
+    _announce(user, acting_user, "deleted", before)
+
+
+# What the audit log records of a portal user's change (accounts.signals).
+_AUDITED_FIELDS = ("role", "email", "name")
+
+
+def _announce(user: User, acting_user: User | None, change: str, changes: dict) -> None:
+    # accounts writes no Events (reports sits above it): it announces, reports records.
+    portal_user_changed.send(
+        sender=User, user=user, acting_user=acting_user, change=change, changes=changes
+    )
 
 
 def _lock_customer(customer_id: int | None) -> None:

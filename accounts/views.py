@@ -7,12 +7,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import FormView, TemplateView
 
 from accounts import services
+from accounts.exports import CsvExportMixin
 from accounts.filters import UserFilterSet
 from accounts.forms import CustomerSwitchForm, EmailPasswordResetForm, LoginForm, PortalUserForm
 from accounts.models import Customer, User
 from accounts.permissions import Action, Area
+from accounts.signals import password_reset
 from accounts.tenancy import SESSION_KEY, staff_acting_record
 from accounts.views_base import FilteredListMixin, PortalView, TenantViewMixin
+from config.client import client_ip
 
 
 class LoginView(auth_views.LoginView):
@@ -28,6 +31,15 @@ class PasswordResetView(auth_views.PasswordResetView):
     form_class = EmailPasswordResetForm
     success_url = reverse_lazy("accounts:password_reset_done")
 
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # For the audit log: the users a link went to (the page says the same either way).
+        for user in form.get_users(form.cleaned_data["email"]):
+            password_reset.send(
+                sender=User, user=user, stage="requested", ip=client_ip(self.request)
+            )
+        return response
+
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
     template_name = "accounts/password_reset_done.html"
@@ -36,6 +48,11 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        password_reset.send(sender=User, user=form.user, stage="completed", ip=None)
+        return response
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
@@ -51,12 +68,21 @@ def add_service_errors(form, error: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, messages_)
 
 
-class UserListView(FilteredListMixin, TenantViewMixin, TemplateView):
+class UserListView(CsvExportMixin, FilteredListMixin, TenantViewMixin, TemplateView):
     area = Area.USERS
     model = User
     filterset_class = UserFilterSet
     template_name = "accounts/user_list.html"
     page_title = "Portal Users"
+    csv_name = "portal-users"
+    csv_columns = [
+        ("User Role", lambda u: u.get_role_display()),
+        ("User Name", lambda u: u.name),
+        ("Login Name", lambda u: u.username),
+        ("Email", lambda u: u.email),
+        ("Active", lambda u: "yes" if u.is_active else "no"),
+        ("Last login", lambda u: u.last_login),
+    ]
 
 
 class UserCreateView(TenantViewMixin, FormView):
@@ -77,6 +103,7 @@ class UserCreateView(TenantViewMixin, FormView):
                 email=data["email"],
                 role=data["role"],
                 password=data["password"],
+                acting_user=self.request.user,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -115,6 +142,7 @@ class UserUpdateView(TenantViewMixin, FormView):
                 email=data["email"],
                 role=data["role"],
                 password=data["password"],
+                acting_user=self.request.user,
             )
         except ValidationError as exc:
             add_service_errors(form, exc)

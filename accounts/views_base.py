@@ -91,7 +91,8 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def _seen(self) -> int:
-        return self.object_list[: self.cap + 1].count()
+        # Without the ORDER BY: counting needs no sort.
+        return self.object_list.order_by()[: self.cap + 1].count()
 
     @cached_property
     def count(self) -> int:

@@ -1,18 +1,25 @@
-"""Request counting for rate limits: one atomic increment per request and limit.
+"""Request counting for rate limits: every limit of a request in one round trip.
 
-A fixed window per key: the first request of a window creates its counter with an expiry
-(`add`), the others increment it (`incr`, atomic in Redis). This costs the same whatever
-the limit, unlike keeping every request time. When the shared cache (Redis) cannot be
-reached, counting goes on in this process's memory, so the service keeps answering with a
-per-process limit instead of failing; the outage is logged.
+A fixed window per key: each counted request increments its window's counter, which
+expires with the window. In Redis (the shared cache in production) all the limits of a
+request are one pipeline: INCR and EXPIRE … NX for each limit that counts, GET for each
+that only looks, so the cost is one round trip whatever the limits and their rates.
+Without Redis (tests, the embedded demo) Django's cache does the counting.
+
+When Redis cannot be reached, counting goes on in this process's memory, so the service
+keeps answering with a per-process limit instead of failing; the outage is logged.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
+from dataclasses import dataclass
 
+import redis
+from django.conf import settings
 from django.core.cache import caches
 
 log = logging.getLogger(__name__)
@@ -21,6 +28,16 @@ _SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 
 # Log the fallback at most once per this many seconds per process.
 _FALLBACK_LOG_INTERVAL = 60.0
 _last_fallback_log = 0.0
+_clients: dict[str, redis.Redis] = {}
+_clients_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Limit:
+    key: str
+    rate: str
+    # False: only look (the requests are counted elsewhere, e.g. refusals after the fact).
+    counts: bool = True
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -29,43 +46,100 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), _SECONDS[unit]
 
 
+def check(limits: list[Limit], *, now: float | None = None) -> float | None:
+    """Count this request against every limit that counts and look at the others. None
+    when all are within bounds, otherwise the longest wait until a window ends."""
+    now = time.time() if now is None else now
+    windows = []
+    for limit in limits:
+        allowed, period = parse_rate(limit.rate)
+        window = math.floor(now / period)
+        windows.append(
+            (f"rl:{limit.key}:{period}:{window}", period, allowed, (window + 1) * period - now)
+        )
+    counts = _counts(
+        [
+            (key, period, limit.counts)
+            for limit, (key, period, _, _) in zip(limits, windows, strict=True)
+        ]
+    )
+    waits = [
+        wait
+        for limit, (_, _, allowed, wait), count in zip(limits, windows, counts, strict=True)
+        if (count > allowed if limit.counts else count >= allowed)
+    ]
+    return max(waits) if waits else None
+
+
 def hit(key: str, rate: str, *, now: float | None = None) -> float | None:
-    """Count one request against `rate` for `key`. None when it is within the limit,
-    otherwise the seconds until the window ends (for Retry-After)."""
-    limit, period = parse_rate(rate)
-    count, wait = _count(key, period, now, increment=True)
-    return wait if count > limit else None
+    """Count one request against `rate` for `key` (see check)."""
+    return check([Limit(key, rate)], now=now)
 
 
 def exceeded(key: str, rate: str, *, now: float | None = None) -> float | None:
-    """Like hit(), but only looks: for limits counted elsewhere (failures)."""
-    limit, period = parse_rate(rate)
-    count, wait = _count(key, period, now, increment=False)
-    return wait if count >= limit else None
+    """Look whether `key` has reached `rate`, without counting (see check)."""
+    return check([Limit(key, rate, counts=False)], now=now)
 
 
-def _count(key: str, period: int, now: float | None, *, increment: bool) -> tuple[int, float]:
-    now = time.time() if now is None else now
-    window = math.floor(now / period)
-    cache_key = f"rl:{key}:{period}:{window}"
-    wait = (window + 1) * period - now
+def _counts(entries: list[tuple[str, int, bool]]) -> list[int]:
     try:
-        return _on(caches["default"], cache_key, period, increment), wait
+        client = _redis()
+        if client is not None:
+            return _redis_counts(client, entries)
+        return _cache_counts(caches["default"], entries)
     except Exception as exc:  # any backend error: the shared store is unreachable
         _log_fallback(exc)
-        return _on(caches["ratelimit_fallback"], cache_key, period, increment), wait
+        return _cache_counts(caches["ratelimit_fallback"], entries)
 
 
-def _on(cache, cache_key: str, period: int, increment: bool) -> int:
-    if not increment:
-        return int(cache.get(cache_key) or 0)
-    if cache.add(cache_key, 1, timeout=period + 1):
-        return 1
-    try:
-        return cache.incr(cache_key)
-    except ValueError:  # expired between add() and incr()
-        cache.add(cache_key, 1, timeout=period + 1)
-        return 1
+def _redis() -> redis.Redis | None:
+    """A client of the Redis the default cache uses, or None when it is not Redis."""
+    cache = settings.CACHES["default"]
+    if not cache["BACKEND"].endswith("RedisCache"):
+        return None
+    url = cache["LOCATION"]
+    client = _clients.get(url)
+    if client is None:
+        with _clients_lock:
+            client = _clients.get(url) or redis.Redis.from_url(
+                url, socket_connect_timeout=0.5, socket_timeout=0.5
+            )
+            _clients[url] = client
+    return client
+
+
+def _redis_counts(client: redis.Redis, entries: list[tuple[str, int, bool]]) -> list[int]:
+    pipe = client.pipeline(transaction=False)
+    for key, period, counts in entries:
+        if counts:
+            pipe.incr(key)
+            pipe.expire(key, period + 1, nx=True)
+        else:
+            pipe.get(key)
+    replies = iter(pipe.execute())
+    result = []
+    for _key, _period, counts in entries:
+        value = next(replies)
+        if counts:
+            next(replies)  # EXPIRE's answer
+        result.append(int(value or 0))
+    return result
+
+
+def _cache_counts(cache, entries: list[tuple[str, int, bool]]) -> list[int]:
+    result = []
+    for key, period, counts in entries:
+        if not counts:
+            result.append(int(cache.get(key) or 0))
+        elif cache.add(key, 1, timeout=period + 1):
+            result.append(1)
+        else:
+            try:
+                result.append(cache.incr(key))
+            except ValueError:  # expired between add() and incr()
+                cache.add(key, 1, timeout=period + 1)
+                result.append(1)
+    return result
 
 
 def _log_fallback(exc: Exception) -> None:

@@ -3,6 +3,7 @@ environment; README.md lists every variable."""
 
 import secrets
 from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ from config.env import (
 from devices import schedule as devices_schedule
 from licensing import schedule as licensing_schedule
 from provisioning import schedule as provisioning_schedule
+from reports import schedule as reports_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = (BASE_DIR / env_str("DATA_DIR", "data")).resolve()
@@ -72,9 +74,15 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost: refuses NUL in addresses, answers JSON on the API paths, 503 when the
-    # database cannot be reached.
+    # Outermost: the request ID, one JSON log line and the metrics of every request.
+    "config.observability.RequestContextMiddleware",
+    # /healthz, /readyz and allowed /metrics scrapes, before host checks and redirects.
+    "config.health.ProbeMiddleware",
+    # Refuses NUL in addresses, answers JSON on the API paths, 503 when the database
+    # cannot be reached.
     "accounts.middleware.RequestGuardMiddleware",
+    # Device endpoints are answered here, without the portal's middleware below.
+    "accounts.middleware.DeviceFastPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -206,6 +214,7 @@ CELERY_BEAT_SCHEDULE = {
     **devices_schedule.SCHEDULE,
     **licensing_schedule.SCHEDULE,
     **provisioning_schedule.SCHEDULE,
+    **reports_schedule.SCHEDULE,
 }
 
 # Standard licenses go back to the pool after this many days without a check-in.
@@ -214,6 +223,10 @@ LICENSE_RELEASE_DAYS = env_int("LICENSE_RELEASE_DAYS", 30, minimum=1)
 # Devices auto-provisioned into a PTT Pro site leave it after this many days without a
 # check-in.
 SITE_INACTIVITY_DAYS = env_int("SITE_INACTIVITY_DAYS", 30, minimum=1)
+
+# History rows older than this many days are deleted nightly (reports.tasks); the
+# dashboard's daily rollups are kept.
+HISTORY_RETENTION_DAYS = env_int("HISTORY_RETENTION_DAYS", 400, minimum=1)
 
 # --- Cache (rate limits; Redis in production so every worker shares the counts) -------
 CACHE_URL = env_str("CACHE_URL", "locmem://")
@@ -432,14 +445,52 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(
         f"LOG_LEVEL: expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {LOG_LEVEL!r}"
     )
+# JSON lines on standard output, each with the ID of its request (config.logs).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "config.logs.RequestIdFilter"}},
+    "formatters": {"json": {"()": "config.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # django-axes reports every login at INFO; failures and lockouts are WARNING.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        # django-axes reports every login at INFO; failures and lockouts are WARNING.
+        "axes": {"level": "WARNING"},
+        # Through the JSON handler only (Django's default adds a plain-text one).
+        "django": {"handlers": [], "level": LOG_LEVEL},
+        # config.observability logs every request once; Django's own lines would repeat
+        # each 4xx, and runserver's quote the query string, which may carry a token.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
+    },
 }
+
+# --- Metrics (config.health, config.metrics) -------------------------------------------
+# /metrics answers the client addresses in METRICS_ALLOW (networks, as config.client
+# reads the address) and requests with `Authorization: Bearer <METRICS_TOKEN>`; everyone
+# else gets 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN").strip()
+if METRICS_TOKEN and (
+    len(METRICS_TOKEN) < 16 or not all("!" <= char <= "~" for char in METRICS_TOKEN)
+):
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN: must be at least 16 characters of printable ASCII without spaces"
+    )
+METRICS_ALLOW = env_list("METRICS_ALLOW", ["127.0.0.1/32", "::1/128"])
+for _network in METRICS_ALLOW:
+    try:
+        ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOW: expected addresses or networks like 10.0.0.0/8, got {_network!r}"
+        ) from None
 
 # --- Zero-touch provisioning (ztp) ----------------------------------------------------
 # Vendors' redirection services (ztp/adapters.py). The operator's reseller credentials come

@@ -5,21 +5,25 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import urls as accounts_urls
 from accounts.api.urls import api_urlpatterns as accounts_api
+from config.health import probe_urlpatterns
 from devices import urls as devices_urls
 from licensing.api.urls import api_urlpatterns as licensing_api
 from provisioning.api.device_urls import device_urlpatterns
 from provisioning.api.urls import api_urlpatterns as provisioning_api
 from provisioning.urls import device_page_urlpatterns
+from reports.api.urls import api_urlpatterns as reports_api
 from ztp.urls import customer_page_urlpatterns
 
 admin.site.site_header = "Provisioning Manager: support"
 admin.site.site_title = "Provisioning Manager support"
 
 # Every app's api/urls.py exports api_urlpatterns; they share one prefix and namespace.
-api_urlpatterns = [*accounts_api, *provisioning_api, *licensing_api]
+api_urlpatterns = [*accounts_api, *reports_api, *provisioning_api, *licensing_api]
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="reports:dashboard", permanent=False)),
+    # /healthz, /readyz, /metrics (config.health.ProbeMiddleware answers them early).
+    *probe_urlpatterns,
     path("staff/", admin.site.urls),
     path("admin/api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("admin/api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger_ui"),

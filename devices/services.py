@@ -19,7 +19,7 @@ from accounts.errors import AlreadyExists, Missing, StaleVersion
 from accounts.models import Customer, User
 from devices.models import Device, DeviceKind, DeviceState, Site, SiteStatus
 from devices.ptt import PttClient, PttError, PttRejected, PttUnavailable, ptt_client
-from reports.models import AppId, Event, Severity
+from reports.models import AppId, Event, EventType, Severity
 from reports.services import event_log
 
 # PTT Pro releases that take part in automatic site provisioning (older ones are
@@ -320,7 +320,7 @@ def _site_apply(plan: _SitePlan, outcome: _SiteOutcome) -> bool:
             event_log(
                 customer=plan.customer,
                 user=None,
-                type="SITE_PROVISIONING_FAILED",
+                type=EventType.SITE_PROVISIONING_FAILED,
                 severity=Severity.WARNING,
                 info=outcome.reason,
                 data={"device": plan.device_id, "site": plan.site.name},
@@ -395,6 +395,13 @@ def pending_site_devices(*, now: datetime | None = None, limit: int = 1000) -> l
             .values_list("pk", flat=True)[:limit]
         )
         Device.objects.filter(pk__in=pks).update(site_retry_at=now + PENDING_RETRY_AFTER)
+    event_log(
+        customer=None,
+        user=None,
+        type=EventType.SITE_PROVISIONING_RETRY,
+        info=f"{len(pks)} pending device(s) queued again for site provisioning",
+        data={"queued": len(pks)},
+    )
     return pks
 
 
@@ -410,7 +417,7 @@ def sites_sync(*, customer: Customer, user: User | None = None) -> int:
         event_log(
             customer=customer,
             user=user,
-            type="SITE_SYNC",
+            type=EventType.SITE_SYNC,
             severity=Severity.ERROR,
             info=f"Site sync with {customer.ptt_server} failed: {exc}",
         )
@@ -430,7 +437,7 @@ def sites_sync(*, customer: Customer, user: User | None = None) -> int:
     event_log(
         customer=customer,
         user=user,
-        type="SITE_SYNC",
+        type=EventType.SITE_SYNC,
         info=f"{len(names)} site(s) synced from {customer.ptt_server}",
     )
     return len(names)
@@ -492,7 +499,7 @@ def inactive_site_devices_sweep(*, now: datetime | None = None) -> dict[str, int
     event_log(
         customer=None,
         user=None,
-        type="SITE_SWEEP",
+        type=EventType.SITE_SWEEP,
         severity=Severity.WARNING if failed else Severity.INFO,
         info=(
             f"Inactive site devices: {cleared} removed, {failed} failed "
@@ -517,21 +524,10 @@ def device_mark_obsolete(*, device: Device, user: User | None, released: int = 0
     event_log(
         customer=device.customer,
         user=user,
-        type="DEVICE_OBSOLETED",
+        type=EventType.DEVICE_OBSOLETED,
         info=f"Device {device.device_id} marked obsolete; {released} license(s) released",
         data={"released": released},
     )
-
-
-def device_checkin_record(
-    *, customer_id: int, device_id: str, app_version: str, now: datetime
-) -> bool:
-    """A device of the customer checked in: refresh it, in one UPDATE. False when the
-    customer has no such device."""
-    changes: dict[str, object] = {"last_checkin": now, "updated": now}
-    if app_version:
-        changes["app_version"] = app_version[:64]
-    return Device.objects.filter(customer_id=customer_id, device_id=device_id).update(**changes) > 0
 
 
 @transaction.atomic
@@ -586,7 +582,7 @@ def device_merge(
         event_log(
             customer=customer,
             user=user,
-            type="DEVICE_ADDED_DIRECTLY",
+            type=EventType.DEVICE_ADDED_DIRECTLY,
             info=f"Device {device_id} added directly",
             data={"kind": kind},
         )
@@ -605,7 +601,7 @@ def device_merge(
     event_log(
         customer=customer,
         user=user,
-        type="DEVICE_UPDATED",
+        type=EventType.DEVICE_UPDATED,
         info=f"Device {device_id} updated directly",
         data={"kind": kind, "version": current.version},
     )
@@ -617,6 +613,6 @@ def direct_additions_this_month(*, customer: Customer) -> int:
     start = timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     return (
         Event.objects.for_customer(customer)
-        .filter(type="DEVICE_ADDED_DIRECTLY", created__gte=start)
+        .filter(type=EventType.DEVICE_ADDED_DIRECTLY, created__gte=start)
         .count()
     )

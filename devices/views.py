@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import FormView, TemplateView
 
 from accounts.errors import AlreadyExists
+from accounts.exports import CsvExportMixin
 from accounts.permissions import Action, Area
 from accounts.views import add_service_errors
 from accounts.views_base import FilteredListMixin, TenantViewMixin
@@ -31,7 +32,7 @@ def _without_prefix(message: str, field: str) -> str:
 # --- Devices ---------------------------------------------------------------------------
 
 
-class DeviceListView(FilteredListMixin, TenantViewMixin, TemplateView):
+class DeviceListView(CsvExportMixin, FilteredListMixin, TenantViewMixin, TemplateView):
     """All devices of the customer. A constant number of queries whatever the page:
     the count, the page joined to its sites, and the site names of the filter."""
 
@@ -40,6 +41,22 @@ class DeviceListView(FilteredListMixin, TenantViewMixin, TemplateView):
     filterset_class = DeviceFilterSet
     template_name = "devices/device_list.html"
     page_title = "Devices"
+    csv_name = "devices"
+    csv_columns = [
+        ("Device ID", lambda d: d.device_id),
+        ("State", lambda d: d.get_state_display()),
+        ("Kind", lambda d: d.get_kind_display()),
+        ("Model", lambda d: d.model),
+        ("OS", lambda d: d.os),
+        ("App", lambda d: d.app_id),
+        ("App version", lambda d: d.app_version),
+        ("Site", lambda d: d.site.name if d.site else ""),
+        ("Site status", lambda d: d.get_site_status_display()),
+        ("Assigned on", lambda d: d.site_assigned_at),
+        ("Last check-in", lambda d: d.last_checkin),
+        ("Updated", lambda d: d.updated),
+        ("Created", lambda d: d.created),
+    ]
 
     def refine_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset.select_related("site")
@@ -95,12 +112,19 @@ class DeviceAddView(TenantViewMixin, FormView):
 # --- Sites -----------------------------------------------------------------------------
 
 
-class SiteListView(FilteredListMixin, TenantViewMixin, TemplateView):
+class SiteListView(CsvExportMixin, FilteredListMixin, TenantViewMixin, TemplateView):
     area = Area.SITES
     model = Site
     filterset_class = SiteFilterSet
     template_name = "devices/site_list.html"
     page_title = "Sites"
+    csv_name = "sites"
+    csv_columns = [
+        ("Name", lambda s: s.name),
+        ("PTT Pro Server Name", lambda s: s.server_name),
+        ("Devices", lambda s: s.device_count),
+        ("Synced at", lambda s: s.synced_at),
+    ]
 
     def refine_queryset(self, queryset: QuerySet) -> QuerySet:
         # Devices per site in the page's own query, not one query per row. A correlated

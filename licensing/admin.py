@@ -5,7 +5,6 @@ the next sync or would bypass the rules in licensing.services. The Customer admi
 licensing)."""
 
 from django.contrib import admin, messages
-from django.db.models import Count, Q
 
 from accounts.admin import ReadOnlyAdmin, acts_as_staff
 from licensing.models import Assignment, Entitlement, ExpiryNotice
@@ -45,17 +44,6 @@ class EntitlementAdmin(ReadOnlyAdmin):
     list_select_related = ["customer"]
     ordering = ["customer__name", "expiration", "pk"]
     inlines = [ExpiryNoticeInline]
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(used=Count("assignments", filter=Q(assignments__released_at__isnull=True)))
-        )
-
-    @admin.display(description="used", ordering="used")
-    def used(self, obj: Entitlement) -> int:
-        return obj.used
 
     @admin.display(description="state", ordering="state")
     def current_state(self, obj: Entitlement) -> str:

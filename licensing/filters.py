@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import django_filters
 from django.conf import settings
-from django.db.models import Case, CharField, Count, Q, QuerySet, TextChoices, Value, When
+from django.db.models import Case, CharField, Q, QuerySet, TextChoices, Value, When
 from django.db.models.functions import Coalesce, Greatest, Right
 from django.utils import timezone
 
@@ -52,7 +52,7 @@ def _visible_aid(field: str) -> Right:
 class EntitlementFilterSet(django_filters.FilterSet):
     """The Summary page, its CSV export and GET /admin/api/v1/licenses/summary.
 
-    Rows carry `used` (live assignments, one COUNT … FILTER in the page's own query),
+    Rows carry `used` (the line's counter of live assignments, kept by licensing.services),
     `aid_tail` (the visible part of the activation ID) and `state_now` (Expired once
     the expiration has passed, as Entitlement.current_state says); the customer is
     joined."""
@@ -91,7 +91,6 @@ class EntitlementFilterSet(django_filters.FilterSet):
     def __init__(self, data=None, queryset: QuerySet | None = None, **kwargs):
         if queryset is not None:
             queryset = queryset.select_related("customer").annotate(
-                used=Count("assignments", filter=Q(assignments__released_at__isnull=True)),
                 aid_tail=_visible_aid("activation_id"),
                 state_now=Case(
                     When(

@@ -55,6 +55,9 @@ class Entitlement(TenantModel):
     license_type = models.CharField(max_length=10, choices=LicenseType.choices)
     term = models.CharField(max_length=64, blank=True)
     total = models.PositiveIntegerField("total purchased")
+    # Live licenses of this line, changed in the same transaction as each assignment and
+    # release (licensing.services), so taking a seat never counts rows.
+    used = models.PositiveIntegerField(default=0)
     expiration = models.DateTimeField()
     state = models.CharField(
         max_length=10, choices=EntitlementState.choices, default=EntitlementState.ACTIVE

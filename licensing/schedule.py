@@ -19,4 +19,13 @@ SCHEDULE = {
         "task": "licensing.tasks.expire_entitlements",
         "schedule": crontab(hour=6, minute=0),
     },
+    # The dashboard's license graph: today's numbers, and yesterday's once it has ended.
+    "licensing-snapshot-licenses": {
+        "task": "licensing.tasks.snapshot_licenses",
+        "schedule": crontab(minute="*/15"),
+    },
+    "licensing-close-license-day": {
+        "task": "licensing.tasks.close_license_day",
+        "schedule": crontab(hour=0, minute=10),
+    },
 }

@@ -4,19 +4,21 @@ them, syncing entitlements from the back end and warning before they expire."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-from typing import Any
+from collections import Counter
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, Count, F, Q, QuerySet, Sum, When
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from accounts.errors import Unavailable
 from accounts.models import Customer, Role, User
+from config.rawsql import db_datetime
 from licensing.backend import EntitlementBackendError, entitlement_source
 from licensing.models import (
     Assignment,
@@ -26,7 +28,7 @@ from licensing.models import (
     LicenseType,
     license_type_for,
 )
-from reports.models import Severity
+from reports.models import EventType, Severity
 from reports.services import event_log
 
 logger = logging.getLogger(__name__)
@@ -59,7 +61,7 @@ def license_keep(*, assignment_pk: int, feature: str, app_version: str, now: dat
 
 def license_take(
     *,
-    customer: Customer,
+    customer_id: int,
     device_pk: int,
     device_id: str,
     feature: str,
@@ -72,21 +74,20 @@ def license_take(
     `replacing_pk` is a license of the type the device holds that is no longer valid
     (its entitlement expired or went away); it is released in the same transaction.
 
-    Never over-allocates: the candidate entitlements are row-locked, and only then are
-    their used seats counted from the assignment rows, in a statement of its own (under
-    READ COMMITTED a later statement sees what the previous lock holder committed); the
-    partial unique constraint keeps one live license per device and type."""
+    Never over-allocates: each entitlement counts its live licenses in `used`, and a seat
+    is taken with one conditional UPDATE (`used < total`) in the same transaction as the
+    assignment insert (_seat_take): O(1) whatever the number of assigned seats, and two
+    requests for the last seat are serialised by the row lock of that UPDATE. The partial
+    unique constraint keeps one live license per device and type."""
     license_type = license_type_for(feature)
     try:
         with transaction.atomic():
             if replacing_pk is not None:
-                Assignment.objects.filter(pk=replacing_pk).update(released_at=now)
-            chosen = _entitlement_with_room(
-                customer_id=customer.pk, license_type=license_type, now=now
-            )
+                licenses_release(Assignment.objects.filter(pk=replacing_pk), now=now)
+            chosen = _seat_take(customer_id=customer_id, license_type=license_type, now=now)
             if chosen is not None:
                 Assignment.objects.create(
-                    customer=customer,
+                    customer_id=customer_id,
                     entitlement=chosen,
                     device_id=device_pk,
                     license_type=license_type,
@@ -95,7 +96,8 @@ def license_take(
                     last_contact=now,
                 )
     except IntegrityError:
-        # The same device asked twice at once and the other request won: use its license.
+        # The same device asked twice at once and the other request won: use its license
+        # (this transaction, and the seat it took, were rolled back).
         chosen = Entitlement.objects.filter(
             assignments__device_id=device_pk,
             assignments__license_type=license_type,
@@ -105,9 +107,9 @@ def license_take(
             raise
     if chosen is None:
         event_log(
-            customer=customer,
+            customer=Customer.objects.get(pk=customer_id),
             user=None,
-            type="NO_LICENSE_AVAILABLE",
+            type=EventType.NO_LICENSE_AVAILABLE,
             severity=Severity.WARNING,
             info=f"No {license_type} license left for device {device_id} ({feature})",
             data={"device": device_id, "feature": feature, "licenseType": license_type},
@@ -115,76 +117,94 @@ def license_take(
     return chosen
 
 
-def _entitlement_with_room(
-    *, customer_id: int, license_type: str, now: datetime
-) -> Entitlement | None:
-    """Lock the customer's usable entitlements of the type, then count their used seats
-    and return the one with room left and the farthest expiration (None when all are
-    full). Must run inside a transaction."""
-    candidates = list(
-        Entitlement.objects.filter(
+_SEAT_TAKE_SQL = """
+UPDATE {entitlement} SET used = used + 1
+WHERE used < total AND id = (
+    SELECT id FROM {entitlement}
+    WHERE customer_id = %s AND license_type = %s AND state = %s AND expiration > %s
+      AND used < total
+    ORDER BY expiration DESC, id
+    LIMIT 1
+)
+RETURNING id, expiration, activation_id
+"""
+# A request that finds its chosen line taken to the last seat by a concurrent one (it
+# waited on the row lock and the condition no longer held) looks again; a handful of tries
+# is plenty, as each failure means another request was served.
+_SEAT_TRIES = 5
+
+
+def _seat_take(*, customer_id: int, license_type: str, now: datetime) -> Entitlement | None:
+    """Take a seat of the customer's usable line of the type with room left and the
+    farthest expiration: one UPDATE … RETURNING. Must run inside a transaction."""
+    sql = _SEAT_TAKE_SQL.format(entitlement=connection.ops.quote_name(Entitlement._meta.db_table))
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    for _attempt in range(_SEAT_TRIES):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [customer_id, license_type, EntitlementState.ACTIVE, stamp])
+            row = cursor.fetchone()
+        if row is not None:
+            pk, expiration, activation_id = row
+            return Entitlement(
+                pk=pk, expiration=db_datetime(expiration), activation_id=activation_id
+            )
+        if not Entitlement.objects.filter(
             customer_id=customer_id,
             license_type=license_type,
             state=EntitlementState.ACTIVE,
             expiration__gt=now,
-        )
-        .select_for_update()
-        .order_by("-expiration", "pk")
-    )
-    if not candidates:
-        return None
-    used = dict(
-        Assignment.objects.filter(
-            entitlement__in=[e.pk for e in candidates], released_at__isnull=True
-        )
-        .order_by()
-        .values_list("entitlement")
-        .annotate(n=Count("pk"))
-    )
-    for entitlement in candidates:
-        if used.get(entitlement.pk, 0) < entitlement.total:
-            return entitlement
+            used__lt=F("total"),
+        ).exists():
+            return None
     return None
-
-
-def device_licenses_touch(
-    *, customer_id: int, device_id: str, now: datetime, app_version: str = ""
-) -> None:
-    """A device checked in: the licenses it holds stay in use."""
-    held: dict[str, Any] = {"last_contact": now}
-    if app_version:
-        held["app_version"] = short_app_version(app_version)
-    Assignment.objects.filter(
-        device__customer_id=customer_id, device__device_id=device_id, released_at__isnull=True
-    ).update(**held)
 
 
 # --- Release rules ---------------------------------------------------------------------
 
 
+def licenses_release(assignments: QuerySet, *, now: datetime) -> int:
+    """Release the live licenses among `assignments` and give their seats back to their
+    lines' `used` counters. The rows are locked first, so two releases of one license at
+    once count it once. Three statements whatever the number of licenses."""
+    with transaction.atomic():
+        rows = list(
+            assignments.filter(released_at__isnull=True)
+            .select_for_update(of=("self",))
+            .values_list("pk", "entitlement_id")
+        )
+        if not rows:
+            return 0
+        Assignment.objects.filter(pk__in=[pk for pk, _ in rows]).update(released_at=now)
+        per_line = Counter(line for _, line in rows)
+        Entitlement.objects.filter(pk__in=per_line).update(
+            used=Case(*(When(pk=line, then=F("used") - n) for line, n in per_line.items()))
+        )
+    return len(rows)
+
+
 def device_licenses_release(*, device_pk: int, now: datetime | None = None) -> int:
     """Return every license a device holds to the pool (the device was obsoleted)."""
-    return Assignment.objects.filter(device_id=device_pk, released_at__isnull=True).update(
-        released_at=now or timezone.now()
+    return licenses_release(
+        Assignment.objects.filter(device_id=device_pk), now=now or timezone.now()
     )
 
 
 def standard_licenses_release(*, now: datetime | None = None) -> int:
     """Release Standard licenses of devices silent for the release interval. Premium
-    licenses are never released automatically. One UPDATE; safe to run twice."""
+    licenses are never released automatically. Set-based (licenses_release); safe to run
+    twice at once."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.LICENSE_RELEASE_DAYS)
-    released = (
+    released = licenses_release(
         Assignment.objects.filter(
             released_at__isnull=True, license_type=LicenseType.STANDARD, last_contact__lt=cutoff
-        )
-        .filter(Q(device__last_checkin__lt=cutoff) | Q(device__last_checkin__isnull=True))
-        .update(released_at=now)
+        ).filter(Q(device__last_checkin__lt=cutoff) | Q(device__last_checkin__isnull=True)),
+        now=now,
     )
     event_log(
         customer=None,
         user=None,
-        type="LICENSE_RELEASE",
+        type=EventType.LICENSE_RELEASE,
         info=(
             f"{released} Standard license(s) released from devices silent for "
             f"{settings.LICENSE_RELEASE_DAYS} days"
@@ -224,7 +244,7 @@ def entitlements_expire(*, now: datetime | None = None) -> dict[str, int]:
     event_log(
         customer=None,
         user=None,
-        type="LICENSE_EXPIRY",
+        type=EventType.LICENSE_EXPIRY,
         info=f"{expired} entitlement(s) expired, {sent} expiry notice(s) sent",
         data={"expired": expired, "notices": sent},
     )
@@ -280,7 +300,7 @@ def _notice_send(entitlement: Entitlement, steps: set[int], now: datetime) -> bo
             event_log(
                 customer=entitlement.customer,
                 user=None,
-                type="LICENSE_EXPIRY_NOTICE",
+                type=EventType.LICENSE_EXPIRY_NOTICE,
                 severity=Severity.WARNING,
                 info=subject,
                 data={"activationId": entitlement.masked_activation_id, "daysBefore": step},
@@ -318,7 +338,7 @@ def entitlements_sync(*, customer: Customer, full: bool = True) -> dict[str, int
         event_log(
             customer=customer,
             user=None,
-            type="LICENSE_SYNC_GET",
+            type=EventType.LICENSE_SYNC_GET,
             severity=Severity.ERROR,
             info=f"Entitlement back end failed for {account}: {exc}",
         )
@@ -334,7 +354,7 @@ def entitlements_sync(*, customer: Customer, full: bool = True) -> dict[str, int
         event_log(
             customer=customer,
             user=None,
-            type="LICENSE_SYNC_GET",
+            type=EventType.LICENSE_SYNC_GET,
             info=f"{account}: {len(remote)} entitlement(s) reported, {verified} verified",
         )
         return {"reported": len(remote), "verified": verified}
@@ -384,7 +404,7 @@ def entitlements_sync(*, customer: Customer, full: bool = True) -> dict[str, int
         event_log(
             customer=customer,
             user=None,
-            type="LICENSE_SYNC",
+            type=EventType.LICENSE_SYNC,
             severity=Severity.ERROR if foreign else Severity.INFO,
             info=(
                 f"{account}: {len(rows)} entitlement(s) synced, {missing} no longer reported"
@@ -424,6 +444,133 @@ def entitlement_sync_queue(*, customer: Customer, user: User | None) -> None:
     event_log(
         customer=customer,
         user=user,
-        type="LICENSE_SYNC_REQUESTED",
+        type=EventType.LICENSE_SYNC_REQUESTED,
         info=f"Entitlement sync of {customer.name} queued",
     )
+
+
+# --- The dashboard's license rollup ------------------------------------------------------
+# reports owns the rollup table (reports.rollups); the numbers come from here, the owner
+# of entitlements and assignments. Per customer, day and type: used = live assignments
+# at the end of the day (now, for today); total = seats of entitlements usable then.
+
+
+def _usable_until(entitlement: dict) -> datetime:
+    """When a line stopped (or will stop) counting toward the total. A line the back end
+    stopped reporting, or the daily job marked expired, stopped when that was recorded
+    (`updated`), if before its expiration."""
+    if entitlement["state"] == EntitlementState.ACTIVE:
+        return entitlement["expiration"]
+    return min(entitlement["expiration"], entitlement["updated"])
+
+
+def license_snapshot(*, now: datetime | None = None) -> int:
+    """Today's license numbers of every customer that has a pool, into the dashboard's
+    rollup (the job every 15 minutes). Three aggregate queries and one upsert, whatever
+    the number of customers; idempotent. Writes an Event; returns the rows written."""
+    # reports.rollups sits below licensing; it stores what licensing computes.
+    from reports.rollups import LicenseDay, license_rollup_store
+
+    now = now or timezone.now()
+    customers = Entitlement.objects.order_by().values_list("customer_id", flat=True).distinct()
+    used = (
+        Assignment.objects.filter(released_at__isnull=True)
+        .order_by()
+        .values_list("customer_id", "license_type")
+        .annotate(n=Count("pk"))
+    )
+    totals = (
+        Entitlement.objects.filter(state=EntitlementState.ACTIVE, expiration__gt=now)
+        .order_by()
+        .values_list("customer_id", "license_type")
+        .annotate(n=Sum("total"))
+    )
+    numbers: dict[int, dict[str, int]] = {customer_id: {} for customer_id in customers}
+    for suffix, rows in (("used", used), ("total", totals)):
+        for customer_id, license_type, n in rows:
+            numbers.setdefault(customer_id, {})[f"{license_type}_{suffix}"] = n
+    today = timezone.localdate(now)
+    written = license_rollup_store(
+        days=[LicenseDay(customer_id=c, day=today, **n) for c, n in numbers.items()], now=now
+    )
+    event_log(
+        customer=None,
+        user=None,
+        type=EventType.ROLLUP_LICENSES,
+        info=f"License numbers of {written} customer(s) recorded for {today}",
+        data={"customers": written, "day": today.isoformat()},
+    )
+    return written
+
+
+def license_rollups_rebuild(
+    *, first: date, last: date, customer: Customer | None = None, now: datetime | None = None
+) -> int:
+    """Recompute the license rollup of days `first` to `last` (of one customer, or all)
+    from the rows kept: assignments' `created` and `released_at`, entitlements'
+    `created`, `expiration`, `state` and `updated`. Returns the rows written.
+
+    Exact for seats used, as long as the assignments are kept (a deleted device takes its
+    assignments along). Approximate for totals: an entitlement's quantity is not
+    versioned, so a past day counts today's quantity, and a line the back end stopped
+    reporting stops counting when the sync recorded that. Days before the customer's
+    first entitlement get no row."""
+    from reports.rollups import LicenseDay, day_start, license_rollup_store
+
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    last = min(last, today)
+    if first > last:
+        return 0
+    entitlements = Entitlement.objects.order_by().values(
+        "customer_id", "license_type", "total", "created", "expiration", "state", "updated"
+    )
+    assignments = Assignment.objects.order_by()
+    if customer is not None:
+        entitlements = entitlements.filter(customer=customer)
+        assignments = assignments.filter(customer=customer)
+    by_customer: dict[int, list[dict]] = {}
+    for entitlement in entitlements:
+        by_customer.setdefault(entitlement["customer_id"], []).append(entitlement)
+    if not by_customer:
+        return 0
+    # Seats used at the end of day D = assignments made by then - those released by then:
+    # a count per customer, type and day of each, summed up to D (two queries).
+    tz = timezone.get_default_timezone()
+    changes: dict[tuple[int, str], dict[date, int]] = {}
+    for column, sign in (("created", 1), ("released_at", -1)):
+        rows = (
+            assignments.filter(**{f"{column}__lt": now})
+            .annotate(day=TruncDate(column, tzinfo=tz))
+            .values_list("customer_id", "license_type", "day")
+            .annotate(n=Count("pk"))
+        )
+        for customer_id, license_type, day, n in rows:
+            per_day = changes.setdefault((customer_id, license_type), {})
+            per_day[day] = per_day.get(day, 0) + sign * n
+
+    days = []
+    for customer_id, lines in by_customer.items():
+        start = max(first, min(timezone.localdate(e["created"]) for e in lines))
+        used = {
+            license_type: sum(n for day, n in per_day.items() if day < start)
+            for (c, license_type), per_day in changes.items()
+            if c == customer_id
+        }
+        day = start
+        while day <= last:
+            moment = now if day == today else day_start(day + timedelta(days=1))
+            numbers = {}
+            for license_type in LicenseType.values:
+                per_day = changes.get((customer_id, license_type), {})
+                used[license_type] = used.get(license_type, 0) + per_day.get(day, 0)
+                numbers[f"{license_type}_used"] = used[license_type]
+                numbers[f"{license_type}_total"] = sum(
+                    e["total"]
+                    for e in lines
+                    if e["license_type"] == license_type
+                    and e["created"] <= moment < _usable_until(e)
+                )
+            days.append(LicenseDay(customer_id=customer_id, day=day, **numbers))
+            day += timedelta(days=1)
+    return license_rollup_store(days=days, now=now)

@@ -1,6 +1,9 @@
 """Background work on the license pool: back-end sync, release rules, expiration."""
 
+from datetime import timedelta
+
 from celery import shared_task
+from django.utils import timezone
 
 from accounts.models import Customer
 from licensing import services
@@ -47,3 +50,17 @@ def release_standard_licenses() -> int:
 @shared_task
 def expire_entitlements() -> dict[str, int]:
     return services.entitlements_expire()
+
+
+@shared_task
+def snapshot_licenses() -> int:
+    """Every 15 minutes: today's license numbers of every customer, for the dashboard."""
+    return services.license_snapshot()
+
+
+@shared_task
+def close_license_day() -> int:
+    """Nightly: yesterday's license numbers as they stood at the end of the day (the last
+    15-minute snapshot may be up to 15 minutes older)."""
+    yesterday = timezone.localdate() - timedelta(days=1)
+    return services.license_rollups_rebuild(first=yesterday, last=yesterday)

@@ -6,22 +6,19 @@ their computed columns come from licensing.filters, shared with the API."""
 
 from __future__ import annotations
 
-import csv
 import logging
-from collections.abc import Iterable, Iterator
-from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.generic import TemplateView, View
 
+from accounts.exports import csv_response, filter_errors_response
 from accounts.models import Customer
 from accounts.permissions import Action, Area
 from accounts.tenancy import ScopedQuerysetMixin
@@ -70,43 +67,6 @@ class LicensingScopeMixin(ScopedQuerysetMixin):
         if self.all_customers and self.request.user.is_staff:
             return self.model.objects.all()
         return self.model.objects.for_customer(self.listed_customer)
-
-
-# --- CSV exports -----------------------------------------------------------------------
-
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection):
-# such cells get a leading apostrophe, which spreadsheets show as text.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return timezone.localtime(value).isoformat(timespec="seconds")
-    text = str(value)
-    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
-
-
-class _Echo:
-    """csv.writer writes each row here and gets the line back, to stream it."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_response(filename: str, header: list[str], rows: Iterable[list[Any]]):
-    """Stream rows as CSV (UTF-8 with a BOM, so spreadsheets read names correctly)."""
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield "\ufeff" + writer.writerow(header)
-        for row in rows:
-            yield writer.writerow([csv_cell(value) for value in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 # --- Pages -----------------------------------------------------------------------------
@@ -161,10 +121,7 @@ class LicensingListView(LicensingScopeMixin, FilteredListMixin, PortalView, Temp
     def csv_export(self):
         filterset = self.filterset_class(self.request.GET, queryset=self.get_queryset())
         if not filterset.is_valid():
-            errors = "; ".join(
-                f"{field}: {' '.join(errors)}" for field, errors in filterset.errors.items()
-            )
-            return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
+            return filter_errors_response(filterset.errors)
         who = self.listed_customer.slug if self.listed_customer else "all-customers"
         filename = f"{self.csv_name}-{who}-{timezone.localdate():%Y-%m-%d}.csv"
         rows = (self.csv_row(row) for row in filterset.qs.iterator(chunk_size=2000))

@@ -42,7 +42,7 @@ from provisioning.models import (
     SoftwareJob,
 )
 from provisioning.services import DeviceAnswer
-from reports.models import AppId, HistoryAction, HistoryResult
+from reports.models import AppId, EventType, HistoryAction, HistoryResult
 from reports.services import event_log, history_record
 
 # How long a code is valid: a person adding a phone types it at once; a rollout's codes
@@ -130,7 +130,7 @@ def category_save(
         event_log(
             customer=customer,
             user=user,
-            type="CATEGORY_ADDED",
+            type=EventType.CATEGORY_ADDED,
             info=f"Category {name} added",
             data={"after": category_snapshot(category)},
         )
@@ -140,7 +140,7 @@ def category_save(
     event_log(
         customer=customer,
         user=user,
-        type="CATEGORY_UPDATED",
+        type=EventType.CATEGORY_UPDATED,
         info=f"Category {before['name']} updated"
         + ("" if before["name"] == name else f" (now {name})"),
         data={"before": before, "after": category_snapshot(category)},
@@ -169,7 +169,7 @@ def category_delete(
     event_log(
         customer=category.customer,
         user=user,
-        type="CATEGORY_DELETED",
+        type=EventType.CATEGORY_DELETED,
         info=f"Category {snapshot['name']} deleted",
         data={"before": snapshot},
     )
@@ -238,7 +238,7 @@ def provisioning_code_issue(
         event_log(
             customer=customer,
             user=user,
-            type="CODE_ISSUED",
+            type=EventType.CODE_ISSUED,
             info=f"Provisioning code issued for category {category.name}"
             + (f" for {for_user.get_username()}" if for_user else ""),
             data={"category": category.name, "expiresAt": code.expires_at.isoformat()},
@@ -298,7 +298,7 @@ def rollout_create(
     event_log(
         customer=customer,
         user=user,
-        type="ROLLOUT_CREATED",
+        type=EventType.ROLLOUT_CREATED,
         info=f"Rollout of {len(users)} phone(s) for category {category.name}",
         data={"rollout": rollout.pk, "codes": len(users), "category": category.name},
     )
@@ -318,7 +318,7 @@ def provisioning_code_revoke(*, code: ProvisioningCode, user: User | None) -> No
     event_log(
         customer=code.customer,
         user=user,
-        type="CODE_REVOKED",
+        type=EventType.CODE_REVOKED,
         info=f"Provisioning code for category {code.category.name} withdrawn",
         data={"category": code.category.name},
     )
@@ -331,7 +331,7 @@ def expired_codes_delete(*, now: datetime | None = None) -> int:
     event_log(
         customer=None,
         user=None,
-        type="CODES_EXPIRED",
+        type=EventType.CODES_EXPIRED,
         info=f"{deleted} expired provisioning code(s) deleted",
         data={"deleted": deleted},
     )
@@ -378,7 +378,7 @@ def software_job_create(
     event_log(
         customer=customer,
         user=user,
-        type="SOFTWARE_JOB_ADDED",
+        type=EventType.SOFTWARE_JOB_ADDED,
         info=f"Software job for category {category.name} added",
         data={"job": job.pk, "firmware": firmware},
     )
@@ -412,7 +412,7 @@ def config_job_create(
     event_log(
         customer=customer,
         user=user,
-        type="CONFIG_JOB_ADDED",
+        type=EventType.CONFIG_JOB_ADDED,
         info=f"{config_type} job for category {category.name} added",
         data={"job": job.pk, "configType": config_type, "parameters": parameters},
     )
@@ -427,7 +427,7 @@ def job_delete(*, job: SoftwareJob | ConfigJob, user: User | None) -> None:
         event_log(
             customer=job.customer,
             user=user,
-            type="JOB_DELETED",
+            type=EventType.JOB_DELETED,
             info=f"{kind} job {pk} deleted",
             data={"job": pk},
         )
@@ -628,7 +628,7 @@ def auto_provisioning_enable(*, customer: Customer, user: User | None, token: st
     event_log(
         customer=customer,
         user=user,
-        type="AUTO_PROVISIONING_TOKEN_SET",
+        type=EventType.AUTO_PROVISIONING_TOKEN_SET,
         info="Automatic provisioning enabled with a new security token",
     )
     return token
@@ -646,7 +646,7 @@ def auto_provisioning_disable(*, customer: Customer, user: User | None) -> None:
         event_log(
             customer=customer,
             user=user,
-            type="AUTO_PROVISIONING_DISABLED",
+            type=EventType.AUTO_PROVISIONING_DISABLED,
             info="Automatic provisioning disabled; its security token no longer works",
         )
 

@@ -17,27 +17,32 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.errors import InUse, StaleVersion
 from accounts.models import Customer, User
 from config.jsontext import JSONTextError, json_parse, json_value_error
+from config.rawsql import db_datetime
 from devices.models import Device, DeviceKind, DeviceState
 from devices.services import (
-    device_checkin_record,
     device_kind_guess,
     device_mark_obsolete,
     device_site_request,
     site_provisioning_applies,
 )
 from devices.tasks import schedule_site_provisioning
-from licensing.models import Assignment, EntitlementState, LicenseType, license_type_for
+from licensing.models import (
+    Assignment,
+    Entitlement,
+    EntitlementState,
+    LicenseType,
+    license_type_for,
+)
 from licensing.services import (
     device_licenses_release,
-    device_licenses_touch,
     license_keep,
     license_take,
+    short_app_version,
 )
 from provisioning.models import (
     MAX_REDEMPTIONS,
@@ -47,7 +52,7 @@ from provisioning.models import (
     Token,
     token_value_error,
 )
-from reports.models import AppId, HistoryAction, HistoryResult
+from reports.models import AppId, EventType, HistoryAction, HistoryResult
 from reports.services import event_log, history_record
 
 DIRECT_ACCESS_BOOTSTRAP = "Direct-Access-Bootstrap"
@@ -142,7 +147,7 @@ def bootstrap_save(
         event_log(
             customer=customer,
             user=user,
-            type="BOOTSTRAP_ADDED",
+            type=EventType.BOOTSTRAP_ADDED,
             info=f"Bootstrap {name} added",
             data={"after": bootstrap_snapshot(bootstrap)},
         )
@@ -156,7 +161,7 @@ def bootstrap_save(
     event_log(
         customer=customer,
         user=user,
-        type="BOOTSTRAP_UPDATED",
+        type=EventType.BOOTSTRAP_UPDATED,
         info=f"Bootstrap {before['name']} updated"
         + ("" if before["name"] == name else f" (now {name})"),
         data={"before": before, "after": bootstrap_snapshot(current)},
@@ -186,7 +191,7 @@ def bootstrap_delete(
     event_log(
         customer=bootstrap.customer,
         user=user,
-        type="BOOTSTRAP_DELETED",
+        type=EventType.BOOTSTRAP_DELETED,
         info=f"Bootstrap {snapshot['name']} deleted",
         data={"before": snapshot},
     )
@@ -322,7 +327,7 @@ def token_save(
         event_log(
             customer=customer,
             user=user,
-            type="TOKEN_ADDED",
+            type=EventType.TOKEN_ADDED,
             info=f"Token {value} added",
             data={"after": token_snapshot(token)},
         )
@@ -330,7 +335,7 @@ def token_save(
     event_log(
         customer=customer,
         user=user,
-        type="TOKEN_UPDATED",
+        type=EventType.TOKEN_UPDATED,
         info=f"Token {before['token']} updated",
         data={"before": before, "after": token_snapshot(token)},
     )
@@ -351,7 +356,7 @@ def token_delete(*, token: Token, user: User | None, expected_version: int | Non
     event_log(
         customer=token.customer,
         user=user,
-        type="TOKEN_DELETED",
+        type=EventType.TOKEN_DELETED,
         info=f"Token {snapshot['token']} deleted",
         data={"before": snapshot},
     )
@@ -586,34 +591,12 @@ def license_request(
     A revoked or expired token (or an inactive customer) is refused as on redemption; a
     used-up one is not, as the devices that redeemed it keep working.
 
-    Five statements when a license is handed out: token, device and live license in one;
-    the lock; the count; the assignment insert; the History insert."""
+    Four statements when a license is handed out: token, device and live license in one
+    (_license_lookup); the seat taken (licensing.services.license_take); the assignment
+    insert; the History insert. Three when the device keeps its license."""
     now = timezone.now()
     license_type = license_type_for(feature)
-    devices = Device.objects.filter(customer=OuterRef("customer_id"), device_id=device_id)
-    live = Assignment.objects.filter(
-        customer=OuterRef("customer_id"),
-        # Naming the device's customer lets the (customer, device_id) index find it.
-        device__customer=OuterRef("customer_id"),
-        device__device_id=device_id,
-        license_type=license_type,
-        released_at__isnull=True,
-    )
-    found = (
-        Token.objects.filter(value__lower=token.lower())
-        .select_related("customer")
-        .annotate(
-            device_pk=Subquery(devices.values("pk")[:1]),
-            device_kind=Subquery(devices.values("kind")[:1]),
-            device_state=Subquery(devices.values("state")[:1]),
-            live_pk=Subquery(live.values("pk")[:1]),
-            live_state=Subquery(live.values("entitlement__state")[:1]),
-            live_expiration=Subquery(live.values("entitlement__expiration")[:1]),
-            live_activation_id=Subquery(live.values("entitlement__activation_id")[:1]),
-        )
-        .only("customer_id", "revoked", "expires_at", "customer__is_active")
-        .first()
-    )
+    found = _license_lookup(token=token, device_id=device_id, license_type=license_type)
 
     def answer(result: str, detail: str = "", **granted) -> LicenseAnswer:
         history_record(
@@ -628,7 +611,7 @@ def license_request(
 
     if found is None:
         return answer(HistoryResult.UNKNOWN_TOKEN, "token: no such token")
-    if found.revoked or not found.customer.is_active:
+    if found.revoked or not found.customer_active:
         return answer(HistoryResult.REVOKED, "token: revoked")
     if found.expires_at is not None and found.expires_at <= now:
         return answer(HistoryResult.EXPIRED, "token: expired")
@@ -667,7 +650,7 @@ def license_request(
         # pool, so the device takes one like any other, and there is nothing to replace.
         replacing_pk = None
     chosen = license_take(
-        customer=found.customer,
+        customer_id=found.customer_id,
         device_pk=found.device_pk,
         device_id=device_id,
         feature=feature,
@@ -688,41 +671,134 @@ def license_request(
     )
 
 
+@dataclass(frozen=True)
+class _LicenseLookup:
+    customer_id: int
+    revoked: bool
+    expires_at: datetime | None
+    customer_active: bool
+    device_pk: int | None
+    device_kind: str | None
+    device_state: str | None
+    live_pk: int | None
+    live_state: str | None
+    live_expiration: datetime | None
+    live_activation_id: str | None
+
+
+# Each join follows a unique index (the token's lower(value), the device's (customer,
+# device_id), the live assignment's (device, license_type) where released_at is null), so
+# the planner knows every step yields at most one row: the plan is the same on a
+# deployment whose tables have grown faster than ANALYZE, where correlated subqueries had
+# been planned as scans.
+_LICENSE_LOOKUP_SQL = """
+SELECT t.customer_id, t.revoked, t.expires_at, c.is_active,
+       d.id, d.kind, d.state, a.id, e.state, e.expiration, e.activation_id
+FROM {token} t
+JOIN {customer} c ON c.id = t.customer_id
+LEFT JOIN {device} d ON d.customer_id = t.customer_id AND d.device_id = %s
+LEFT JOIN {assignment} a
+  ON a.device_id = d.id AND a.license_type = %s AND a.released_at IS NULL
+LEFT JOIN {entitlement} e ON e.id = a.entitlement_id
+WHERE LOWER(t.value) = %s
+"""
+
+
+def _license_lookup(*, token: str, device_id: str, license_type: str) -> _LicenseLookup | None:
+    quote = connection.ops.quote_name
+    sql = _LICENSE_LOOKUP_SQL.format(
+        token=quote(Token._meta.db_table),
+        customer=quote(Customer._meta.db_table),
+        device=quote(Device._meta.db_table),
+        assignment=quote(Assignment._meta.db_table),
+        entitlement=quote(Entitlement._meta.db_table),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [device_id, license_type, token.lower()])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    converted = list(row)
+    # Raw rows come as the driver gives them: SQLite's dates are text, its booleans 0/1.
+    for index in (2, 9):
+        converted[index] = db_datetime(converted[index])
+    for index in (1, 3):
+        converted[index] = bool(converted[index])
+    return _LicenseLookup(*converted)
+
+
+_CHECKIN_DEVICE_SQL = """
+UPDATE {device} SET last_checkin = %s, updated = %s,
+    app_version = CASE WHEN %s = '' THEN {device}.app_version ELSE %s END
+FROM {token} t, {customer} c
+WHERE LOWER(t.value) = %s AND t.revoked = %s AND (t.expires_at IS NULL OR t.expires_at > %s)
+  AND c.id = t.customer_id AND c.is_active = %s
+  AND {device}.customer_id = t.customer_id AND {device}.device_id = %s
+RETURNING {device}.id, {device}.customer_id
+"""
+_CHECKIN_LICENSES_SQL = """
+UPDATE {assignment} SET last_contact = %s,
+    app_version = CASE WHEN %s = '' THEN app_version ELSE %s END
+WHERE device_id IN ({devices}) AND released_at IS NULL
+"""
+
+
+_CHECKIN_WITH_SQL = (
+    "WITH d AS ({device_update}), a AS ({licenses_update}) SELECT id, customer_id FROM d"
+)
+
+
 def device_checkin(
     *, token: str, device_id: str, app_version: str = "", ip_address: str | None = None
 ) -> DeviceAnswer:
     """A device says it is alive: refresh it and the licenses it holds. A revoked or
     expired token (or an inactive customer) is refused as on redemption; a used-up one is
-    not, as the devices that redeemed it keep working."""
+    not, as the devices that redeemed it keep working.
+
+    Two statements on PostgreSQL: one UPDATE checks the token and refreshes the device and
+    its licenses (a data-modifying WITH), then the History insert. SQLite, which has no
+    data-modifying WITH, refreshes the licenses in a statement of its own. Only a refused
+    check-in looks the token up again, to say why."""
     now = timezone.now()
-    found = (
-        Token.objects.filter(value__lower=token.lower())
-        .select_related("customer")
-        .only("customer_id", "revoked", "expires_at", "customer__is_active")
-        .first()
-    )
-    if found is None:
-        outcome = DeviceAnswer(HistoryResult.UNKNOWN_TOKEN, "token: no such token")
-    elif found.revoked or not found.customer.is_active:
-        outcome = DeviceAnswer(HistoryResult.REVOKED, "token: revoked")
-    elif found.expires_at is not None and found.expires_at <= now:
-        outcome = DeviceAnswer(HistoryResult.EXPIRED, "token: expired")
-    else:
-        known = device_checkin_record(
-            customer_id=found.customer_id, device_id=device_id, app_version=app_version, now=now
-        )
-        if not known:
-            outcome = DeviceAnswer(
-                HistoryResult.UNKNOWN_DEVICE,
-                f"deviceId: {device_id} is not a device of this customer",
+    quote = connection.ops.quote_name
+    tables = {
+        "device": quote(Device._meta.db_table),
+        "token": quote(Token._meta.db_table),
+        "customer": quote(Customer._meta.db_table),
+        "assignment": quote(Assignment._meta.db_table),
+    }
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    version = app_version[:64]
+    short = short_app_version(app_version) if app_version else ""
+    device_params = [stamp, stamp, version, version, token.lower(), False, stamp, True, device_id]
+    license_params = [stamp, short, short]
+    device_sql = _CHECKIN_DEVICE_SQL.format(**tables)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Only table names (quote_name) are formatted in; every value is a parameter.
+            cursor.execute(
+                _CHECKIN_WITH_SQL.format(
+                    device_update=device_sql,
+                    licenses_update=_CHECKIN_LICENSES_SQL.format(
+                        devices="SELECT id FROM d", **tables
+                    ),
+                ),
+                device_params + license_params,
             )
+            row = cursor.fetchone()
         else:
-            device_licenses_touch(
-                customer_id=found.customer_id, device_id=device_id, now=now, app_version=app_version
-            )
-            outcome = DeviceAnswer(HistoryResult.OK)
+            cursor.execute(device_sql, device_params)
+            row = cursor.fetchone()
+            if row is not None:
+                cursor.execute(
+                    _CHECKIN_LICENSES_SQL.format(devices="%s", **tables), [*license_params, row[0]]
+                )
+    if row is not None:
+        customer_id, outcome = row[1], DeviceAnswer(HistoryResult.OK)
+    else:
+        customer_id, outcome = _why_checkin_refused(token=token, device_id=device_id, now=now)
     history_record(
-        customer_id=found.customer_id if found else None,
+        customer_id=customer_id,
         action=HistoryAction.CHECKIN,
         result=outcome.result,
         token=token,
@@ -730,6 +806,26 @@ def device_checkin(
         ip_address=ip_address,
     )
     return outcome
+
+
+def _why_checkin_refused(
+    *, token: str, device_id: str, now: datetime
+) -> tuple[int | None, DeviceAnswer]:
+    found = (
+        Token.objects.filter(value__lower=token.lower())
+        .select_related("customer")
+        .only("customer_id", "revoked", "expires_at", "customer__is_active")
+        .first()
+    )
+    if found is None:
+        return None, DeviceAnswer(HistoryResult.UNKNOWN_TOKEN, "token: no such token")
+    if found.revoked or not found.customer.is_active:
+        return found.customer_id, DeviceAnswer(HistoryResult.REVOKED, "token: revoked")
+    if found.expires_at is not None and found.expires_at <= now:
+        return found.customer_id, DeviceAnswer(HistoryResult.EXPIRED, "token: expired")
+    return found.customer_id, DeviceAnswer(
+        HistoryResult.UNKNOWN_DEVICE, f"deviceId: {device_id} is not a device of this customer"
+    )
 
 
 # --- Obsolete ---------------------------------------------------------------------------
@@ -920,7 +1016,7 @@ def catalog_import(
         event_log(
             customer=customer,
             user=user,
-            type="CATALOG_IMPORTED",
+            type=EventType.CATALOG_IMPORTED,
             info=(
                 f"Import: bootstraps {counts['bootstraps']['added']} added, "
                 f"{counts['bootstraps']['replaced']} replaced; tokens "

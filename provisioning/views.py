@@ -6,6 +6,7 @@ services and show their errors on the right field."""
 from __future__ import annotations
 
 import io
+import json
 
 import segno
 from django.conf import settings
@@ -23,13 +24,13 @@ from django.utils.http import content_disposition_header
 from django.views.generic import FormView, TemplateView, View
 
 from accounts.errors import InUse, StaleVersion
+from accounts.exports import CsvExportMixin, csv_response
 from accounts.filters import UserFilterSet
 from accounts.models import User
 from accounts.permissions import Action, Area, can
 from accounts.views import add_service_errors
 from accounts.views_base import FilteredListMixin, TenantViewMixin
 from devices.models import Device, DeviceKind, DeviceState
-from licensing.views import csv_response
 from provisioning import phones, services
 from provisioning.filters import (
     BootstrapFilterSet,
@@ -90,15 +91,29 @@ class _ObjectMixin:
         return super().get_context_data(object=self.object, **kwargs)
 
 
+def _json_text(value) -> str:
+    """JSON for a CSV cell."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
 # --- Bootstraps ------------------------------------------------------------------------
 
 
-class BootstrapListView(FilteredListMixin, TenantViewMixin, TemplateView):
+class BootstrapListView(CsvExportMixin, FilteredListMixin, TenantViewMixin, TemplateView):
     area = Area.BOOTSTRAPS
     model = Bootstrap
     filterset_class = BootstrapFilterSet
     template_name = "provisioning/bootstrap_list.html"
     page_title = "Bootstraps"
+    csv_name = "bootstraps"
+    csv_columns = [
+        ("Name", lambda b: b.name),
+        ("Parameters (JSON)", lambda b: _json_text(b.parameters)),
+        ("Tokens", lambda b: b.token_count),
+        ("Version", lambda b: b.version),
+        ("Updated", lambda b: b.updated),
+        ("Created", lambda b: b.created),
+    ]
 
     def refine_queryset(self, queryset: QuerySet) -> QuerySet:
         # How many tokens use each bootstrap, in the same query as the page.
@@ -210,12 +225,26 @@ class BootstrapDeleteView(_ObjectMixin, TenantViewMixin, TemplateView):
 # --- Tokens ----------------------------------------------------------------------------
 
 
-class TokenListView(FilteredListMixin, TenantViewMixin, TemplateView):
+class TokenListView(CsvExportMixin, FilteredListMixin, TenantViewMixin, TemplateView):
     area = Area.TOKENS
     model = Token
     filterset_class = TokenFilterSet
     template_name = "provisioning/token_list.html"
     page_title = "Tokens"
+    csv_name = "tokens"
+    csv_columns = [
+        ("Token", lambda t: t.value),
+        ("App", lambda t: t.app_id),
+        ("Bootstrap", lambda t: t.bootstrap.name),
+        ("Description", lambda t: t.description),
+        ("Redemptions", lambda t: t.redemption_count),
+        ("Max redemptions", lambda t: t.max_redemptions),
+        ("Expires", lambda t: t.expires_at),
+        ("Revoked", lambda t: "yes" if t.revoked else "no"),
+        ("Last redeemed", lambda t: t.last_redeemed),
+        ("Updated", lambda t: t.updated),
+        ("Created", lambda t: t.created),
+    ]
 
     def refine_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset.select_related("bootstrap")
@@ -533,12 +562,20 @@ def _category_usage(customer, categories: list[Category]) -> list[Category]:
     return categories
 
 
-class CategoryListView(FilteredListMixin, TenantViewMixin, TemplateView):
+class CategoryListView(CsvExportMixin, FilteredListMixin, TenantViewMixin, TemplateView):
     area = Area.PROVISIONING
     model = Category
     filterset_class = CategoryFilterSet
     template_name = "provisioning/category_list.html"
     page_title = "Categories"
+    csv_name = "categories"
+    csv_columns = [
+        ("Name", lambda c: c.name),
+        ("Provisioning category", lambda c: "yes" if c.is_provisioning else "no"),
+        ("Bootstrap", lambda c: c.bootstrap.name if c.bootstrap else ""),
+        ("Description", lambda c: c.description),
+        ("Updated", lambda c: c.updated),
+    ]
 
     def refine_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset.select_related("bootstrap")
@@ -648,12 +685,34 @@ JOB_KINDS = {
 }
 
 
-class JobListView(FilteredListMixin, TenantViewMixin, TemplateView):
+class JobListView(CsvExportMixin, FilteredListMixin, TenantViewMixin, TemplateView):
     """Software and config jobs on two tabs (?kind=software|config), newest first."""
 
     area = Area.PROVISIONING
     template_name = "provisioning/job_list.html"
     page_title = "Update jobs"
+
+    @property
+    def csv_name(self) -> str:
+        return f"{self.kind}-jobs"
+
+    @property
+    def csv_columns(self):
+        what = (
+            [("Firmware (JSON)", lambda j: _json_text(j.firmware))]
+            if self.kind == "software"
+            else [
+                ("Config type", lambda j: j.config_type),
+                ("Parameters (JSON)", lambda j: _json_text(j.parameters)),
+            ]
+        )
+        return [
+            ("Created", lambda j: j.created),
+            ("Category", lambda j: j.category.name),
+            *what,
+            ("Description", lambda j: j.description),
+            ("Created by", lambda j: j.created_by.username if j.created_by else ""),
+        ]
 
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
@@ -954,12 +1013,23 @@ class _RolloutMixin:
         )
 
 
-class RolloutListView(_RolloutMixin, FilteredListMixin, TenantViewMixin, TemplateView):
+class RolloutListView(
+    CsvExportMixin, _RolloutMixin, FilteredListMixin, TenantViewMixin, TemplateView
+):
     """Past rollouts, newest first; each reopens its codes (step 4)."""
 
     model = Rollout
     filterset_class = RolloutFilterSet
     template_name = "provisioning/rollout_list.html"
+    csv_name = "rollouts"
+    csv_columns = [
+        ("Created", lambda r: r.created),
+        ("Category", lambda r: r.category.name),
+        ("Phone app", lambda r: r.app_id),
+        ("Created by", lambda r: r.created_by.username if r.created_by else ""),
+        ("Codes", lambda r: r.code_count),
+        ("Registered", lambda r: r.registered_count),
+    ]
 
     def refine_queryset(self, queryset: QuerySet) -> QuerySet:
         # One join to the codes counts both columns in the page's own query.

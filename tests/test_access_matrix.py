@@ -37,6 +37,7 @@ ACCESS: dict[str, dict[str, set[str]]] = {
         "users": {V, C},
         "phones": {V, C},
         "provisioning": {V, C},
+        "ztp": {V, C},
     },
     "admin": {
         "dashboard": {V},
@@ -163,6 +164,11 @@ ROUTES: dict[str, Rule] = {
     ),
     "accounts:password_reset_complete": Rule("public"),
     "schema": Rule("public"),
+    # Probes (config.health): anyone. /metrics answers loopback, as the test client is,
+    # and a bearer token; everyone else gets 404 (tests/test_serving.py).
+    "healthz": Rule("public"),
+    "readyz": Rule("public"),
+    "metrics": Rule("public"),
     "swagger_ui": Rule("public"),
     "api:auth_login": Rule("post_only"),
     "api:auth_refresh": Rule("post_only"),
@@ -178,6 +184,10 @@ ROUTES: dict[str, Rule] = {
     "device:auto": Rule("device_get"),
     # Portal pages.
     "reports:dashboard": Rule("portal", "dashboard"),
+    # The dashboard's graphs as JSON, polled by the page: licenses only for roles that may
+    # view licenses.
+    "reports:dashboard_licenses": Rule("portal", "licenses"),
+    "reports:dashboard_tokens": Rule("portal", "dashboard"),
     "reports:history": Rule("portal", "reports"),
     "reports:event_list": Rule("portal", "reports"),
     "provisioning:token_list": Rule("portal", "tokens"),
@@ -238,10 +248,10 @@ ROUTES: dict[str, Rule] = {
     "accounts:user_delete": Rule("portal", "users", C, _user_pk),
     "accounts:customer_switch": Rule("staff_only"),
     # System > Customer (ztp.views): every role sees its customer; the ZTP card and its
-    # pages are for Super-Admins and staff (the "users" area); its actions are POST only.
+    # pages are for Super-Admins and staff (the "ztp" area); its actions are POST only.
     "accounts:customer_detail": Rule("portal", "dashboard"),
     "ztp:action": Rule("post_only", kwargs=lambda ctx: {"vendor": "snom", "name": "onboard"}),
-    "ztp:phone_list": Rule("portal", "users"),
+    "ztp:phone_list": Rule("portal", "ztp"),
     "ztp:phone_add": Rule("post_only"),
     "ztp:phone_remove": Rule("post_only"),
     "ztp:phone_lookup": Rule("post_only"),
@@ -275,7 +285,13 @@ ROUTES: dict[str, Rule] = {
     "api:config-job-detail": Rule("post_only", kwargs=_config_job_pk),
     "api:license-summary": Rule("api", "licenses"),
     "api:license-assigned": Rule("api", "licenses"),
+    # History and Events: every role reads them (events about areas a role may not view
+    # are left out; see tests/reports/test_audit.py).
+    "api:history-list": Rule("api", "reports"),
+    "api:event-list": Rule("api", "reports"),
     "api:license-sync": Rule("post_only"),
+    "api:dashboard-licenses": Rule("api", "licenses"),
+    "api:dashboard-tokens": Rule("api", "dashboard"),
     # Django admin, the support team's tool (one rule for its whole namespace).
     "admin:*": Rule("django_admin"),
 }

@@ -33,10 +33,16 @@ CONFIG_HELPERS = {
     "config.celery",
     "config.client",
     "config.env",
+    "config.gunicorn",
+    "config.health",
     "config.http",
     "config.jsontext",
+    "config.logs",
     "config.loopback",
+    "config.metrics",
+    "config.observability",
     "config.ratelimit",
+    "config.rawsql",
 }
 HELPERS = "config helpers"
 TOP = "config"

@@ -200,13 +200,13 @@ class PortalUserViewSet(
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = serializer.save()
+        user = serializer.save(acting_user=request.user)
         return Response(PortalUserSerializer(user).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
         serializer = self.get_serializer(self.get_object(), data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response(PortalUserSerializer(serializer.save()).data)
+        return Response(PortalUserSerializer(serializer.save(acting_user=request.user)).data)
 
     def perform_destroy(self, instance):
         try:

@@ -38,63 +38,35 @@ from reports.models import AppId, HistoryAction, HistoryResult
 from reports.services import history_record
 
 
-class CountingThrottle(BaseThrottle):
-    """A limit counted with config.ratelimit (one atomic increment per request).
-    `rate_setting` names the setting holding the rate; `key()` says what is counted."""
+class DeviceLimits(BaseThrottle):
+    """Every rate limit of a device request, counted in one round trip to the shared
+    cache (config.ratelimit):
 
-    rate_setting = ""
+    - requests per client address (config.client: behind NUM_PROXIES trusted proxies);
+    - requests per token, whoever sends them: guessing one token from many addresses;
+    - refused token and code presentations per address, only looked at here (the view
+      counts them when it refuses): a guesser is stopped long before a fleet is.
+
+    A view adds its own with `extra_limits()`."""
 
     def allow_request(self, request, view) -> bool:
-        key = self.key(request)
-        if key is None:
-            return True
-        self.retry_after = self.check(key, getattr(settings, self.rate_setting))
+        address = client_ip(request)
+        limits = [
+            ratelimit.Limit(f"device-ip:{address}", settings.DEVICE_RATE_PER_IP),
+            ratelimit.Limit(failure_key(request), settings.DEVICE_FAILURES_PER_IP, counts=False),
+        ]
+        data = request.data if isinstance(request.data, dict) else {}
+        token = data.get("token")
+        if isinstance(token, str) and not token_value_error(token):
+            # Hashed: the key must not carry whatever text a client sent.
+            digest = hashlib.sha256(token.lower().encode()).hexdigest()[:32]
+            limits.append(ratelimit.Limit(f"device-token:{digest}", settings.DEVICE_RATE_PER_TOKEN))
+        limits += view.extra_limits()
+        self.retry_after = ratelimit.check(limits)
         return self.retry_after is None
-
-    def check(self, key: str, rate: str) -> float | None:
-        return ratelimit.hit(key, rate)
-
-    def key(self, request) -> str | None:
-        raise NotImplementedError
 
     def wait(self) -> float | None:
         return self.retry_after
-
-
-class DeviceFailureThrottle(CountingThrottle):
-    """Refused token presentations per client address: a guesser is stopped long before a
-    fleet's normal traffic is. DeviceAPIView counts the refusals; this only looks."""
-
-    rate_setting = "DEVICE_FAILURES_PER_IP"
-
-    def key(self, request) -> str:
-        return failure_key(request)
-
-    def check(self, key: str, rate: str) -> float | None:
-        return ratelimit.exceeded(key, rate)
-
-
-class DeviceIpThrottle(CountingThrottle):
-    """Requests per client address (config.client: behind NUM_PROXIES trusted proxies)."""
-
-    rate_setting = "DEVICE_RATE_PER_IP"
-
-    def key(self, request) -> str:
-        return f"device-ip:{client_ip(request)}"
-
-
-class DeviceTokenThrottle(CountingThrottle):
-    """Requests per token, whoever sends them: guessing one token from many addresses."""
-
-    rate_setting = "DEVICE_RATE_PER_TOKEN"
-
-    def key(self, request) -> str | None:
-        data = request.data if isinstance(request.data, dict) else {}
-        token = data.get("token")
-        if not isinstance(token, str) or token_value_error(token):
-            return None
-        # Hashed: the key must not carry whatever text a client sent.
-        return f"device-token:{hashlib.sha256(token.lower().encode()).hexdigest()[:32]}"
 
 
 def failure_key(request) -> str:
@@ -167,7 +139,7 @@ class DeviceAPIView(APIView):
     authentication_classes = []
     permission_classes = []
     parser_classes = [StrictJSONParser]
-    throttle_classes = [DeviceFailureThrottle, DeviceIpThrottle, DeviceTokenThrottle]
+    throttle_classes = [DeviceLimits]
     schema = APISchema()
     history_action = ""
     request_serializer: type[serializers.Serializer]
@@ -192,6 +164,9 @@ class DeviceAPIView(APIView):
         """Count a refusal against the limits that stop guessers."""
         if outcome.result in TOKEN_REFUSALS:
             ratelimit.hit(failure_key(request), settings.DEVICE_FAILURES_PER_IP)
+
+    def extra_limits(self) -> list[ratelimit.Limit]:
+        return []
 
     def run(self, data: dict, *, ip_address: str | None) -> DeviceAnswer:
         raise NotImplementedError
@@ -404,19 +379,6 @@ CODE_REFUSALS = frozenset(
 CODE_FAILURES_KEY = "code-fail"
 
 
-class CodeFailureThrottle(CountingThrottle):
-    """Wrong codes from every address together: 12 random digits are only guessed by
-    trying, so a cap on all tries keeps that hopeless however many addresses guess."""
-
-    rate_setting = "CODE_FAILURES_GLOBAL"
-
-    def key(self, request) -> str:
-        return CODE_FAILURES_KEY
-
-    def check(self, key: str, rate: str) -> float | None:
-        return ratelimit.exceeded(key, rate)
-
-
 def _base_url(request) -> str:
     return settings.PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
 
@@ -506,7 +468,11 @@ class CodeView(DeviceAPIView):
 
     history_action = HistoryAction.CODE
     request_serializer = CodeRequestSerializer
-    throttle_classes = [CodeFailureThrottle, *DeviceAPIView.throttle_classes]
+
+    def extra_limits(self):
+        # Wrong codes from every address together: 12 random digits are only guessed by
+        # trying, so a cap on all tries keeps that hopeless however many addresses guess.
+        return [ratelimit.Limit(CODE_FAILURES_KEY, settings.CODE_FAILURES_GLOBAL, counts=False)]
 
     def run(self, data, *, ip_address):
         return code_redeem(

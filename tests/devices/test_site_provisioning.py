@@ -13,12 +13,11 @@ from devices import services, tasks
 from devices.models import Device, Site, SiteStatus
 from devices.ptt import PttClient, PttUnavailable
 from devices.services import (
-    device_checkin_record,
     device_site_provision,
     inactive_site_devices_sweep,
     sites_sync,
 )
-from provisioning.services import bootstrap_save, token_save
+from provisioning.services import bootstrap_save, device_checkin, token_save
 from reports.models import AppId, Event
 from tests.devices.factories import DeviceFactory, SiteFactory
 
@@ -360,9 +359,7 @@ def test_sweep_keeps_a_device_that_checks_in_while_it_runs(
 
     def checked_in_first(client, device_id):
         # The device checks in after the sweep read it as inactive.
-        device_checkin_record(
-            customer_id=customer.pk, device_id=device_id, app_version="", now=timezone.now()
-        )
+        assert device_checkin(token="tok-North", device_id=device_id).ok
         remove(client, device_id)
 
     monkeypatch.setattr(services, "_remove_our_row", checked_in_first)

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
-from licensing.models import Assignment
+from licensing.models import Assignment, Entitlement
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="row-lock races need PostgreSQL"
@@ -62,6 +62,7 @@ def test_200_devices_racing_for_50_seats(voice_token, make_device, make_entitlem
     )
     assert (again.status_code, again.json()["activationId"]) == (200, results[winner][1])
     assert Assignment.objects.count() == SEATS
+    assert_counters_match()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -91,3 +92,10 @@ def test_one_device_asking_many_times_at_once_gets_one_license(
         statuses = list(pool.map(request, range(20)))
     assert statuses == [200] * 20
     assert Assignment.objects.count() == 1
+    assert_counters_match()
+
+
+def assert_counters_match():
+    """Every line's seat counter equals its live assignments."""
+    for line in Entitlement.objects.all():
+        assert line.used == line.assignments.filter(released_at__isnull=True).count(), line

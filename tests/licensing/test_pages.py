@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
@@ -16,7 +17,7 @@ from kombu.exceptions import OperationalError
 
 from devices.models import Device
 from licensing import tasks
-from licensing.models import Assignment, EntitlementState, LicenseType
+from licensing.models import Assignment, Entitlement, EntitlementState, LicenseType
 from reports.models import Event
 from tests.devices.factories import devices_bulk
 from tests.factories import CustomerFactory, StaffFactory
@@ -30,8 +31,9 @@ CSV = {"format": "csv"}
 
 def assign(entitlement, device, *, feature="CUCM", released=False, last_contact=None, **fields):
     """An assignment row written directly (the rules that make them are tested in
-    test_assign); `released` gives the license back now."""
-    return Assignment.objects.create(
+    test_assign), counted in its line's `used` as licensing.services does; `released`
+    gives the license back now."""
+    assignment = Assignment.objects.create(
         customer=entitlement.customer,
         entitlement=entitlement,
         device=device,
@@ -41,10 +43,14 @@ def assign(entitlement, device, *, feature="CUCM", released=False, last_contact=
         released_at=timezone.now() if released else None,
         **fields,
     )
+    if not released:
+        Entitlement.objects.filter(pk=entitlement.pk).update(used=F("used") + 1)
+    return assignment
 
 
 def assign_bulk(entitlement, devices, *, feature="CUCM") -> list[Assignment]:
     now = timezone.now()
+    Entitlement.objects.filter(pk=entitlement.pk).update(used=F("used") + len(devices))
     return Assignment.objects.bulk_create(
         Assignment(
             customer=entitlement.customer,

@@ -228,3 +228,37 @@ def test_expiry_phrase(settings, hours_left, phrase):
     settings.TIME_ZONE = "UTC"
     now = timezone.make_aware(timezone.datetime(2026, 11, 30, 12, 0))
     assert expiry_phrase(now + timedelta(hours=hours_left), now) == phrase
+
+
+@pytest.mark.django_db
+def test_seat_counters_follow_releases_and_syncs(
+    backend, voice_token, customer, make_device, make_entitlement, super_admin
+):
+    """`used` is what the pool decides with; it must equal the live assignments after
+    every way a license comes and goes."""
+    from tests.licensing.test_concurrency import assert_counters_match
+
+    start = timezone.now()
+    with freeze_time(start):
+        line = make_entitlement(activation_id="AID-KEEP", total=5)
+        premium = make_entitlement(activation_id="AID-PREM", license_type=LicenseType.PREMIUM)
+        for n in range(4):
+            make_device(f"TC52_{n}")
+            grant(f"TC52_{n}")
+        grant("TC52_0", "CUCM Premium")
+    line.refresh_from_db()
+    assert line.used == 4
+    assert_counters_match()
+    device_obsolete(
+        device=line.assignments.get(device__device_id="TC52_0").device, user=super_admin
+    )
+    assert_counters_match()
+    with freeze_time(start + timedelta(days=31)):
+        assert standard_licenses_release() == 3
+    assert_counters_match()
+    backend.set_entitlements(
+        customer.slug, [entry("AID-KEEP", quantity=2), entry("AID-PREM", license_type="premium")]
+    )
+    entitlements_sync(customer=customer)
+    assert_counters_match()
+    assert Entitlement.objects.get(pk=premium.pk).used == 0

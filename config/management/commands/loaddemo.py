@@ -3,17 +3,21 @@ it fills every app: customers and users, bootstraps and tokens, devices and site
 license pool, the ZTP card."""
 
 import secrets
+from datetime import timedelta
+from io import StringIO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Customer, Role, User
 from accounts.services import customer_create, portal_user_create
 from devices.services import sites_sync
 from licensing.backend import EntitlementBackendError
-from licensing.services import entitlements_sync
+from licensing.services import entitlements_sync, license_snapshot
 from provisioning.models import AutoProvisioning, AutoProvisioningKey, Token
 from provisioning.phones import auto_provisioning_enable
 from provisioning.services import (
@@ -24,10 +28,14 @@ from provisioning.services import (
     token_redeem,
     token_save,
 )
-from reports.models import AppId
+from reports.models import AppId, LicenseRollup
+from reports.rollups import SETTLE, LicenseDay, license_rollup_store, token_rollup_update
 from ztp.models import ZtpAccount, ZtpPhone
 
 DEMO_SLUG = "demo"
+# The demo's History and Events (seed_history spreads them over the last 13 months).
+DEMO_HISTORY_ROWS = 20_000
+DEMO_EVENTS = 2_000
 DEMO_PTT_SERVER = "demo-ptt"
 DEMO_USERS = [
     ("demo-superadmin", "Dana Super", Role.SUPER_ADMIN),
@@ -56,6 +64,8 @@ class Command(BaseCommand):
             )
             _seed(customer)
             _seed_licenses(customer)
+            # After the commit: seed_history vacuums on PostgreSQL, outside a transaction.
+            transaction.on_commit(lambda: _seed_dashboard(customer))
         _seed_ztp(customer)
         lines = []
         for username, name, role in DEMO_USERS:
@@ -150,6 +160,41 @@ def _seed_licenses(customer: Customer) -> None:
             feature=feature,
             app_version="9.0.22410",
         )
+
+
+def _seed_dashboard(customer: Customer) -> None:
+    """Give the dashboard's graphs something to show on first start: a year of device
+    requests and events (reports' seed_history), counted into the token rollup, and
+    eight weeks of license numbers rising to today's. The license weeks are made up: the
+    pool was only just synced, so no past day can be rebuilt from it."""
+    call_command(
+        "seed_history",
+        customer=customer.slug,
+        rows=DEMO_HISTORY_ROWS,
+        events=DEMO_EVENTS,
+        stdout=StringIO(),
+    )
+    # Nothing else writes History now: count every row without waiting for it to settle.
+    token_rollup_update(now=timezone.now() + SETTLE)
+    license_snapshot()
+    today = LicenseRollup.objects.for_customer(customer).filter(day=timezone.localdate()).first()
+    if today is None:
+        return  # no entitlement back end: the license graph explains it is empty
+    weeks = 8
+    license_rollup_store(
+        days=[
+            LicenseDay(
+                customer_id=customer.pk,
+                day=today.day - timedelta(days=n),
+                premium_used=today.premium_used * (weeks * 7 - n) // (weeks * 7),
+                # The Premium trial began three weeks ago.
+                premium_total=today.premium_total if n <= 21 else 0,
+                standard_used=today.standard_used * (weeks * 7 - n) // (weeks * 7),
+                standard_total=today.standard_total,
+            )
+            for n in range(1, weeks * 7)
+        ]
+    )
 
 
 def _seed_ztp(customer: Customer) -> None:

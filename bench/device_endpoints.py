@@ -1,0 +1,355 @@
+"""Throughput of the device endpoints through a real server, against a bare view of the
+same stack (`make bench` runs it).
+
+It creates a fresh PostgreSQL database (no ANALYZE, as a new deployment has), loads 10
+customers with 1,000 tokens, 10,000 devices and 5,000 Standard seats each (1,000 devices
+already licensed, 3,000 pending provisioning codes), starts `make serve` with production
+settings, and drives it from this machine with wrk, bounded in time, on 127.0.0.1 only.
+For every endpoint it alternates runs of the bare view (/healthz) and of the endpoint,
+round after round, and prints per endpoint: req/s, p50, p99, non-2xx answers, the SQL
+statements one request runs, and the ratio to the bare view (the median of the per-round
+ratios, with their range). Rate limits stay on (their cost is part of each request) with
+limits high enough that one load generator is not throttled.
+
+    .venv/bin/python bench/device_endpoints.py [--rounds 3] [--seconds 8] [--connections 64]
+
+The database is dropped afterwards, also when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WRK_DIR = ROOT / "bench" / "wrk"
+ADMIN_URL = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
+CUSTOMERS = 10
+TOKENS = 1000
+DEVICES = 10_000
+SEATS = 5000
+LICENSED = 1000
+CODES = 3000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _server_env(database_url: str, cache_db: int) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_", "CACHE_", "DEVICE_", "CODE_", "DB_", "CELERY_"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="false",
+        DATABASE_URL=database_url,
+        CACHE_URL=f"redis://127.0.0.1:6379/{cache_db}",
+        CELERY_BROKER_URL=f"redis://127.0.0.1:6379/{cache_db}",
+        # One load generator on one address: limits high enough not to throttle it, but
+        # on, so their cost is in every request.
+        DEVICE_RATE_PER_IP="100000000/min",
+        DEVICE_RATE_PER_TOKEN="100000000/min",
+        DEVICE_FAILURES_PER_IP="100000000/hour",
+        CODE_FAILURES_GLOBAL="100000000/hour",
+        CODE_REDEMPTIONS_PER_CUSTOMER="100000000/min",
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def _load(work: Path) -> dict[str, Path]:
+    """The customers' data, written set-wise; the wrk scripts' inputs as files."""
+    from datetime import timedelta
+
+    from django.db.models import F
+    from django.utils import timezone
+
+    from accounts.services import customer_create
+    from devices.models import Device, DeviceKind
+    from licensing.models import Assignment, Entitlement, LicenseType
+    from provisioning.models import Bootstrap, Category, ProvisioningCode, Token
+    from provisioning.phones import code_generate
+    from reports.models import AppId
+
+    now = timezone.now()
+    files = {
+        name: work / f"{name}.txt"
+        for name in ("tokens", "known", "license_held", "license_new", "codes")
+    }
+    known, held, fresh, codes, tokens = [], [], [], [], []
+    drawn: set[str] = set()
+    for c in range(CUSTOMERS):
+        customer = customer_create(name=f"Bench {c}", slug=f"bench-{c}")
+        bootstrap = Bootstrap.objects.get(customer=customer, name="Direct-Access-Bootstrap")
+        values = [f"bench{c}-{n:05}" for n in range(TOKENS)]
+        Token.objects.bulk_create(
+            Token(customer=customer, value=v, app_id=AppId.VOICE, bootstrap=bootstrap)
+            for v in values
+        )
+        tokens += values
+        devices = Device.objects.bulk_create(
+            (
+                Device(
+                    customer=customer,
+                    device_id=f"TC52_{c:02}{n:06}",
+                    kind=DeviceKind.VENDOR,
+                    model="TC52",
+                    app_id=AppId.VOICE,
+                    last_checkin=now,
+                )
+                for n in range(DEVICES)
+            ),
+            batch_size=5000,
+        )
+        line = Entitlement.objects.create(
+            customer=customer,
+            activation_id=f"bench-{c}-{secrets.token_hex(6)}",
+            license_type=LicenseType.STANDARD,
+            total=SEATS,
+            expiration=now + timedelta(days=365),
+        )
+        Assignment.objects.bulk_create(
+            Assignment(
+                customer=customer,
+                entitlement=line,
+                device=device,
+                license_type=LicenseType.STANDARD,
+                feature="CUCM",
+                last_contact=now,
+            )
+            for device in devices[:LICENSED]
+        )
+        Entitlement.objects.filter(pk=line.pk).update(used=F("used") + LICENSED)
+        token = values[0]
+        known += [f"{values[n % TOKENS]} {d.device_id}" for n, d in enumerate(devices)]
+        held += [f"{token} {d.device_id}" for d in devices[:LICENSED]]
+        fresh.append([f"{token} {d.device_id}" for d in devices[LICENSED:]])
+        category = Category.objects.get(customer=customer)
+        batch = []
+        while len(batch) < CODES:
+            code = code_generate()
+            if code not in drawn:
+                drawn.add(code)
+                batch.append(code)
+        ProvisioningCode.objects.bulk_create(
+            ProvisioningCode(
+                customer=customer,
+                category=category,
+                code=code,
+                expires_at=now + timedelta(days=7),
+            )
+            for code in batch
+        )
+        codes += batch
+    # New assignments: customers taken in turn, so every pool is used evenly.
+    interleaved = [row for group in zip(*fresh, strict=True) for row in group]
+    files["tokens"].write_text("\n".join(tokens) + "\n")
+    files["known"].write_text("\n".join(known) + "\n")
+    files["license_held"].write_text("\n".join(held) + "\n")
+    files["license_new"].write_text("\n".join(interleaved) + "\n")
+    files["codes"].write_text("\n".join(codes) + "\n")
+    return files
+
+
+def _statements(files: dict[str, Path]) -> dict[str, int]:
+    """SQL statements of one request of each kind (BEGIN/COMMIT and savepoints aside)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(SERVER_NAME="127.0.0.1")
+    known = files["known"].read_text().split("\n", 2)
+    token, device = known[0].split()
+    new_token = files["tokens"].read_text().split("\n", 1)[0]
+    held_token, held_device = files["license_held"].read_text().split("\n", 1)[0].split()
+    code = files["codes"].read_text().split("\n", 1)[0]
+    requests = {
+        "redeem, new device": (
+            "/device/api/v1/bootstrap",
+            {"token": new_token, "deviceId": "STMT_NEW_1", "appId": "WFC_VOICE_ANDROID"},
+        ),
+        "redeem, known device": (
+            "/device/api/v1/bootstrap",
+            {"token": token, "deviceId": device, "appId": "WFC_VOICE_ANDROID"},
+        ),
+        "license, held": (
+            "/device/api/v1/license",
+            {"token": held_token, "deviceId": held_device, "feature": "CUCM"},
+        ),
+        "license, new": (
+            "/device/api/v1/license",
+            {"token": token, "deviceId": "STMT_NEW_1", "feature": "CUCM"},
+        ),
+        "check-in": ("/device/api/v1/checkin", {"token": token, "deviceId": device}),
+        "code": ("/device/api/v1/code", {"code": code, "mac": "0090330000FF"}),
+    }
+    counts = {}
+    for name, (path, body) in requests.items():
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(path, body, content_type="application/json")
+        if response.status_code >= 300:
+            raise SystemExit(f"{name}: {response.status_code} {response.content[:200]}")
+        counts[name] = sum(
+            1
+            for q in captured.captured_queries
+            if not re.match(r"(BEGIN|COMMIT|SAVEPOINT|RELEASE SAVEPOINT)\b", q["sql"])
+        )
+    return counts
+
+
+_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+
+
+def _wrk(url: str, script: str, args: list[str], seconds: int, connections: int) -> dict:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(WRK_DIR / script),
+            url,
+            "--",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    latency = {}
+    for pct, value, unit in _LATENCY.findall(out):
+        latency[pct] = float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {
+        "rps": rps,
+        "p50": latency.get("50", 0.0),
+        "p99": latency.get("99", 0.0),
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=64)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk not found: apt-get install wrk (make bench installs it)")
+
+    import psycopg
+
+    name = f"pm_bench_{secrets.token_hex(4)}"
+    cache_db = 9
+    database_url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    env = _server_env(database_url, cache_db)
+    os.environ.update(env)
+    work = Path(tempfile.mkdtemp(prefix="pm-bench-"))
+    server = None
+    try:
+        sys.path.insert(0, str(ROOT))
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        started = time.perf_counter()
+        files = _load(work)
+        print(f"loaded in {time.perf_counter() - started:.0f} s (no ANALYZE)")
+        statements = _statements(files)
+        subprocess.run(
+            ["redis-cli", "-n", str(cache_db), "flushdb"], check=True, capture_output=True
+        )
+        port = _free_port()
+        server = subprocess.Popen(
+            ["make", "--no-print-directory", "serve", "HOST=127.0.0.1", f"PORT={port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while subprocess.run(
+            ["curl", "-sf", "-o", "/dev/null", f"{base}/healthz"], check=False
+        ).returncode:
+            if time.monotonic() > deadline:
+                raise SystemExit("the server did not start")
+            time.sleep(0.3)
+        endpoints = [
+            ("redeem, new device", "redeem_new.lua", [str(files["tokens"])]),
+            ("redeem, known device", "redeem_known.lua", [str(files["known"])]),
+            ("license, new", "license.lua", [str(files["license_new"])]),
+            ("license, held", "license.lua", [str(files["license_held"])]),
+            ("check-in", "checkin.lua", [str(files["known"])]),
+            ("code", "code.lua", [str(files["codes"])]),
+        ]
+        results: dict[str, list[tuple[dict, dict]]] = {name: [] for name, _, _ in endpoints}
+        for round_ in range(args.rounds):
+            for label, script, extra in endpoints:
+                prefix = f"{round_}{abs(hash(label)) % 1000}"
+                bare = _wrk(f"{base}/", "bare.lua", [], args.seconds, args.connections)
+                measured = _wrk(
+                    f"{base}/", script, [prefix, *extra], args.seconds, args.connections
+                )
+                results[label].append((bare, measured))
+                print(
+                    f"round {round_ + 1} {label}: {measured['rps']:.0f} req/s "
+                    f"(bare {bare['rps']:.0f}), non-2xx {measured['non2xx']}",
+                    flush=True,
+                )
+        print()
+        print(
+            f"{'endpoint':<22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
+            f"{'SQL':>4} {'ratio (range)':>22}"
+        )
+        bare_all = [b["rps"] for runs in results.values() for b, _ in runs]
+        print(f"{'bare view (/healthz)':<22} {statistics.median(bare_all):>8.0f}")
+        for label, runs in results.items():
+            ratios = [m["rps"] / b["rps"] for b, m in runs]
+            print(
+                f"{label:<22} {statistics.median(m['rps'] for _, m in runs):>8.0f} "
+                f"{statistics.median(m['p50'] for _, m in runs):>8.1f} "
+                f"{statistics.median(m['p99'] for _, m in runs):>8.1f} "
+                f"{sum(m['non2xx'] for _, m in runs):>8} {statements[label]:>4} "
+                f"{statistics.median(ratios):>8.3f} ({min(ratios):.3f}-{max(ratios):.3f})"
+            )
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
