@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounts.errors import InUse, StaleVersion
 from accounts.models import Customer, User
 from config.jsontext import JSONTextError, json_parse, json_value_error
-from config.rawsql import db_datetime
+from config.rawsql import db_datetime, insert_select
 from devices.models import Device, DeviceKind, DeviceState
 from devices.services import (
     device_kind_guess,
@@ -52,7 +52,7 @@ from provisioning.models import (
     Token,
     token_value_error,
 )
-from reports.models import AppId, EventType, HistoryAction, HistoryResult
+from reports.models import AppId, EventType, History, HistoryAction, HistoryResult
 from reports.services import event_log, history_record
 
 DIRECT_ACCESS_BOOTSTRAP = "Direct-Access-Bootstrap"
@@ -442,8 +442,28 @@ WHERE LOWER(value) = %s AND app_id = %s AND revoked = %s
   AND (expires_at IS NULL OR expires_at > %s)
   AND (max_redemptions IS NULL OR redemption_count < max_redemptions)
   AND customer_id IN (SELECT id FROM {customer} WHERE is_active = %s)
-RETURNING customer_id, (SELECT parameters FROM {bootstrap} WHERE id = bootstrap_id)
+RETURNING customer_id, (SELECT parameters FROM {bootstrap} WHERE id = bootstrap_id) AS parameters
 """
+# PostgreSQL: the token UPDATE, the device upsert and the History insert in one statement
+# (data-modifying WITH), so a redemption is one round trip and commits on its own.
+_REDEEM_WITH_SQL = """
+WITH t AS ({redeem}),
+d AS ({device_insert} FROM t
+      ON CONFLICT (customer_id, device_id) DO UPDATE SET {device_updates}
+      RETURNING id),
+h AS ({history_insert} FROM t)
+SELECT t.customer_id, t.parameters, d.id FROM t, d
+"""
+# A device that comes back after being obsoleted is active again.
+_REDEEM_DEVICE_UPDATES = (
+    "model",
+    "os",
+    "app_id",
+    "app_version",
+    "state",
+    "last_checkin",
+    "updated",
+)
 
 
 def token_redeem(
@@ -459,83 +479,103 @@ def token_redeem(
     """A device presents a token: count it, create or refresh the device in the token's
     customer, write one History row and hand back the bootstrap.
 
-    The success path is three statements: a conditional UPDATE … RETURNING that both
-    checks and counts the token (so two devices racing for its last redemption cannot
-    both win), the device upsert, and the History insert."""
+    The success path is a conditional UPDATE … RETURNING that both checks and counts the
+    token (so two devices racing for its last redemption cannot both win), the device
+    upsert, and the History insert: one statement on PostgreSQL, three on SQLite, which
+    has no data-modifying WITH."""
     now = timezone.now()
+    quote = connection.ops.quote_name
     sql = _REDEEM_SQL.format(
-        token=connection.ops.quote_name(Token._meta.db_table),
-        customer=connection.ops.quote_name(Customer._meta.db_table),
-        bootstrap=connection.ops.quote_name(Bootstrap._meta.db_table),
+        token=quote(Token._meta.db_table),
+        customer=quote(Customer._meta.db_table),
+        bootstrap=quote(Bootstrap._meta.db_table),
     )
     stamp = connection.ops.adapt_datetimefield_value(now)
+    params = [stamp, token.lower(), app_id, False, stamp, True]
+    device = Device(
+        device_id=device_id,
+        model=model,
+        os=os,
+        app_id=app_id,
+        app_version=app_version,
+        kind=device_kind_guess(device_id=device_id, app_id=app_id),
+        state=DeviceState.ACTIVE,
+        last_checkin=now,
+    )
+    history = {
+        "action": HistoryAction.TOKEN,
+        "result": HistoryResult.OK,
+        "token": token[:64],
+        "app_id": app_id[:40],
+        "device_id": device_id[:128],
+        "ip_address": ip_address,
+    }
+    if connection.vendor == "postgresql":
+        row = _redeem_in_one_statement(sql, params, device, history)
+        if row is not None:
+            return _redeemed(*row, app_id=app_id, app_version=app_version)
+        # Refused: nothing was written; say why in History below.
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [stamp, token.lower(), app_id, False, stamp, True])
-            row = cursor.fetchone()
+        if connection.vendor != "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
         if row is None:
-            outcome = _why_not_redeemed(token=token, app_id=app_id, now=now)
-            history_record(
-                customer_id=outcome[0],
-                action=HistoryAction.TOKEN,
-                result=outcome[1].result,
-                token=token,
-                app_id=app_id,
-                device_id=device_id,
-                ip_address=ip_address,
-            )
-            return outcome[1]
+            customer_id, refusal = _why_not_redeemed(token=token, app_id=app_id, now=now)
+            history_record(customer_id=customer_id, **{**history, "result": refusal.result})
+            return refusal
         customer_id, parameters = row
+        device.customer_id = customer_id
         (device,) = Device.objects.bulk_create(
-            [
-                Device(
-                    customer_id=customer_id,
-                    device_id=device_id,
-                    model=model,
-                    os=os,
-                    app_id=app_id,
-                    app_version=app_version,
-                    kind=device_kind_guess(device_id=device_id, app_id=app_id),
-                    state=DeviceState.ACTIVE,
-                    last_checkin=now,
-                )
-            ],
+            [device],
             update_conflicts=True,
             unique_fields=["customer", "device_id"],
-            # A device that comes back after being obsoleted is active again.
-            update_fields=[
-                "model",
-                "os",
-                "app_id",
-                "app_version",
-                "state",
-                "last_checkin",
-                "updated",
-            ],
+            update_fields=list(_REDEEM_DEVICE_UPDATES),
         )
-        history_record(
-            customer_id=customer_id,
-            action=HistoryAction.TOKEN,
-            result=HistoryResult.OK,
-            token=token,
-            app_id=app_id,
-            device_id=device_id,
-            ip_address=ip_address,
+        history_record(customer_id=customer_id, **history)
+        return _redeemed(customer_id, parameters, device.pk, app_id=app_id, app_version=app_version)
+
+
+def _redeem_in_one_statement(
+    redeem_sql: str, redeem_params: list, device: Device, history: dict[str, Any]
+) -> tuple[int, Any, int] | None:
+    quote = connection.ops.quote_name
+    device_insert, device_params = insert_select(device, {"customer_id": "t.customer_id"})
+    history_insert, history_params = insert_select(
+        History(**history), {"customer_id": "t.customer_id"}
+    )
+    sql = _REDEEM_WITH_SQL.format(
+        redeem=redeem_sql,
+        device_insert=device_insert,
+        device_updates=", ".join(
+            f"{quote(c)} = EXCLUDED.{quote(c)}" for c in _REDEEM_DEVICE_UPDATES
+        ),
+        history_insert=history_insert,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, redeem_params + device_params + history_params)
+        return cursor.fetchone()
+
+
+def _redeemed(
+    customer_id: int, parameters: Any, device_pk: int, *, app_id: str, app_version: str
+) -> Redemption:
+    """The token was counted and the device written: hand back the bootstrap, and ask for
+    the device's PTT Pro site when the bootstrap names one."""
+    if isinstance(parameters, str):
+        parameters = json.loads(parameters)
+    site = parameters.get("site") if isinstance(parameters, dict) else None
+    if (
+        isinstance(site, str)
+        and site.strip()
+        and site_provisioning_applies(app_id=app_id, app_version=app_version)
+        and device_site_request(
+            customer_id=customer_id, device_pk=device_pk, site_name=site.strip()
         )
-        if isinstance(parameters, str):
-            parameters = json.loads(parameters)
-        site = parameters.get("site") if isinstance(parameters, dict) else None
-        if (
-            isinstance(site, str)
-            and site.strip()
-            and site_provisioning_applies(app_id=app_id, app_version=app_version)
-            and device_site_request(
-                customer_id=customer_id, device_pk=device.pk, site_name=site.strip()
-            )
-        ):
-            # The PTT Pro call happens in a task once this commits; an outage there never
-            # fails the redemption.
-            transaction.on_commit(partial(schedule_site_provisioning, device.pk))
+    ):
+        # The PTT Pro call happens in a task once this commits; an outage there never
+        # fails the redemption.
+        transaction.on_commit(partial(schedule_site_provisioning, device_pk))
     return Redemption(HistoryResult.OK, bootstrap=parameters)
 
 
@@ -744,7 +784,8 @@ WHERE device_id IN ({devices}) AND released_at IS NULL
 
 
 _CHECKIN_WITH_SQL = (
-    "WITH d AS ({device_update}), a AS ({licenses_update}) SELECT id, customer_id FROM d"
+    "WITH d AS ({device_update}), a AS ({licenses_update}), h AS ({history_insert} FROM d) "
+    "SELECT id, customer_id FROM d"
 )
 
 
@@ -755,10 +796,10 @@ def device_checkin(
     expired token (or an inactive customer) is refused as on redemption; a used-up one is
     not, as the devices that redeemed it keep working.
 
-    Two statements on PostgreSQL: one UPDATE checks the token and refreshes the device and
-    its licenses (a data-modifying WITH), then the History insert. SQLite, which has no
-    data-modifying WITH, refreshes the licenses in a statement of its own. Only a refused
-    check-in looks the token up again, to say why."""
+    One statement on PostgreSQL: an UPDATE checks the token and refreshes the device, and
+    in the same data-modifying WITH its licenses and the History insert. SQLite, which has
+    no data-modifying WITH, takes three. Only a refused check-in looks the token up again,
+    to say why, and writes its History row then."""
     now = timezone.now()
     quote = connection.ops.quote_name
     tables = {
@@ -773,8 +814,18 @@ def device_checkin(
     device_params = [stamp, stamp, version, version, token.lower(), False, stamp, True, device_id]
     license_params = [stamp, short, short]
     device_sql = _CHECKIN_DEVICE_SQL.format(**tables)
+    history = {
+        "action": HistoryAction.CHECKIN,
+        "result": HistoryResult.OK,
+        "token": token[:64],
+        "device_id": device_id[:128],
+        "ip_address": ip_address,
+    }
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            history_insert, history_params = insert_select(
+                History(**history), {"customer_id": "d.customer_id"}
+            )
             # Only table names (quote_name) are formatted in; every value is a parameter.
             cursor.execute(
                 _CHECKIN_WITH_SQL.format(
@@ -782,10 +833,13 @@ def device_checkin(
                     licenses_update=_CHECKIN_LICENSES_SQL.format(
                         devices="SELECT id FROM d", **tables
                     ),
+                    history_insert=history_insert,
                 ),
-                device_params + license_params,
+                device_params + license_params + history_params,
             )
             row = cursor.fetchone()
+            if row is not None:
+                return DeviceAnswer(HistoryResult.OK)
         else:
             cursor.execute(device_sql, device_params)
             row = cursor.fetchone()
@@ -797,14 +851,7 @@ def device_checkin(
         customer_id, outcome = row[1], DeviceAnswer(HistoryResult.OK)
     else:
         customer_id, outcome = _why_checkin_refused(token=token, device_id=device_id, now=now)
-    history_record(
-        customer_id=customer_id,
-        action=HistoryAction.CHECKIN,
-        result=outcome.result,
-        token=token,
-        device_id=device_id,
-        ip_address=ip_address,
-    )
+    history_record(customer_id=customer_id, **{**history, "result": outcome.result})
     return outcome
 
 
