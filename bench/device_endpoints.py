@@ -309,9 +309,19 @@ def main() -> None:
             ("check-in", "checkin.lua", [str(files["known"])]),
             ("code", "code.lua", [str(files["codes"])]),
         ]
+        # A code is used once: each round redeems codes of its own (the first went to
+        # counting statements).
+        codes = files["codes"].read_text().split()[1:]
+        share = len(codes) // args.rounds
+        code_files = []
+        for round_ in range(args.rounds):
+            code_files.append(work / f"codes-{round_}.txt")
+            code_files[-1].write_text("\n".join(codes[round_ * share : (round_ + 1) * share]))
         results: dict[str, list[tuple[dict, dict]]] = {name: [] for name, _, _ in endpoints}
         for round_ in range(args.rounds):
             for label, script, extra in endpoints:
+                if label == "code":
+                    extra = [str(code_files[round_])]
                 prefix = f"{round_}{abs(hash(label)) % 1000}"
                 bare = _wrk(f"{base}/", "bare.lua", [], args.seconds, args.connections)
                 measured = _wrk(
