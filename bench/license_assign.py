@@ -10,12 +10,14 @@ serialises every write, so its threaded figures say nothing:
         --devices 2000 --threads 8
 
 It creates a throwaway customer with its Direct Access token (provisioning.services), N
-devices and one Standard entitlement with N seats. The sequential run licenses every
-device from this thread; the assignments are then deleted and the threaded run licenses
-them again from T threads, each closing its database connection when done. Each run
-prints assignments per second and the p50/p95 latency of one call, and checks that every
-device got a license and none was handed out twice. Everything it created is deleted
-afterwards, also when interrupted. It needs no pytest.
+devices and one Standard entitlement with N free seats, beside `--assigned` seats other
+devices already hold (the cost of a request must not grow with them). The sequential
+run licenses every device from this thread; their assignments are then deleted and the
+threaded run licenses them again from T threads, each closing its database connection
+when done. Each run prints assignments per second and the p50/p95 latency of one call,
+and checks that every device got a license, none was handed out twice and the seat
+counter equals the live licenses. Everything it created is deleted afterwards, also when
+interrupted. It needs no pytest.
 
 DEBUG=true only spares setting SECRET_KEY: the bench turns query logging off before it
 measures anything.
@@ -43,6 +45,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.db import connection, connections, transaction  # noqa: E402
+from django.db.models import F  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import Customer  # noqa: E402
@@ -56,31 +59,55 @@ BATCH = 5000
 FEATURE = "CUCM"  # a Standard license
 
 
-def create_pool(count: int) -> tuple[Customer, Entitlement, str, list[str]]:
-    """A customer, its token value, `count` devices and an entitlement of `count` seats."""
+def create_pool(count: int, assigned: int) -> tuple[Customer, Entitlement, str, list[str]]:
+    """A customer, its token value, `count` devices to license and an entitlement with
+    `count` free seats beside `assigned` seats already held by other devices."""
     tag = secrets.token_hex(4)
     customer = Customer.objects.create(name=f"Bench {tag}", slug=f"bench-{tag}")
     token = customer_defaults_create(customer=customer)[0].value
     device_ids = [f"BENCH_{tag}_{i:06}" for i in range(count)]
-    for start in range(0, count, BATCH):
-        with transaction.atomic():
-            Device.objects.bulk_create(
-                Device(customer=customer, device_id=device_id, kind=DeviceKind.VENDOR)
-                for device_id in device_ids[start : start + BATCH]
-            )
+    holders = [f"HELD_{tag}_{i:07}" for i in range(assigned)]
     entitlement = Entitlement.objects.create(
         customer=customer,
         activation_id=f"bench-{tag}-{secrets.token_hex(8)}",
         license_type=LicenseType.STANDARD,
         term="Bench",
-        total=count,
+        total=count + assigned,
+        used=assigned,
         expiration=timezone.now() + timedelta(days=365),
     )
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE devices_device")
-    print(f"created customer {customer.slug}: {count} devices, 1 entitlement of {count} seats")
+    for names, hold in ((device_ids, False), (holders, True)):
+        for start in range(0, len(names), BATCH):
+            with transaction.atomic():
+                devices = Device.objects.bulk_create(
+                    Device(customer=customer, device_id=device_id, kind=DeviceKind.VENDOR)
+                    for device_id in names[start : start + BATCH]
+                )
+                if hold:
+                    Assignment.objects.bulk_create(
+                        Assignment(
+                            customer=customer,
+                            entitlement=entitlement,
+                            device=device,
+                            license_type=LicenseType.STANDARD,
+                            feature=FEATURE,
+                            last_contact=timezone.now(),
+                        )
+                        for device in devices
+                    )
+    print(
+        f"created customer {customer.slug}: {count} devices to license, 1 entitlement of "
+        f"{count + assigned} seats of which {assigned} are held (no ANALYZE)"
+    )
     return customer, entitlement, token, device_ids
+
+
+def free_seats(entitlement: Entitlement, device_ids: list[str]) -> None:
+    """Give back the seats the measured devices took, leaving the held ones."""
+    taken = Assignment.objects.filter(
+        entitlement=entitlement, device__device_id__in=device_ids
+    ).delete()[0]
+    Entitlement.objects.filter(pk=entitlement.pk).update(used=F("used") - taken)
 
 
 def delete_pool(customer: Customer) -> None:
@@ -160,6 +187,9 @@ def check(entitlement: Entitlement, expected: int) -> None:
     devices = live.values("device").distinct().count()
     if count != expected or devices != expected:
         raise SystemExit(f"expected {expected} live licenses on distinct devices, got {count}")
+    entitlement.refresh_from_db()
+    if entitlement.used != count:
+        raise SystemExit(f"the seat counter says {entitlement.used}, {count} are live")
 
 
 def report(label: str, elapsed: float, latencies: list[float]) -> None:
@@ -174,28 +204,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=2000, help="devices and seats (2000)")
     parser.add_argument("--threads", type=int, default=8, help="threads of the second run (8)")
+    parser.add_argument(
+        "--assigned", type=int, default=0, help="seats already held by other devices (0)"
+    )
     args = parser.parse_args()
-    if args.devices < 2 or args.threads < 1:
-        parser.error("--devices must be at least 2 and --threads at least 1")
+    if args.devices < 2 or args.threads < 1 or args.assigned < 0:
+        parser.error("--devices must be at least 2, --threads at least 1, --assigned at least 0")
     database = connection.settings_dict
     print(f"database: {connection.vendor} {database.get('NAME')}")
     if connection.vendor == "sqlite":
         print("warning: SQLite serialises writes; the threaded figures mean little there")
 
-    customer, entitlement, token, device_ids = create_pool(args.devices)
+    customer, entitlement, token, device_ids = create_pool(args.devices, args.assigned)
     settings.DEBUG = False  # no query log: time the requests, not the bookkeeping
     try:
         assign_one(token, device_ids[0])  # warm-up: imports, connection, plans
-        Assignment.objects.filter(customer=customer).delete()
+        free_seats(entitlement, device_ids)
 
         print(f"\n{'run':<22} {'assign/s':>10} {'p50 ms':>9} {'p95 ms':>9} {'total s':>8}")
         elapsed, latencies = run_sequential(token, device_ids)
-        check(entitlement, args.devices)
+        check(entitlement, args.devices + args.assigned)
         report("sequential", elapsed, latencies)
 
-        Assignment.objects.filter(customer=customer).delete()
+        free_seats(entitlement, device_ids)
         elapsed, latencies = run_threaded(token, device_ids, args.threads)
-        check(entitlement, args.devices)
+        check(entitlement, args.devices + args.assigned)
         report(f"{args.threads} threads", elapsed, latencies)
 
         # The pool is full now: one more request must be refused, not over-allocate.
