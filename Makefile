@@ -6,7 +6,7 @@ CHROMIUM_PATH ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test bench install install-dev browser wrk lint migrate
+.PHONY: run serve test bench install install-dev browser wrk lint migrate screenshots
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,12 @@ serve: install
 
 test: install-dev browser
 	$(BIN)/pytest
+
+# The README's screens: five pages at a phone's width (390 px) and a laptop's (1366 px),
+# taken by the every-page browser test as a Super-Admin, into docs/screens/.
+SCREENS_DIR ?= docs/screens
+screenshots: install-dev browser
+	SCREENS_DIR=$(SCREENS_DIR) $(BIN)/pytest -q -p no:randomly tests/browser/test_every_page.py -k super_admin
 
 lint: install-dev
 	$(BIN)/ruff check .

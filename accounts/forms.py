@@ -35,6 +35,8 @@ class PortalUserForm(forms.Form):
         required=False,
         strip=False,
     )
+    # The version the page showed (edits only): a save over a newer one is refused.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
     def __init__(self, *args, instance: User | None = None, **kwargs):
         self.instance = instance
@@ -45,6 +47,7 @@ class PortalUserForm(forms.Form):
                 "name": instance.name,
                 "email": instance.email,
                 "role": instance.role,
+                "version": instance.version,
                 **initial,
             }
         super().__init__(*args, initial=initial, **kwargs)
@@ -54,6 +57,7 @@ class PortalUserForm(forms.Form):
         else:
             # The login name identifies the account in scripts and logs; it stays put.
             self.fields["username"].disabled = True
+            self.fields["version"].required = True
             self.fields["password"].help_text = "Leave empty to keep the current password."
 
     def clean(self):
@@ -65,3 +69,9 @@ class PortalUserForm(forms.Form):
 
 class CustomerSwitchForm(forms.Form):
     customer = forms.ModelChoiceField(queryset=Customer.objects.order_by("name"))
+
+
+class VersionForm(forms.Form):
+    """The version a confirmation page showed (delete buttons)."""
+
+    version = forms.IntegerField(min_value=1)

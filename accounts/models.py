@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models, transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 
@@ -91,6 +92,9 @@ class User(AbstractUser):
         editable=False,
         help_text="When the password last changed; API tokens issued before it are refused.",
     )
+    # Bumped by every change through accounts.services, so an edit made on an older copy
+    # (a second tab, a colleague) is refused instead of silently overwriting (as tokens).
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = PortalUserManager()
 
@@ -106,6 +110,23 @@ class User(AbstractUser):
                     Q(customer__isnull=True, role="") | Q(customer__isnull=False) & ~Q(role="")
                 ),
                 violation_error_message="A portal user needs both a customer and a role.",
+            ),
+            # `Demo-Admin` beside `demo-admin` would be two people to Django and one to
+            # everybody else.
+            models.UniqueConstraint(
+                Lower("username"),
+                name="%(app_label)s_%(class)s_unique_username_ci",
+                violation_error_message=(
+                    "A user with this login name already exists (ignoring case)."
+                ),
+            ),
+            # Password reset finds the account by e-mail: two accounts with one address
+            # would both get a link.
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~Q(email=""),
+                name="%(app_label)s_%(class)s_unique_email_ci",
+                violation_error_message="Another account uses this e-mail address.",
             ),
         ]
 

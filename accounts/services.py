@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from accounts.errors import StaleVersion
 from accounts.models import Customer, Role, User
 from accounts.signals import customer_created, portal_user_changed
 
@@ -85,14 +86,14 @@ def portal_user_create(
     """Add a portal user to `customer`; the password must pass the password validators.
     `acting_user` is who adds them (None for a command), for the audit log."""
     user = User(customer=customer, username=username, email=email, role=role, name=name)
-    user.full_clean(exclude=["password"])
+    _validate(user)
     try:
         validate_password(password, user)
     except ValidationError as exc:
         raise ValidationError({"password": exc.messages}) from None
     user.set_password(password)
     with transaction.atomic():
-        user.save()
+        _save(user)
         changes = {field: ["", getattr(user, field)] for field in _AUDITED_FIELDS}
         _announce(user, acting_user, "added", changes)
     return user
@@ -107,25 +108,28 @@ def portal_user_update(
     name: str = "",
     password: str = "",
     acting_user: User | None = None,
+    expected_version: int | None = None,
 ) -> User:
     """Change a portal user. A customer always keeps at least one Super-Admin. A new
     password ends the user's API logins (User.save revokes their tokens). A change is
-    announced for the audit log with `acting_user`, who made it."""
+    announced for the audit log with `acting_user`, who made it. With `expected_version`
+    (the version the caller edited) a change made meanwhile is refused (StaleVersion)."""
     _lock_customer(user.customer_id)
+    user.version = _check_version(user, expected_version) + 1
     if user.role == Role.SUPER_ADMIN and role != Role.SUPER_ADMIN:
         _ensure_other_super_admin(user, "role")
     before = {field: getattr(user, field) for field in _AUDITED_FIELDS}
     user.email = email
     user.role = role
     user.name = name
-    user.full_clean(exclude=["password"])
+    _validate(user)
     if password:
         try:
             validate_password(password, user)
         except ValidationError as exc:
             raise ValidationError({"password": exc.messages}) from None
         user.set_password(password)
-    user.save()
+    _save(user)
     changes = {
         field: [before[field], getattr(user, field)]
         for field in _AUDITED_FIELDS
@@ -139,12 +143,16 @@ def portal_user_update(
 
 
 @transaction.atomic
-def portal_user_delete(*, user: User, acting_user: User) -> None:
+def portal_user_delete(
+    *, user: User, acting_user: User, expected_version: int | None = None
+) -> None:
     """Remove a portal user. Nobody removes themselves, nor a customer's last Super-Admin.
-    Their API refresh tokens are blacklisted first (User.delete)."""
+    Their API refresh tokens are blacklisted first (User.delete). With `expected_version`
+    a change made since the caller looked is refused (StaleVersion)."""
     if user.pk == acting_user.pk:
         raise ValidationError("You cannot delete your own account.")
     _lock_customer(user.customer_id)
+    _check_version(user, expected_version)
     if user.role == Role.SUPER_ADMIN:
         _ensure_other_super_admin(user, None)
     before = {field: [getattr(user, field), ""] for field in _AUDITED_FIELDS}
@@ -161,6 +169,53 @@ def _announce(user: User, acting_user: User | None, change: str, changes: dict) 
     portal_user_changed.send(
         sender=User, user=user, acting_user=acting_user, change=change, changes=changes
     )
+
+
+def _check_version(user: User, expected: int | None) -> int:
+    """The stored version, read under a row lock; StaleVersion when it is not `expected`
+    (someone else saved meanwhile) or the user is gone."""
+    current = User.objects.select_for_update().filter(pk=user.pk).values_list("version", flat=True)
+    stored = current.first()
+    if stored is None:
+        raise StaleVersion(kind="portal user", given=expected or user.version, current=None)
+    if expected is not None and stored != expected:
+        raise StaleVersion(kind="portal user", given=expected, current=stored)
+    return stored
+
+
+def _validate(user: User) -> None:
+    """The model's rules, with the login name and e-mail checked ignoring case and across
+    every customer (the constraints' rule), each named on its field."""
+    errors: dict[str, list[str]] = {}
+    others = User.objects.exclude(pk=user.pk)
+    if user.username and others.filter(username__iexact=user.username).exists():
+        errors["username"] = ["A user with this login name already exists (ignoring case)."]
+    if user.email and others.filter(email__iexact=user.email).exists():
+        errors["email"] = [
+            "Another account uses this e-mail address. Each person needs their own: "
+            "password reset finds the account by e-mail."
+        ]
+    try:
+        user.full_clean(exclude=["password", *errors])
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _save(user: User) -> None:
+    # Two adds of one login or address at the same moment both pass _validate; the
+    # database's constraints let one in and refuse the other here.
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        text = str(exc).lower()
+        field = "email" if "email" in text else "username"
+        raise ValidationError(
+            {field: ["Another account took this meanwhile. Choose another."]}
+        ) from None
 
 
 def _lock_customer(customer_id: int | None) -> None:

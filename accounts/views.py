@@ -1,15 +1,24 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.staticfiles import finders
 from django.core.exceptions import ValidationError
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import FormView, TemplateView
 
 from accounts import services
+from accounts.errors import StaleVersion
 from accounts.exports import CsvExportMixin
 from accounts.filters import UserFilterSet
-from accounts.forms import CustomerSwitchForm, EmailPasswordResetForm, LoginForm, PortalUserForm
+from accounts.forms import (
+    CustomerSwitchForm,
+    EmailPasswordResetForm,
+    LoginForm,
+    PortalUserForm,
+    VersionForm,
+)
 from accounts.models import Customer, User
 from accounts.permissions import Action, Area
 from accounts.signals import password_reset
@@ -22,6 +31,26 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    """Signs out, then the login page says so (the message outlives the session: it is
+    stored after the session is flushed)."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You have signed out.")
+        return response
+
+
+def favicon(request):
+    """/favicon.ico, which browsers ask for on their own; the pages name the SVG."""
+    response = FileResponse(
+        open(finders.find("favicon.ico"), "rb"),  # noqa: SIM115 (FileResponse closes it)
+        content_type="image/x-icon",
+    )
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -114,6 +143,7 @@ class UserCreateView(TenantViewMixin, FormView):
 
 class UserUpdateView(TenantViewMixin, FormView):
     area = Area.USERS
+    gone_url_name = "accounts:user_list"
     action = Action.CHANGE
     model = User
     form_class = PortalUserForm
@@ -143,7 +173,15 @@ class UserUpdateView(TenantViewMixin, FormView):
                 role=data["role"],
                 password=data["password"],
                 acting_user=self.request.user,
+                expected_version=data["version"],
             )
+        except StaleVersion as exc:
+            # Someone saved this user meanwhile: nothing is written, and the page says so
+            # with a 409, as the token and bootstrap pages do.
+            form.add_error(None, exc.sentence)
+            response = self.form_invalid(form)
+            response.status_code = 409
+            return response
         except ValidationError as exc:
             add_service_errors(form, exc)
             return self.form_invalid(form)
@@ -151,11 +189,13 @@ class UserUpdateView(TenantViewMixin, FormView):
         return redirect("accounts:user_list")
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(object=self.object, **kwargs)
+        reload_url = reverse("accounts:user_edit", args=[self.object.pk])
+        return super().get_context_data(object=self.object, reload_url=reload_url, **kwargs)
 
 
 class UserDeleteView(TenantViewMixin, TemplateView):
     area = Area.USERS
+    gone_url_name = "accounts:user_list"
     action = Action.CHANGE
     model = User
     template_name = "accounts/user_confirm_delete.html"
@@ -167,8 +207,16 @@ class UserDeleteView(TenantViewMixin, TemplateView):
 
     def post(self, request, *args, **kwargs):
         user = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
+        version = VersionForm(request.POST)
+        expected = version.cleaned_data["version"] if version.is_valid() else None
         try:
-            services.portal_user_delete(user=user, acting_user=request.user)
+            services.portal_user_delete(
+                user=user, acting_user=request.user, expected_version=expected
+            )
+        except StaleVersion as exc:
+            # Changed since the confirmation was shown: show it again as it is now.
+            messages.error(request, exc.sentence)
+            return redirect("accounts:user_delete", pk=user.pk)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:

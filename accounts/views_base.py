@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.paginator import Paginator
@@ -18,7 +19,7 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 from django.views.generic import TemplateView
 
-from accounts.permissions import Action, can
+from accounts.permissions import Action, Area, can
 from accounts.tenancy import ScopedQuerysetMixin, request_customer
 
 
@@ -31,25 +32,62 @@ class PortalView(AccessMixin):
     needs_customer: bool = True
     # Pages for the vendor's support team only; everyone else gets 404.
     staff_only: bool = False
+    # Edit and delete pages name their list: a change sent for an object that no longer
+    # exists (deleted in another tab, or by someone else) lands there with a banner.
+    gone_url_name: str = ""
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         if not self.area:
             raise ImproperlyConfigured(f"{type(self).__name__} declares no area")
-        # An area the role may not see does not exist for it: 404, not 403.
+        # The support team's pages do not exist for anyone else.
         if self.staff_only and not request.user.is_staff:
             raise Http404
+        # An area the role may not open is a 403 page that says so: the menu never links
+        # there, and the person who followed an old link learns why. (Another customer's
+        # object is still a 404: ScopedQuerysetMixin never finds it.)
         if not can(request.user, self.area, Action.VIEW):
-            raise Http404
+            raise PermissionDenied(
+                f"Your role ({_role_name(request.user)}) may not open "
+                f"{AREA_NAMES.get(self.area, self.area)}. A Super-Admin of your "
+                "organisation can change your role under System > Portal Users."
+            )
         if self.action != Action.VIEW and not can(request.user, self.area, self.action):
-            raise PermissionDenied
+            raise PermissionDenied(
+                f"Your role ({_role_name(request.user)}) may look at "
+                f"{AREA_NAMES.get(self.area, self.area)} but not change it."
+            )
         self.customer = request_customer(request)
         if self.needs_customer and self.customer is None:
             # Only staff can get here: they choose whom they act for first.
             switch_url = reverse("accounts:customer_switch")
             return redirect(f"{switch_url}?{urlencode({'next': request.get_full_path()})}")
-        return super().dispatch(request, *args, **kwargs)
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except Http404:
+            gone = self._gone_redirect(request, kwargs)
+            if gone is None:
+                raise
+            return gone
+
+    def _gone_redirect(self, request, kwargs):
+        """A POST (a second Delete, a Save) for an object that exists nowhere any more is
+        answered on the list page: "… no longer exists". Another customer's object still
+        answers 404, so nothing about it is confirmed; what the difference tells is only
+        that some row once had this number."""
+        model = getattr(self, "model", None)
+        if request.method != "POST" or not self.gone_url_name or model is None:
+            return None
+        if "pk" not in kwargs or model._base_manager.filter(pk=kwargs["pk"]).exists():
+            return None
+        name = model._meta.verbose_name
+        messages.warning(
+            request,
+            f"This {name} no longer exists: it was deleted, perhaps in another tab or by "
+            "someone else. Nothing was changed.",
+        )
+        return redirect(self.gone_url_name)
 
     @property
     def can_change(self) -> bool:
@@ -60,6 +98,26 @@ class PortalView(AccessMixin):
         context["can_change"] = self.can_change
         context["page_title"] = getattr(self, "page_title", "")
         return context
+
+
+# How the refusals name an area, after the menu.
+AREA_NAMES = {
+    Area.DASHBOARD: "the dashboard",
+    Area.TOKENS: "Tokens",
+    Area.BOOTSTRAPS: "Bootstraps",
+    Area.REPORTS: "Reports",
+    Area.LICENSES: "Licenses",
+    Area.SITES: "Sites",
+    Area.DEVICES: "Devices",
+    Area.USERS: "Portal Users",
+    Area.PHONES: "Add a phone",
+    Area.PROVISIONING: "phone provisioning (categories, update jobs, registration)",
+    Area.ZTP: "zero-touch provisioning",
+}
+
+
+def _role_name(user) -> str:
+    return user.get_role_display() or ("Support" if user.is_staff else "none")
 
 
 class TenantViewMixin(ScopedQuerysetMixin, PortalView):

@@ -28,6 +28,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = (BASE_DIR / env_str("DATA_DIR", "data")).resolve()
 
 DEBUG = env_bool("DEBUG", False)
+# Django's technical 404 and 500 pages (DEBUG only) instead of the portal's own error pages.
+TECHNICAL_ERROR_PAGES = env_bool("TECHNICAL_ERROR_PAGES", False)
 
 
 def _secret_key() -> str:
@@ -90,6 +92,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The portal's 403/404/405/500 pages, under DEBUG too (accounts.error_pages).
+    "accounts.error_pages.PortalErrorPagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees the outcome of the login views (django-axes' rule).
     "axes.middleware.AxesMiddleware",

@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import urls as accounts_urls
+from accounts import views as accounts_views
 from accounts.api.urls import api_urlpatterns as accounts_api
 from config.health import probe_urlpatterns
 from devices import urls as devices_urls
@@ -13,6 +14,11 @@ from provisioning.api.urls import api_urlpatterns as provisioning_api
 from provisioning.urls import device_page_urlpatterns
 from reports.api.urls import api_urlpatterns as reports_api
 from ztp.urls import customer_page_urlpatterns
+
+# The portal's error pages (accounts.error_pages; also under DEBUG, through its middleware).
+handler403 = "accounts.error_pages.permission_denied"
+handler404 = "accounts.error_pages.page_not_found"
+handler500 = "accounts.error_pages.server_error"
 
 admin.site.site_header = "Provisioning Manager: support"
 admin.site.site_title = "Provisioning Manager support"
@@ -24,6 +30,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="reports:dashboard", permanent=False)),
     # /healthz, /readyz, /metrics (config.health.ProbeMiddleware answers them early).
     *probe_urlpatterns,
+    path("favicon.ico", accounts_views.favicon, name="favicon"),
     path("staff/", admin.site.urls),
     path("admin/api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("admin/api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger_ui"),

@@ -91,6 +91,16 @@ class Token(TenantModel):
         return self.value
 
     @property
+    def is_expired(self) -> bool:
+        """Past its expiry: redemption answers 410 (the list marks it)."""
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_used_up(self) -> bool:
+        """Redeemed as often as allowed: a new device gets 410 (the list marks it)."""
+        return bool(self.max_redemptions) and self.redemption_count >= self.max_redemptions
+
+    @property
     def intent_url(self) -> str:
         scheme = INTENT_SCHEMES.get(self.app_id)
         return f"{scheme}://{self.value}" if scheme else ""

@@ -174,6 +174,7 @@ class BootstrapCreateView(_BootstrapFormView):
 
 
 class BootstrapUpdateView(_BootstrapFormView):
+    gone_url_name = "provisioning:bootstrap_list"
     page_title = "Edit bootstrap"
 
     def get(self, request, *args, **kwargs):
@@ -186,6 +187,7 @@ class BootstrapUpdateView(_BootstrapFormView):
 
 
 class BootstrapDeleteView(_ObjectMixin, TenantViewMixin, TemplateView):
+    gone_url_name = "provisioning:bootstrap_list"
     area = Area.BOOTSTRAPS
     action = Action.CHANGE
     model = Bootstrap
@@ -305,6 +307,7 @@ class TokenCreateView(_TokenFormView):
 
 
 class TokenUpdateView(_TokenFormView):
+    gone_url_name = "provisioning:token_list"
     page_title = "Edit token"
 
     def get(self, request, *args, **kwargs):
@@ -317,6 +320,7 @@ class TokenUpdateView(_TokenFormView):
 
 
 class TokenDeleteView(_ObjectMixin, TenantViewMixin, TemplateView):
+    gone_url_name = "provisioning:token_list"
     area = Area.TOKENS
     action = Action.CHANGE
     model = Token
@@ -468,6 +472,8 @@ def _jobs_received(device: Device) -> list[JobDelivery] | None:
 
 class DeviceObsoleteView(_DeviceMixin, TenantViewMixin, TemplateView):
     """GET asks for confirmation; POST marks the device obsolete."""
+
+    gone_url_name = "devices:device_list"
 
     area = Area.DEVICES
     action = Action.CHANGE
@@ -630,6 +636,7 @@ class CategoryCreateView(_CategoryFormView):
 
 
 class CategoryUpdateView(_CategoryFormView):
+    gone_url_name = "provisioning:category_list"
     page_title = "Edit category"
 
     def get(self, request, *args, **kwargs):
@@ -642,6 +649,7 @@ class CategoryUpdateView(_CategoryFormView):
 
 
 class CategoryDeleteView(_ObjectMixin, TenantViewMixin, TemplateView):
+    gone_url_name = "provisioning:category_list"
     area = Area.PROVISIONING
     action = Action.CHANGE
     model = Category
@@ -834,6 +842,8 @@ class ConfigJobCreateView(_JobCreateView):
 
 class JobDeleteView(_ObjectMixin, TenantViewMixin, TemplateView):
     """GET asks for confirmation; POST deletes. `kind` is set by the URL."""
+
+    gone_url_name = "provisioning:job_list"
 
     area = Area.PROVISIONING
     action = Action.CHANGE

@@ -104,7 +104,14 @@ def test_add_rejects_bad_input_naming_the_field(
 def test_edit_changes_role_and_keeps_password_when_blank(portal_client, super_admin, viewer):
     url = reverse("accounts:user_edit", args=[viewer.pk])
     response = portal_client(super_admin).post(
-        url, {"username": "ignored", "name": "Vic", "email": "vic@new.io", "role": Role.ADMIN}
+        url,
+        {
+            "username": "ignored",
+            "name": "Vic",
+            "email": "vic@new.io",
+            "role": Role.ADMIN,
+            "version": viewer.version,
+        },
     )
     assert response.status_code == 302
     viewer.refresh_from_db()
@@ -117,7 +124,7 @@ def test_last_super_admin_cannot_be_demoted_or_deleted(portal_client, super_admi
     client = portal_client(super_admin)
     response = client.post(
         reverse("accounts:user_edit", args=[super_admin.pk]),
-        {"name": "", "email": super_admin.email, "role": Role.ADMIN},
+        {"name": "", "email": super_admin.email, "role": Role.ADMIN, "version": 1},
     )
     assert response.status_code == 200
     assert "last Super-Admin" in " ".join(response.context["form"].errors["role"])
@@ -158,12 +165,15 @@ def test_writes_by_others_change_nothing(who, users, portal_client, viewer):
     )
     delete = client.post(reverse("accounts:user_delete", args=[viewer.pk]))
     add = client.post(ADD, add_form())
-    assert (edit.status_code, delete.status_code) == (404, 404)
-    # The outsider is a Super-Admin elsewhere: the add lands in their own customer.
+    # The outsider is a Super-Admin elsewhere: this customer's users do not exist for them,
+    # and the add lands in their own customer. The Admin and the User may not open Portal
+    # Users at all: a 403 page that says so.
     if who == "outsider":
+        assert (edit.status_code, delete.status_code) == (404, 404)
         assert User.objects.get(username="newbie").customer == users["outsider"].customer
     else:
-        assert add.status_code == 404
+        assert (edit.status_code, delete.status_code, add.status_code) == (403, 403, 403)
+        assert "may not open Portal Users" in add.content.decode()
     viewer.refresh_from_db()
     assert viewer.email != "hijack@x.io"
 

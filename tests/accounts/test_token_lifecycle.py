@@ -82,6 +82,7 @@ def test_password_change_in_the_portal_users_form(portal_client, super_admin, ad
             "role": Role.ADMIN,
             "password": NEW_PASSWORD,
             "password_confirm": NEW_PASSWORD,
+            "version": admin.version,
         },
     )
     assert response.status_code == 302

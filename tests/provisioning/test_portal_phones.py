@@ -716,7 +716,9 @@ def test_rollout_for_ten_thousand_users_sends_the_search(
 ):
     User.objects.bulk_create(
         [
-            User(customer=customer, role=Role.USER, username=f"crowd-{i:05}", email="c@x.example")
+            User(
+                customer=customer, role=Role.USER, username=f"crowd-{i:05}", email=f"c{i}@x.example"
+            )
             for i in range(10_000)
         ]
     )

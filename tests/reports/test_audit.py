@@ -160,12 +160,15 @@ def test_portal_user_changes_in_the_portal_are_logged(portal_client, super_admin
     assert EventActor.objects.filter(customer=customer, username="newbie").exists()
 
     edit = reverse("accounts:user_edit", args=[viewer.pk])
-    client.post(edit, {"name": "Vic", "email": "vic@new.io", "role": Role.ADMIN})
+    client.post(
+        edit, {"name": "Vic", "email": "vic@new.io", "role": Role.ADMIN, "version": viewer.version}
+    )
     (role,) = _events(EventType.USER_ROLE_CHANGED)
     assert role.info.startswith("Role of portal user vic changed from User to Admin by sam")
     assert role.data["changes"]["role"] == ["user", "admin"]
     assert role.data["changes"]["email"] == ["vic@example.com", "vic@new.io"]
 
+    viewer.refresh_from_db()  # each save is a new version; the form sends the one it showed
     client.post(
         edit,
         {
@@ -174,13 +177,17 @@ def test_portal_user_changes_in_the_portal_are_logged(portal_client, super_admin
             "role": Role.ADMIN,
             "password": "An0ther-strong-pass",
             "password_confirm": "An0ther-strong-pass",
+            "version": viewer.version,
         },
     )
     (updated,) = _events(EventType.USER_UPDATED)
     assert updated.info == "Portal user vic changed by sam: password"
     assert updated.data["changes"] == {"password": ["", "changed"]}
     # Saving without a change logs nothing.
-    client.post(edit, {"name": "Vic", "email": "vic@new.io", "role": Role.ADMIN})
+    viewer.refresh_from_db()
+    client.post(
+        edit, {"name": "Vic", "email": "vic@new.io", "role": Role.ADMIN, "version": viewer.version}
+    )
     assert len(_events(EventType.USER_UPDATED)) == 1
 
     client.post(reverse("accounts:user_delete", args=[viewer.pk]))

@@ -154,7 +154,7 @@ def test_the_page_polls_the_same_answers_as_the_api(rollups, super_admin, portal
 @pytest.mark.parametrize("who", ["admin", "viewer"])
 def test_the_license_json_does_not_exist_for_admin_and_user(rollups, users, who, portal_client):
     client = portal_client(users[who])
-    assert client.get(reverse("reports:dashboard_licenses")).status_code == 404
+    assert client.get(reverse("reports:dashboard_licenses")).status_code == 403
     assert client.get(reverse("reports:dashboard_tokens")).status_code == 200
 
 

@@ -45,9 +45,10 @@ def test_admins_and_users_see_the_customer_but_not_the_card(who, users, ready, p
     assert response.status_code == 200
     assert "Acme Logistics" in response.content.decode()
     assert "Zero Touch Provisioning" not in response.content.decode()
-    assert client.post(action_url("snom", "onboard"), {"confirmed": "1"}).status_code == 404
-    assert client.get(PHONES).status_code == 404
-    assert client.post(reverse("ztp:phone_add"), {"vendor": "snom", "mac": "x"}).status_code == 404
+    # The ZTP area is refused with a page that says so.
+    assert client.post(action_url("snom", "onboard"), {"confirmed": "1"}).status_code == 403
+    assert client.get(PHONES).status_code == 403
+    assert client.post(reverse("ztp:phone_add"), {"vendor": "snom", "mac": "x"}).status_code == 403
     assert not ZtpAccount.objects.exists()
 
 
