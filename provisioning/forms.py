@@ -44,7 +44,8 @@ class BootstrapForm(forms.Form):
         widget=forms.FileInput(attrs={"accept": ".xml,text/xml,application/xml"}),
         help_text=(
             "The Zebra Voice client is configured by XML: convert its settings file to fill "
-            "in the parameters above. Nothing is saved until you review them and click Save."
+            "in the parameters above. Nothing is saved until you have reviewed them and "
+            "saved the bootstrap."
         ),
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)

@@ -316,7 +316,12 @@ def test_delete_of_a_bootstrap_in_use_names_the_tokens(portal_client, admin, cus
     TokenFactory(customer=customer, bootstrap=bootstrap, value="Busy-One")
     TokenFactory(customer=customer, bootstrap=bootstrap, value="Busy-Two")
     client = portal_client(admin)
-    assert "used by 2 tokens" in client.get(delete_url(bootstrap)).content.decode()
+    page = client.get(delete_url(bootstrap)).content.decode()
+    assert "used by 2 tokens" in page
+    # The refusal does not offer the refused action.
+    assert ">Delete</button>" not in page and "Back to bootstraps" in page
+    free = client.get(delete_url(BootstrapFactory(customer=customer, name="Free"))).content
+    assert b">Delete</button>" in free
 
     response = client.post(delete_url(bootstrap), {"version": 1}, follow=True)
     body = response.content.decode()
@@ -373,3 +378,10 @@ def test_outsider_gets_404_on_this_customers_bootstrap(portal_client, outsider, 
 def test_staff_add_for_the_customer_they_act_for(portal_client, staff, customer):
     portal_client(staff).post(ADD, form())
     assert Bootstrap.objects.get().customer == customer
+
+
+@pytest.mark.django_db
+def test_the_add_form_names_no_button_it_does_not_have(portal_client, admin):
+    body = portal_client(admin).get(ADD).content.decode()
+    assert ">Add</button>" in body
+    assert "click Save" not in body

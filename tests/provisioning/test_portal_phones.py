@@ -259,6 +259,8 @@ def test_delete_category_stale_version_and_in_use(portal_client, admin, customer
     phones.provisioning_code_issue(customer=customer, user=None, category=category)
     page = portal_client(admin).get(delete).content.decode()
     assert "1 pending code" in page
+    # The refusal does not offer the refused action.
+    assert ">Delete</button>" not in page and "Back to categories" in page
     response = portal_client(admin).post(delete, {"version": 1}, follow=True)
     assert any("pending code" in m for m in messages_of(response))
     assert Category.objects.filter(pk=category.pk).exists()
