@@ -32,9 +32,10 @@ def filter_case(context, case):
 
 
 # Refusals a schema cannot express, because they depend on what is stored rather than on
-# the request's shape (a name another user already has, a bootstrap that does not exist,
-# the login name a PUT must repeat, the last Super-Admin) or on rules beyond JSON Schema
-# (a password too common or too like the user's name; the CSV grammar of an import file).
+# the request's shape (a name or e-mail address another user already has, a bootstrap
+# that does not exist, the login name a PUT must repeat, the last Super-Admin) or on rules
+# beyond JSON Schema (a password too common or too like the user's name; the CSV grammar
+# of an import file).
 # The API answers them 400 naming the field, by design; positive_data_acceptance
 # (ST202) cannot know that. Only such a 400, whose every error is one of these, is
 # dropped, and only for that check: any other error in the same answer still fails. The
@@ -42,10 +43,12 @@ def filter_case(context, case):
 FIELD_REFUSALS = {
     ("POST", "/admin/api/v1/users"): {
         "username": ("already exists",),
+        "email": ("Another account uses this e-mail address",),
         "password": ("too common", "too similar"),
     },
     ("PUT", "/admin/api/v1/users/{id}"): {
         "username": ("cannot change",),
+        "email": ("Another account uses this e-mail address",),
         "password": ("too common", "too similar"),
         "role": ("last Super-Admin",),
     },
