@@ -154,7 +154,7 @@ class PortalUserSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "username", "name", "email", "role", "last_login", "date_joined"]
+        fields = ["id", "username", "name", "email", "role", "version", "last_login", "date_joined"]
         read_only_fields = fields
 
 

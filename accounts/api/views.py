@@ -13,6 +13,9 @@ from rest_framework_simplejwt.views import TokenObtainPairView
 from accounts import services
 from accounts.api.base import (
     CUSTOMER_PARAMETER,
+    ETAG_HEADER,
+    IF_MATCH_HEADER,
+    STALE,
     VALIDATION_ERROR,
     APISchema,
     TenantViewSet,
@@ -157,18 +160,21 @@ class MeView(APIView):
 
 @extend_schema_view(
     list=extend_schema(parameters=[CUSTOMER_PARAMETER]),
-    retrieve=extend_schema(parameters=[CUSTOMER_PARAMETER]),
+    retrieve=extend_schema(parameters=[CUSTOMER_PARAMETER, ETAG_HEADER]),
     create=extend_schema(
-        parameters=[CUSTOMER_PARAMETER],
+        parameters=[CUSTOMER_PARAMETER, ETAG_HEADER],
         request=PortalUserWriteSerializer,
         responses={201: PortalUserSerializer},
     ),
     update=extend_schema(
-        parameters=[CUSTOMER_PARAMETER],
+        parameters=[CUSTOMER_PARAMETER, IF_MATCH_HEADER, ETAG_HEADER],
         request=PortalUserUpdateSerializer,
-        responses={200: PortalUserSerializer},
+        responses={200: PortalUserSerializer, 400: VALIDATION_ERROR, 409: STALE},
     ),
-    destroy=extend_schema(parameters=[CUSTOMER_PARAMETER]),
+    destroy=extend_schema(
+        parameters=[CUSTOMER_PARAMETER, IF_MATCH_HEADER],
+        responses={204: None, 400: VALIDATION_ERROR, 409: STALE},
+    ),
 )
 class PortalUserViewSet(
     mixins.ListModelMixin,
@@ -197,19 +203,32 @@ class PortalUserViewSet(
         context["customer"] = getattr(self, "customer", None)
         return context
 
+    def retrieve(self, request, *args, **kwargs):
+        user = self.get_object()
+        return self.with_etag(Response(PortalUserSerializer(user).data), user.version)
+
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = serializer.save(acting_user=request.user)
-        return Response(PortalUserSerializer(user).data, status=status.HTTP_201_CREATED)
+        response = Response(PortalUserSerializer(user).data, status=status.HTTP_201_CREATED)
+        return self.with_etag(response, user.version)
 
     def update(self, request, *args, **kwargs):
+        # As for tokens and bootstraps: with If-Match, an edit of a user someone else
+        # changed since is refused (409 stale_version) instead of overwriting theirs.
+        expected = self.if_match_version()
         serializer = self.get_serializer(self.get_object(), data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response(PortalUserSerializer(serializer.save(acting_user=request.user)).data)
+        user = serializer.save(acting_user=request.user, expected_version=expected)
+        return self.with_etag(Response(PortalUserSerializer(user).data), user.version)
 
     def perform_destroy(self, instance):
         try:
-            services.portal_user_delete(user=instance, acting_user=self.request.user)
+            services.portal_user_delete(
+                user=instance,
+                acting_user=self.request.user,
+                expected_version=self.if_match_version(),
+            )
         except DjangoValidationError as exc:
             raise ValidationError({"detail": exc.messages}) from None

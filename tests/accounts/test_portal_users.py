@@ -223,6 +223,32 @@ def test_api_crud(api_client, super_admin, customer):
 
 
 @pytest.mark.django_db
+def test_api_edits_with_if_match_refuse_a_stale_version(api_client, super_admin, viewer):
+    api = api_client(super_admin)
+    url = f"/admin/api/v1/users/{viewer.pk}"
+    read = api.get(url)
+    assert read.headers["ETag"] == '"1"' and read.json()["version"] == 1
+    body = {"username": viewer.username, "email": "first@x.io", "role": "user"}
+    first = api.put(url, body, format="json", HTTP_IF_MATCH='"1"')
+    assert first.status_code == 200 and first.headers["ETag"] == '"2"'
+
+    # A second script still holding version 1 is refused and changes nothing.
+    second = api.put(url, {**body, "email": "second@x.io"}, format="json", HTTP_IF_MATCH='"1"')
+    assert second.status_code == 409
+    assert second.json()["error"] == "stale_version"
+    assert api.delete(url, HTTP_IF_MATCH='"1"').status_code == 409
+    viewer.refresh_from_db()
+    assert (viewer.email, viewer.version) == ("first@x.io", 2)
+
+    bad = api.put(url, body, format="json", HTTP_IF_MATCH="yesterday")
+    assert bad.status_code == 400 and "If-Match" in bad.json()
+    # Without If-Match the last write wins, as scripts that never read first expect.
+    assert api.put(url, body, format="json").status_code == 200
+    assert api.delete(url, HTTP_IF_MATCH='"3"').status_code == 204
+    assert not User.objects.filter(pk=viewer.pk).exists()
+
+
+@pytest.mark.django_db
 def test_api_rejects_bad_input_naming_the_field(api_client, super_admin):
     api = api_client(super_admin)
     response = api.post(
