@@ -16,11 +16,14 @@ from provisioning.models import TOKEN_RULE, Bootstrap, Category, Token
 from provisioning.xml_import import MAX_XML_BYTES, XmlImportError, xml_to_parameters
 from reports.models import AppId
 
-# The services name fields the way the API does; the forms use Python names.
+# The services (tokens, bootstraps, phones) name fields the way the API does; the forms
+# use Python names.
 SERVICE_FIELDS = {
     "appId": "app_id",
     "expiresAt": "expires_at",
     "maxRedemptions": "max_redemptions",
+    "configType": "config_type",
+    "user": "users",
 }
 
 
@@ -164,9 +167,6 @@ def _pretty_json(value) -> str:
 # --- Desk phones -----------------------------------------------------------------------
 # Categories, update jobs, codes, rollouts and automatic provisioning. As above, the
 # forms only shape the input; provisioning.phones checks the rules.
-
-# The phone services name some fields the way the API does.
-PHONE_SERVICE_FIELDS = {**SERVICE_FIELDS, "configType": "config_type", "user": "users"}
 
 
 def _categories(customer: Customer, *, provisioning_only: bool = False):

@@ -42,7 +42,6 @@ from provisioning.filters import (
     TokenFilterSet,
 )
 from provisioning.forms import (
-    PHONE_SERVICE_FIELDS,
     SERVICE_FIELDS,
     AutoEnableForm,
     AutoLineForm,
@@ -70,10 +69,12 @@ from provisioning.models import (
 from reports.models import AppId, History
 
 
-def _show_service_errors(form, error: ValidationError) -> None:
+def _show_service_errors(form, error: ValidationError, renamed: dict | None = None) -> None:
+    """A service's ValidationError on the form's fields (`renamed` maps more names)."""
     if hasattr(error, "error_dict"):
+        fields = {**SERVICE_FIELDS, **(renamed or {})}
         error = ValidationError(
-            {SERVICE_FIELDS.get(key, key): value for key, value in error.error_dict.items()}
+            {fields.get(key, key): value for key, value in error.error_dict.items()}
         )
     add_service_errors(form, error)
 
@@ -512,16 +513,6 @@ def _base_url(request) -> str:
     return settings.PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
 
 
-def _show_phone_errors(form, error: ValidationError, renamed: dict | None = None) -> None:
-    """A phone service's ValidationError on the form's fields (`renamed` maps more names)."""
-    if hasattr(error, "error_dict"):
-        fields = {**PHONE_SERVICE_FIELDS, **(renamed or {})}
-        error = ValidationError(
-            {fields.get(key, key): value for key, value in error.error_dict.items()}
-        )
-    add_service_errors(form, error)
-
-
 def _error_sentences(error: ValidationError) -> list[str]:
     """A ValidationError as sentences for a page without a field to put them on."""
     if hasattr(error, "error_dict"):
@@ -624,7 +615,7 @@ class _CategoryFormView(_ObjectMixin, TenantViewMixin, FormView):
             form.add_error(None, exc.sentence)
             return self.form_invalid(form)
         except ValidationError as exc:
-            _show_phone_errors(form, exc)
+            _show_service_errors(form, exc)
             return self.form_invalid(form)
         verb = "added" if created else "saved"
         messages.success(self.request, f"Category {category.name} {verb}.")
@@ -794,7 +785,7 @@ class _JobCreateView(TenantViewMixin, FormView):
         try:
             job = self.create(form.cleaned_data)
         except ValidationError as exc:
-            _show_phone_errors(form, exc, self.renamed)
+            _show_service_errors(form, exc, self.renamed)
             return self.form_invalid(form)
         messages.success(
             self.request, f"{self.label} job {job.pk} for category {job.category.name} added."
@@ -969,7 +960,7 @@ class PhoneAddView(_CodeScopeMixin, TenantViewMixin, FormView):
                 for_user=user if user.customer_id == self.customer.pk else None,
             )
         except ValidationError as exc:
-            _show_phone_errors(form, exc)
+            _show_service_errors(form, exc)
             return self.form_invalid(form)
         return redirect("provisioning:phone_code", pk=code.pk)
 
@@ -1348,7 +1339,7 @@ class AutoEnableView(_AutoMixin, TenantViewMixin, FormView):
                 customer=self.customer, user=self.request.user, token=form.cleaned_data["token"]
             )
         except ValidationError as exc:
-            _show_phone_errors(form, exc)
+            _show_service_errors(form, exc)
             return self.form_invalid(form)
         # Read after the change, so the status shows the new token's hint.
         self.__dict__.pop("_auto_context", None)
