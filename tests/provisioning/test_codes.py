@@ -11,6 +11,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from freezegun import freeze_time
 from rest_framework.test import APIClient
@@ -451,3 +453,49 @@ def test_a_system_key_registers_phones_until_revoked_or_disabled(customer, admin
     key = auto_provisioning_key_issue(customer=customer, purpose="ztp:snom")
     auto_provisioning_disable(customer=customer, user=admin)
     assert auto(token=key).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_code_redemption_costs_the_same_statements_however_many_jobs_apply(
+    customer, admin, phones
+):
+    def statements(config_types: int, mac: str) -> list[str]:
+        for n in range(config_types):
+            config_job_create(
+                customer=customer,
+                user=admin,
+                category=phones,
+                config_type=f"type-{config_types}-{n}",
+                parameters={"value": n},
+            )
+        code = provisioning_code_issue(customer=customer, user=admin, category=phones)
+        with CaptureQueriesContext(connection) as captured:
+            response = redeem(code.code, mac=mac)
+        assert response.status_code == 200
+        assert len(response.json()["configJobs"]) >= config_types
+        return [
+            q["sql"].split()[0]
+            for q in captured.captured_queries
+            if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT"))
+        ]
+
+    software_job_create(customer=customer, user=admin, category=phones, firmware={"version": "1"})
+    few = statements(1, "009033000001")
+    many = statements(8, "009033000002")
+    # The code, the device (looked up, then written), the latest software job, the latest
+    # job of each config type (one query), the deliveries (one insert), the code used,
+    # the History row: never a query per job.
+    assert (
+        few
+        == many
+        == [
+            "SELECT",
+            "SELECT",
+            "INSERT",
+            "SELECT",
+            "SELECT",
+            "INSERT",
+            "UPDATE",
+            "INSERT",
+        ]
+    )
