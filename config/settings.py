@@ -259,7 +259,13 @@ CACHES = {
 # --- API ------------------------------------------------------------------------------
 API_PAGE_SIZE_MAX = 500
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.api.authentication.PortalJWTAuthentication"],
+    # A bearer token first (its 401 names the Bearer scheme), then the portal's session
+    # (Swagger UI in a signed-in browser; CSRF checked on writes). Views whose credential
+    # is in the body (login, refresh, logout, the device endpoints) set their own: none.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.api.authentication.PortalJWTAuthentication",
+        "accounts.api.authentication.PortalSessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
@@ -314,7 +320,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Provisioning Manager API",
     "DESCRIPTION": (
         "Manage bootstraps, tokens, devices and licenses. Log in with "
-        "`POST /admin/api/v1/auth/admin` and send `authorization: Bearer <accessToken>`."
+        "`POST /admin/api/v1/auth/admin` and send `authorization: Bearer <accessToken>`. "
+        "In a browser signed in to the portal, the portal's session works too (writes "
+        "send the CSRF token in `X-CSRFToken`; this page does)."
     ),
     "VERSION": "v1",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -78,7 +78,10 @@ def error_response(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
-FORBIDDEN = error_response("Your role may only read.")
+FORBIDDEN = error_response(
+    "Your role may only read; or, signed in through the portal, the X-CSRFToken header is "
+    "missing or wrong."
+)
 NOT_FOUND = error_response("No such object in your customer.")
 STALE = error_response("stale_version: If-Match is out of date.")
 
@@ -89,7 +92,7 @@ ERROR_RESPONSES: dict[int, OpenApiResponse] = {
     400: VALIDATION_ERROR,
     401: error_response(
         "not_authenticated or token_not_valid: log in and send "
-        "`authorization: Bearer <accessToken>`."
+        "`authorization: Bearer <accessToken>` (or sign in to the portal)."
     ),
     403: FORBIDDEN,
     404: error_response(
@@ -189,7 +192,9 @@ class AdminAPIMixin:
     - A method the path does not have is 405 for everyone, before authentication.
     - The role must allow the view's `area` (AreaPermission).
     - `self.customer` is the acting customer: the user's own, or the one staff name with
-      `?customer=<slug>` (recorded in the audit log once per access token).
+      `?customer=<slug>` (recorded in the audit log once per access token or session),
+      however the request authenticated (a token or the portal's session): the customer
+      staff picked in the portal does not carry over.
     - Service refusals become answers (accounts.api.exceptions, the API's one exception
       handler): a django ValidationError is 400 naming the fields (renamed through
       `service_fields`), a ServiceError is {"error", "detail"} with its status.
@@ -228,10 +233,14 @@ class AdminAPIMixin:
 
     @staticmethod
     def _record_staff_acting(request, customer: Customer) -> None:
-        # Once per access token and customer, as the portal records one switch: a script
-        # calling a thousand times under one login is one entry, not a thousand.
-        token_id = request.auth.get("jti", "") if request.auth is not None else ""
-        key = f"staff-acting:{request.user.pk}:{customer.pk}:{token_id}"
+        # Once per access token (or portal session) and customer, as the portal records
+        # one switch: a script calling a thousand times under one login is one entry, not
+        # a thousand.
+        if request.auth is not None:
+            login_id = request.auth.get("jti", "")
+        else:
+            login_id = "session:" + (request.session.session_key or "")
+        key = f"staff-acting:{request.user.pk}:{customer.pk}:{login_id}"
         lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()
         if cache.add(key, 1, timeout=int(lifetime)):
             staff_acting_record(user=request.user, customer=customer, via="api")

@@ -2,10 +2,12 @@
 
 - The bearer login is an OAuth2 password flow against the login URL, so Swagger UI's
   Authorize button logs in with username and password.
+- The portal's session cookie is the other way in (Swagger UI in a signed-in browser).
 - A choice filter left empty filters nothing (the portal's "All …" options send it so),
   and an empty `ordering` keeps the default order: their enums list "" too.
 """
 
+from django.conf import settings
 from django_filters import ChoiceFilter, MultipleChoiceFilter, OrderingFilter
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -21,6 +23,20 @@ class PortalJWTScheme(OpenApiAuthenticationExtension):
             "description": "Log in with username and password; requests then send "
             "`authorization: Bearer <accessToken>`.",
             "flows": {"password": {"tokenUrl": "/admin/api/v1/auth/admin", "scopes": {}}},
+        }
+
+
+class PortalSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.api.authentication.PortalSessionAuthentication"
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": settings.SESSION_COOKIE_NAME,
+            "description": "The portal's sign-in, for a browser signed in to the portal. "
+            "Writes also send the CSRF token in `X-CSRFToken`.",
         }
 
 

@@ -14,6 +14,8 @@ pytestmark = pytest.mark.browser
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 # Inline resources that never touch the network.
 INLINE_SCHEMES = {"data", "blob"}
+# The status of the answer to "Execute".
+LIVE_STATUS = ".live-responses-table tbody .response-col_status"
 
 
 def _remote(urls: list[str]) -> list[str]:
@@ -55,7 +57,35 @@ def test_swagger_ui_is_served_offline_and_authorizes(page: Page, super_admin):
     dialog.locator("#oauth_username").fill(super_admin.username)
     dialog.locator("#oauth_password").fill(PASSWORD)
     # The button's accessible name is its aria-label; its visible text is "Authorize".
-    dialog.locator("button.authorize", has_text="Authorize").click()
+    # (The dialog also lists the portal's session, which needs no button.)
+    dialog.get_by_role("button", name="Apply given OAuth2 credentials").click()
     expect(dialog.get_by_role("heading", name="Authorized")).to_be_visible()
     expect(dialog.locator("button", has_text="Logout")).to_be_visible()
     assert _remote(requests) == [], f"Swagger UI called outside: {_remote(requests)}"
+
+
+def test_swagger_ui_tries_requests_with_the_portal_sign_in(page: Page, login, super_admin):
+    """Signed in to the portal, "Try it out" works without Authorize: a read, and a
+    write that needs the CSRF token (the page sends it)."""
+    login(page, super_admin)
+    page.goto("/admin/api/docs/")
+
+    me = page.locator("#operations-auth-controller-me_retrieve")
+    me.locator(".opblock-summary").click()
+    me.get_by_role("button", name="Try it out").click()
+    me.get_by_role("button", name="Execute").click()
+    expect(me.locator(LIVE_STATUS).first).to_have_text("200")
+    expect(me.locator(".live-responses-table .microlight").first).to_contain_text(
+        super_admin.username
+    )
+
+    create = page.locator("#operations-users-users_create")
+    create.locator(".opblock-summary").click()
+    create.get_by_role("button", name="Try it out").click()
+    create.locator("textarea.body-param__text").fill(
+        '{"username": "tried-it", "email": "tried@x.io", "role": "user",'
+        ' "password": "Str0ng-enough-pass"}'
+    )
+    create.get_by_role("button", name="Execute").click()
+    expect(create.locator(LIVE_STATUS).first).to_have_text("201")
+    assert super_admin.customer.users.filter(username="tried-it").exists()
