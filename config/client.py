@@ -10,6 +10,7 @@ With no proxies (the default) the header is ignored and REMOTE_ADDR is the clien
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -30,6 +31,8 @@ def client_ip(request: HttpRequest) -> str:
     return remote if _is_ip(remote) else ""
 
 
+# Several readers ask for each request's address; a fleet comes from few addresses.
+@lru_cache(maxsize=4096)
 def _is_ip(text: str) -> bool:
     try:
         ipaddress.ip_address(text)

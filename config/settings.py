@@ -155,6 +155,10 @@ elif _database["ENGINE"] == "django.db.backends.postgresql":
             "max_size": _pool_size,
             "timeout": env_int("DB_POOL_TIMEOUT", 10, minimum=1),
         }
+    # The hot device statements are prepared, each once per connection
+    # (config.rawsql.prepared_cursor asks for it); Django's own cursors bind parameters
+    # client-side and prepare nothing whatever this says.
+    _database.setdefault("OPTIONS", {})["prepare_threshold"] = 1
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -18,7 +18,7 @@ from kombu.exceptions import OperationalError
 
 from accounts.errors import Unavailable
 from accounts.models import Customer, Role, User
-from config.rawsql import db_datetime
+from config.rawsql import db_datetime, prepared_cursor
 from licensing.backend import EntitlementBackendError, entitlement_source
 from licensing.models import (
     Assignment,
@@ -140,7 +140,7 @@ def _seat_take(*, customer_id: int, license_type: str, now: datetime) -> Entitle
     sql = _SEAT_TAKE_SQL.format(entitlement=connection.ops.quote_name(Entitlement._meta.db_table))
     stamp = connection.ops.adapt_datetimefield_value(now)
     for _attempt in range(_SEAT_TRIES):
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(sql, [customer_id, license_type, EntitlementState.ACTIVE, stamp])
             row = cursor.fetchone()
         if row is not None:

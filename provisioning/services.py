@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounts.errors import InUse, StaleVersion
 from accounts.models import Customer, User
 from config.jsontext import JSONTextError, json_parse, json_value_error
-from config.rawsql import db_datetime, insert_select
+from config.rawsql import db_datetime, insert_select, prepared_cursor
 from devices.models import Device, DeviceKind, DeviceState
 from devices.services import (
     device_kind_guess,
@@ -492,16 +492,16 @@ def token_redeem(
     )
     stamp = connection.ops.adapt_datetimefield_value(now)
     params = [stamp, token.lower(), app_id, False, stamp, True]
-    device = Device(
-        device_id=device_id,
-        model=model,
-        os=os,
-        app_id=app_id,
-        app_version=app_version,
-        kind=device_kind_guess(device_id=device_id, app_id=app_id),
-        state=DeviceState.ACTIVE,
-        last_checkin=now,
-    )
+    device = {
+        "device_id": device_id,
+        "model": model,
+        "os": os,
+        "app_id": app_id,
+        "app_version": app_version,
+        "kind": device_kind_guess(device_id=device_id, app_id=app_id),
+        "state": DeviceState.ACTIVE,
+        "last_checkin": now,
+    }
     history = {
         "action": HistoryAction.TOKEN,
         "result": HistoryResult.OK,
@@ -517,7 +517,7 @@ def token_redeem(
         # Refused: nothing was written; say why in History below.
     with transaction.atomic():
         if connection.vendor != "postgresql":
-            with connection.cursor() as cursor:
+            with prepared_cursor() as cursor:
                 cursor.execute(sql, params)
                 row = cursor.fetchone()
         if row is None:
@@ -525,24 +525,23 @@ def token_redeem(
             history_record(customer_id=customer_id, **{**history, "result": refusal.result})
             return refusal
         customer_id, parameters = row
-        device.customer_id = customer_id
-        (device,) = Device.objects.bulk_create(
-            [device],
+        (saved,) = Device.objects.bulk_create(
+            [Device(customer_id=customer_id, **device)],
             update_conflicts=True,
             unique_fields=["customer", "device_id"],
             update_fields=list(_REDEEM_DEVICE_UPDATES),
         )
         history_record(customer_id=customer_id, **history)
-        return _redeemed(customer_id, parameters, device.pk, app_id=app_id, app_version=app_version)
+        return _redeemed(customer_id, parameters, saved.pk, app_id=app_id, app_version=app_version)
 
 
 def _redeem_in_one_statement(
-    redeem_sql: str, redeem_params: list, device: Device, history: dict[str, Any]
+    redeem_sql: str, redeem_params: list, device: dict[str, Any], history: dict[str, Any]
 ) -> tuple[int, Any, int] | None:
     quote = connection.ops.quote_name
-    device_insert, device_params = insert_select(device, {"customer_id": "t.customer_id"})
+    device_insert, device_params = insert_select(Device, device, {"customer_id": "t.customer_id"})
     history_insert, history_params = insert_select(
-        History(**history), {"customer_id": "t.customer_id"}
+        History, history, {"customer_id": "t.customer_id"}
     )
     sql = _REDEEM_WITH_SQL.format(
         redeem=redeem_sql,
@@ -552,7 +551,7 @@ def _redeem_in_one_statement(
         ),
         history_insert=history_insert,
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, redeem_params + device_params + history_params)
         return cursor.fetchone()
 
@@ -753,7 +752,7 @@ def _license_lookup(*, token: str, device_id: str, license_type: str) -> _Licens
         assignment=quote(Assignment._meta.db_table),
         entitlement=quote(Entitlement._meta.db_table),
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [device_id, license_type, token.lower()])
         row = cursor.fetchone()
     if row is None:
@@ -821,10 +820,10 @@ def device_checkin(
         "device_id": device_id[:128],
         "ip_address": ip_address,
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         if connection.vendor == "postgresql":
             history_insert, history_params = insert_select(
-                History(**history), {"customer_id": "d.customer_id"}
+                History, history, {"customer_id": "d.customer_id"}
             )
             # Only table names (quote_name) are formatted in; every value is a parameter.
             cursor.execute(

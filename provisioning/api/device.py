@@ -148,9 +148,7 @@ class DeviceAPIView(APIView):
         return self.answer(request, request.data)
 
     def answer(self, request, data) -> Response:
-        given = self.request_serializer(data=data)
-        given.is_valid(raise_exception=True)
-        outcome = self.run(given.validated_data, ip_address=client_ip(request) or None)
+        outcome = self.run(self.validated(data), ip_address=client_ip(request) or None)
         if not outcome.ok:
             self.refused(request, outcome)
             code, error = RESULT_ANSWERS[outcome.result]
@@ -159,6 +157,19 @@ class DeviceAPIView(APIView):
                 response["Retry-After"] = str(math.ceil(outcome.retry_after))
             return response
         return self.granted(outcome)
+
+    @classmethod
+    def validated(cls, data) -> dict:
+        """The request's fields, checked by `request_serializer`; a refusal raises the
+        ValidationError the exception handler turns into a 400. One instance of the
+        serializer per view serves every request: validating keeps no state on it, and a
+        new one would copy all its fields each time."""
+        checker = cls.__dict__.get("_checker")
+        if checker is None:
+            checker = cls.request_serializer()
+            _ = checker.fields  # built before another thread can share it
+            cls._checker = checker
+        return checker.run_validation(data)
 
     def refused(self, request, outcome: DeviceAnswer) -> None:
         """Count a refusal against the limits that stop guessers."""
