@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,7 +19,7 @@ from kombu.exceptions import OperationalError
 
 from accounts.errors import Unavailable
 from accounts.models import Customer, Role, User
-from config.rawsql import db_datetime, prepared_cursor
+from config.rawsql import db_datetime, insert_select, prepared_cursor
 from licensing.backend import EntitlementBackendError, entitlement_source
 from licensing.models import (
     Assignment,
@@ -28,7 +29,7 @@ from licensing.models import (
     LicenseType,
     license_type_for,
 )
-from reports.models import EventType, Severity
+from reports.models import EventType, History, HistoryResult, Severity
 from reports.services import event_log
 
 logger = logging.getLogger(__name__)
@@ -46,17 +47,45 @@ def short_app_version(version: str) -> str:
 # provisioning.services.license_request; the pool's side of it is here.
 
 
-def license_keep(*, assignment_pk: int, feature: str, app_version: str, now: datetime) -> bool:
+_KEEP_SQL = """
+UPDATE {assignment} SET feature = %s, app_version = %s, last_contact = %s
+WHERE id = %s AND released_at IS NULL
+RETURNING id
+"""
+# PostgreSQL: the keep and the request's History row in one statement.
+_KEEP_WITH_SQL = "WITH k AS ({keep}), h AS ({history_insert} FROM k) SELECT count(*) FROM k"
+
+
+def license_keep(
+    *,
+    assignment_pk: int,
+    feature: str,
+    app_version: str,
+    now: datetime,
+    history: dict[str, Any] | None = None,
+) -> bool:
     """A device asked again for the license it holds: record the contact, in one UPDATE.
     False when the assignment was released since the caller read it (the release job, the
     device obsoleted): the seat is back in the pool, so the device does not hold it and
-    must get a license through license_take like any other."""
-    return (
-        Assignment.objects.filter(pk=assignment_pk, released_at__isnull=True).update(
-            feature=feature, app_version=short_app_version(app_version), last_contact=now
-        )
-        > 0
-    )
+    must get a license through license_take like any other.
+
+    `history` (reports.services.history_values) is the request's History row, written
+    only when the license is kept: on PostgreSQL in the same statement as the UPDATE."""
+    sql = _KEEP_SQL.format(assignment=connection.ops.quote_name(Assignment._meta.db_table))
+    params = [feature, short_app_version(app_version), _stamp(now), assignment_pk]
+    if history is not None and connection.vendor == "postgresql":
+        insert, insert_params = insert_select(History, history, {})
+        with prepared_cursor() as cursor:
+            cursor.execute(
+                _KEEP_WITH_SQL.format(keep=sql, history_insert=insert), params + insert_params
+            )
+            return cursor.fetchone()[0] > 0
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, params)
+        kept = cursor.fetchone() is not None
+    if kept and history is not None:
+        History.objects.create(**history)
+    return kept
 
 
 def license_take(
@@ -68,6 +97,7 @@ def license_take(
     now: datetime,
     app_version: str = "",
     replacing_pk: int | None = None,
+    history: dict[str, Any] | None = None,
 ) -> Entitlement | None:
     """Give the device a license for `feature` from the entitlement with room left and the
     farthest expiration; None (and a NO_LICENSE_AVAILABLE Event) when the pool is empty.
@@ -78,26 +108,49 @@ def license_take(
     is taken with one conditional UPDATE (`used < total`) in the same transaction as the
     assignment insert (_seat_take): O(1) whatever the number of assigned seats, and two
     requests for the last seat are serialised by the row lock of that UPDATE. The partial
-    unique constraint keeps one live license per device and type."""
+    unique constraint keeps one live license per device and type.
+
+    `history` (reports.services.history_values, result OK) is the request's History row:
+    written with result OK when a license is handed out (on PostgreSQL in the statement
+    that takes the seat, so a new license is one statement), or NO_LICENSE when none is
+    left."""
     license_type = license_type_for(feature)
+    assignment = {
+        "customer_id": customer_id,
+        "device_id": device_pk,
+        "license_type": license_type,
+        "feature": feature,
+        "app_version": short_app_version(app_version),
+        "last_contact": now,
+    }
+    one_statement = connection.vendor == "postgresql"
+
+    def take() -> Entitlement | None:
+        if replacing_pk is not None:
+            licenses_release(Assignment.objects.filter(pk=replacing_pk), now=now)
+        if one_statement:
+            inserts = [insert_select(Assignment, assignment, {"entitlement_id": "s.id"})]
+            if history is not None:
+                inserts.append(insert_select(History, history, {}))
+            return _seat_take(
+                customer_id=customer_id, license_type=license_type, now=now, inserts=inserts
+            )
+        chosen = _seat_take(customer_id=customer_id, license_type=license_type, now=now)
+        if chosen is not None:
+            Assignment.objects.create(entitlement=chosen, **assignment)
+            if history is not None:
+                History.objects.create(**history)
+        return chosen
+
     try:
-        with transaction.atomic():
-            if replacing_pk is not None:
-                licenses_release(Assignment.objects.filter(pk=replacing_pk), now=now)
-            chosen = _seat_take(customer_id=customer_id, license_type=license_type, now=now)
-            if chosen is not None:
-                Assignment.objects.create(
-                    customer_id=customer_id,
-                    entitlement=chosen,
-                    device_id=device_pk,
-                    license_type=license_type,
-                    feature=feature,
-                    app_version=short_app_version(app_version),
-                    last_contact=now,
-                )
+        if one_statement and replacing_pk is None:
+            chosen = take()  # one statement: atomic on its own
+        else:
+            with transaction.atomic():
+                chosen = take()
     except IntegrityError:
         # The same device asked twice at once and the other request won: use its license
-        # (this transaction, and the seat it took, were rolled back).
+        # (this request's seat and rows were rolled back).
         chosen = Entitlement.objects.filter(
             assignments__device_id=device_pk,
             assignments__license_type=license_type,
@@ -105,6 +158,8 @@ def license_take(
         ).first()
         if chosen is None:
             raise
+        if history is not None:
+            History.objects.create(**history)
     if chosen is None:
         event_log(
             customer=Customer.objects.get(pk=customer_id),
@@ -114,6 +169,8 @@ def license_take(
             info=f"No {license_type} license left for device {device_id} ({feature})",
             data={"device": device_id, "feature": feature, "licenseType": license_type},
         )
+        if history is not None:
+            History.objects.create(**{**history, "result": HistoryResult.NO_LICENSE})
     return chosen
 
 
@@ -128,20 +185,37 @@ WHERE used < total AND id = (
 )
 RETURNING id, expiration, activation_id
 """
+_SEAT_WITH_SQL = "WITH s AS ({seat}){inserts} SELECT id, expiration, activation_id FROM s"
 # A request that finds its chosen line taken to the last seat by a concurrent one (it
 # waited on the row lock and the condition no longer held) looks again; a handful of tries
 # is plenty, as each failure means another request was served.
 _SEAT_TRIES = 5
 
 
-def _seat_take(*, customer_id: int, license_type: str, now: datetime) -> Entitlement | None:
+def _seat_take(
+    *,
+    customer_id: int,
+    license_type: str,
+    now: datetime,
+    inserts: list[tuple[str, list[Any]]] = (),
+) -> Entitlement | None:
     """Take a seat of the customer's usable line of the type with room left and the
-    farthest expiration: one UPDATE … RETURNING. Must run inside a transaction."""
+    farthest expiration: one UPDATE … RETURNING. Must run inside a transaction unless it
+    is the only statement. `inserts` (insert_select's, PostgreSQL only) are rows written
+    in the same statement when a seat is taken, which they read as `s`."""
     sql = _SEAT_TAKE_SQL.format(entitlement=connection.ops.quote_name(Entitlement._meta.db_table))
-    stamp = connection.ops.adapt_datetimefield_value(now)
+    params = [customer_id, license_type, EntitlementState.ACTIVE, _stamp(now)]
+    if inserts:
+        sql = _SEAT_WITH_SQL.format(
+            seat=sql,
+            inserts="".join(
+                f", i{n} AS ({insert} FROM s)" for n, (insert, _) in enumerate(inserts)
+            ),
+        )
+        params += [value for _, insert_params in inserts for value in insert_params]
     for _attempt in range(_SEAT_TRIES):
         with prepared_cursor() as cursor:
-            cursor.execute(sql, [customer_id, license_type, EntitlementState.ACTIVE, stamp])
+            cursor.execute(sql, params)
             row = cursor.fetchone()
         if row is not None:
             pk, expiration, activation_id = row
@@ -157,6 +231,10 @@ def _seat_take(*, customer_id: int, license_type: str, now: datetime) -> Entitle
         ).exists():
             return None
     return None
+
+
+def _stamp(now: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(now)
 
 
 # --- Release rules ---------------------------------------------------------------------

@@ -53,7 +53,7 @@ from provisioning.models import (
     token_value_error,
 )
 from reports.models import AppId, EventType, History, HistoryAction, HistoryResult
-from reports.services import event_log, history_record
+from reports.services import event_log, history_record, history_values
 
 DIRECT_ACCESS_BOOTSTRAP = "Direct-Access-Bootstrap"
 EXTENSION_MANAGER_BOOTSTRAP = "Extension-Manager-Bootstrap"
@@ -502,14 +502,16 @@ def token_redeem(
         "state": DeviceState.ACTIVE,
         "last_checkin": now,
     }
-    history = {
-        "action": HistoryAction.TOKEN,
-        "result": HistoryResult.OK,
-        "token": token[:64],
-        "app_id": app_id[:40],
-        "device_id": device_id[:128],
-        "ip_address": ip_address,
-    }
+    # Its customer is the token's, known once the token is found.
+    history = history_values(
+        customer_id=None,
+        action=HistoryAction.TOKEN,
+        result=HistoryResult.OK,
+        token=token,
+        app_id=app_id,
+        device_id=device_id,
+        ip_address=ip_address,
+    )
     if connection.vendor == "postgresql":
         row = _redeem_in_one_statement(sql, params, device, history)
         if row is not None:
@@ -522,7 +524,7 @@ def token_redeem(
                 row = cursor.fetchone()
         if row is None:
             customer_id, refusal = _why_not_redeemed(token=token, app_id=app_id, now=now)
-            history_record(customer_id=customer_id, **{**history, "result": refusal.result})
+            history_record(**{**history, "customer_id": customer_id, "result": refusal.result})
             return refusal
         customer_id, parameters = row
         (saved,) = Device.objects.bulk_create(
@@ -531,7 +533,7 @@ def token_redeem(
             unique_fields=["customer", "device_id"],
             update_fields=list(_REDEEM_DEVICE_UPDATES),
         )
-        history_record(customer_id=customer_id, **history)
+        history_record(**{**history, "customer_id": customer_id})
         return _redeemed(customer_id, parameters, saved.pk, app_id=app_id, app_version=app_version)
 
 
@@ -630,45 +632,50 @@ def license_request(
     A revoked or expired token (or an inactive customer) is refused as on redemption; a
     used-up one is not, as the devices that redeemed it keep working.
 
-    Four statements when a license is handed out: token, device and live license in one
-    (_license_lookup); the seat taken (licensing.services.license_take); the assignment
-    insert; the History insert. Three when the device keeps its license."""
+    On PostgreSQL two statements: token, device and live license in one
+    (_license_lookup); then the seat taken with the assignment and History inserts
+    (licensing.services.license_take), or the kept license's refresh with the History
+    insert (license_keep). SQLite, which has no data-modifying WITH, takes four and
+    three, and BEGIN/COMMIT around a new license."""
     now = timezone.now()
     license_type = license_type_for(feature)
     found = _license_lookup(token=token, device_id=device_id, license_type=license_type)
 
-    def answer(result: str, detail: str = "", **granted) -> LicenseAnswer:
-        history_record(
-            customer_id=found.customer_id if found else None,
-            action=HistoryAction.LICENSE,
-            result=result,
-            token=token,
-            device_id=device_id,
-            ip_address=ip_address,
-        )
-        return LicenseAnswer(result, detail, **granted)
+    history = history_values(
+        customer_id=found.customer_id if found else None,
+        action=HistoryAction.LICENSE,
+        result=HistoryResult.OK,
+        token=token,
+        device_id=device_id,
+        ip_address=ip_address,
+    )
+
+    def refuse(result: str, detail: str) -> LicenseAnswer:
+        history_record(**{**history, "result": result})
+        return LicenseAnswer(result, detail)
 
     if found is None:
-        return answer(HistoryResult.UNKNOWN_TOKEN, "token: no such token")
+        return refuse(HistoryResult.UNKNOWN_TOKEN, "token: no such token")
     if found.revoked or not found.customer_active:
-        return answer(HistoryResult.REVOKED, "token: revoked")
+        return refuse(HistoryResult.REVOKED, "token: revoked")
     if found.expires_at is not None and found.expires_at <= now:
-        return answer(HistoryResult.EXPIRED, "token: expired")
+        return refuse(HistoryResult.EXPIRED, "token: expired")
     if found.device_pk is None:
-        return answer(
+        return refuse(
             HistoryResult.UNKNOWN_DEVICE,
             f"deviceId: {device_id} is not a device of this customer; redeem the token first",
         )
     if found.device_state == DeviceState.OBSOLETE:
-        return answer(
+        return refuse(
             HistoryResult.OBSOLETE_DEVICE,
             f"deviceId: {device_id} is marked obsolete; redeem the token to bring it back",
         )
     if license_type == LicenseType.PREMIUM and found.device_kind == DeviceKind.THIRD_PARTY_ANDROID:
-        return answer(
+        return refuse(
             HistoryResult.PREMIUM_REFUSED,
             f"feature: {feature} needs a Premium license, which third-party devices cannot use",
         )
+    # From here the licensing services write the History row with what they decide.
     granted = {"feature": feature, "license_type": license_type}
     replacing_pk = found.live_pk
     if (
@@ -677,9 +684,13 @@ def license_request(
         and found.live_expiration > now
     ):
         if license_keep(
-            assignment_pk=found.live_pk, feature=feature, app_version=app_version, now=now
+            assignment_pk=found.live_pk,
+            feature=feature,
+            app_version=app_version,
+            now=now,
+            history=history,
         ):
-            return answer(
+            return LicenseAnswer(
                 HistoryResult.OK,
                 expiration=found.live_expiration,
                 activation_id=found.live_activation_id,
@@ -696,13 +707,14 @@ def license_request(
         app_version=app_version,
         now=now,
         replacing_pk=replacing_pk,
+        history=history,
     )
     if chosen is None:
-        return answer(
+        return LicenseAnswer(
             HistoryResult.NO_LICENSE,
             f"feature: no {LicenseType(license_type).label} license is available",
         )
-    return answer(
+    return LicenseAnswer(
         HistoryResult.OK,
         expiration=chosen.expiration,
         activation_id=chosen.activation_id,
@@ -813,13 +825,14 @@ def device_checkin(
     device_params = [stamp, stamp, version, version, token.lower(), False, stamp, True, device_id]
     license_params = [stamp, short, short]
     device_sql = _CHECKIN_DEVICE_SQL.format(**tables)
-    history = {
-        "action": HistoryAction.CHECKIN,
-        "result": HistoryResult.OK,
-        "token": token[:64],
-        "device_id": device_id[:128],
-        "ip_address": ip_address,
-    }
+    history = history_values(
+        customer_id=None,
+        action=HistoryAction.CHECKIN,
+        result=HistoryResult.OK,
+        token=token,
+        device_id=device_id,
+        ip_address=ip_address,
+    )
     with prepared_cursor() as cursor:
         if connection.vendor == "postgresql":
             history_insert, history_params = insert_select(
@@ -850,7 +863,7 @@ def device_checkin(
         customer_id, outcome = row[1], DeviceAnswer(HistoryResult.OK)
     else:
         customer_id, outcome = _why_checkin_refused(token=token, device_id=device_id, now=now)
-    history_record(customer_id=customer_id, **{**history, "result": outcome.result})
+    history_record(**{**history, "customer_id": customer_id, "result": outcome.result})
     return outcome
 
 

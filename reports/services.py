@@ -50,7 +50,7 @@ def event_actor_note(*, customer: Customer, username: str) -> None:
     )
 
 
-def history_record(
+def history_values(
     *,
     customer_id: int | None,
     action: str,
@@ -59,17 +59,23 @@ def history_record(
     app_id: str = "",
     device_id: str = "",
     ip_address: str | None = None,
-) -> History:
-    """One row per device request; inputs are cut to the column sizes, never refused."""
-    return History.objects.create(
-        customer_id=customer_id,
-        action=action,
-        result=result,
-        token=token[:64],
-        app_id=app_id[:40],
-        device_id=device_id[:128],
-        ip_address=ip_address,
-    )
+) -> dict[str, Any]:
+    """A History row's values (by attname), its inputs cut to the column sizes: a device
+    request is recorded whatever it sent, never refused."""
+    return {
+        "customer_id": customer_id,
+        "action": action,
+        "result": result,
+        "token": token[:64],
+        "app_id": app_id[:40],
+        "device_id": device_id[:128],
+        "ip_address": ip_address,
+    }
+
+
+def history_record(**values: Any) -> History:
+    """One row per device request (history_values)."""
+    return History.objects.create(**history_values(**values))
 
 
 def history_purge(

@@ -315,6 +315,10 @@ class LicenseAnswerSerializer(serializers.Serializer):
     activationId = serializers.CharField(source="activation_id")
 
 
+# One instance answers every request (writing an answer keeps no state on it).
+_LICENSE_ANSWER = LicenseAnswerSerializer()
+
+
 @extend_schema_view(
     post=extend_schema(
         tags=["device"],
@@ -347,7 +351,7 @@ class LicenseView(DeviceAPIView):
         )
 
     def granted(self, outcome):
-        return Response(LicenseAnswerSerializer(outcome).data)
+        return Response(_LICENSE_ANSWER.to_representation(outcome))
 
 
 class CheckinRequestSerializer(serializers.Serializer):
