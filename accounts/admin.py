@@ -36,6 +36,7 @@ from accounts.services import (
     portal_user_delete,
     portal_user_update,
 )
+from accounts.timezones import default_time_zone, time_zone_choices
 
 REFUSALS = (ValidationError, ServiceError)
 
@@ -252,6 +253,7 @@ CUSTOMER_ADD_FIELDS = [
     "contact_email",
     "contact_phone",
     "extension_manager_url",
+    "time_zone",
 ]
 
 
@@ -275,6 +277,17 @@ class CustomerAdmin(ServiceAdmin):
             "created",
             "updated",
         ]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "time_zone":
+            # A menu of the names the validator takes, rather than a name to type.
+            return forms.ChoiceField(
+                choices=time_zone_choices(),
+                initial=default_time_zone,
+                label="Time zone",
+                help_text=db_field.help_text,
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def has_delete_permission(self, request, obj=None):
         # Deleting a tenant deletes everything it owns; customers are deactivated instead.

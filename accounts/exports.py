@@ -1,5 +1,6 @@
 """CSV exports of the portal's lists, for every app: `?format=csv` on a list page gives
-exactly the rows its filters and sort show, every page of them.
+exactly the rows its filters and sort show, every page of them. Times are in the page's
+time zone (the customer's) with their UTC offset, e.g. 2026-11-29T19:33:00-05:00.
 
 The file is streamed (StreamingHttpResponse) from a database cursor a chunk of rows at a
 time, so exporting a million rows keeps the server's memory flat. Cells a spreadsheet
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
@@ -20,11 +21,12 @@ from django.utils import timezone
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def csv_cell(value: Any) -> str:
+def csv_cell(value: Any, zone: tzinfo | None = None) -> str:
+    """A cell; a moment in `zone` (default: the current one) with its UTC offset."""
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return timezone.localtime(value).isoformat(timespec="seconds")
+        return timezone.localtime(value, zone).isoformat(timespec="seconds")
     text = str(value)
     return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
 
@@ -39,11 +41,14 @@ class _Echo:
 def csv_response(filename: str, header: list[str], rows: Iterable[Sequence[Any]]):
     """Stream rows as CSV (UTF-8 with a BOM, so spreadsheets read names correctly)."""
     writer = csv.writer(_Echo())
+    # The page's zone (the customer's), taken now: the body is written after the request's
+    # middleware has finished, when the server's zone is back.
+    zone = timezone.get_current_timezone()
 
     def lines() -> Iterator[str]:
         yield "\ufeff" + writer.writerow(header)
         for row in rows:
-            yield writer.writerow([csv_cell(value) for value in row])
+            yield writer.writerow([csv_cell(value, zone) for value in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
 from accounts.models import Customer, Role, User
+from accounts.timezones import time_zone_choices
 
 
 class LoginForm(AuthenticationForm):
@@ -65,6 +66,17 @@ class PortalUserForm(forms.Form):
         if cleaned.get("password", "") != cleaned.get("password_confirm", ""):
             self.add_error("password_confirm", "The two passwords differ.")
         return cleaned
+
+
+class CustomerSettingsForm(forms.Form):
+    """The settings a customer's Super-Admin changes: its time zone."""
+
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        choices=time_zone_choices,
+        help_text="Every time in the portal is shown in this zone, for every user of this "
+        "customer. Stored times do not change.",
+    )
 
 
 class CustomerSwitchForm(forms.Form):

@@ -6,6 +6,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts.timezones import default_time_zone, validate_time_zone
+
 
 class Customer(models.Model):
     """A tenant: every row a customer owns points here."""
@@ -32,6 +34,13 @@ class Customer(models.Model):
         max_length=64,
         blank=True,
         help_text="The customer's account on the entitlement back end; the slug if empty.",
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default=default_time_zone,
+        validators=[validate_time_zone],
+        help_text="The portal shows its users' times in this zone (an IANA name such as "
+        "Europe/Berlin).",
     )
     is_active = models.BooleanField(default=True)
     created = models.DateTimeField(auto_now_add=True)

@@ -32,6 +32,9 @@ class Area(models.TextChoices):
     PROVISIONING = "provisioning"
     # Zero-touch provisioning: the vendor wiring on the customer's page.
     ZTP = "ztp"
+    # The customer's own settings (its time zone). Every role sees the customer page
+    # (dashboard); this area is only its changes.
+    CUSTOMER = "customer"
 
 
 class Action(models.TextChoices):
@@ -55,6 +58,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         Area.PHONES: VIEW_CHANGE,
         Area.PROVISIONING: VIEW_CHANGE,
         Area.ZTP: VIEW_CHANGE,
+        Area.CUSTOMER: VIEW_CHANGE,
     },
     Role.ADMIN: {
         Area.DASHBOARD: VIEW,

@@ -13,6 +13,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from accounts.errors import StaleVersion
 from accounts.models import Customer, Role, User
 from accounts.signals import customer_created, portal_user_changed
+from accounts.timezones import default_time_zone
 
 
 def user_can_sign_in(user: User) -> bool:
@@ -53,6 +54,7 @@ def customer_create(
     contact_email: str = "",
     contact_phone: str = "",
     extension_manager_url: str = "",
+    time_zone: str = "",
     user: User | None = None,
 ) -> Customer:
     """Create a tenant. The slug defaults to one made from the name. The apps above
@@ -65,6 +67,8 @@ def customer_create(
         contact_email=contact_email,
         contact_phone=contact_phone,
         extension_manager_url=extension_manager_url,
+        # Empty: the server's zone (the field's default).
+        time_zone=time_zone or default_time_zone(),
     )
     customer.full_clean()
     with transaction.atomic():
@@ -249,6 +253,7 @@ def customer_update(*, customer: Customer, user: User | None, **fields: object) 
         "extension_manager_url",
         "ptt_server",
         "license_account",
+        "time_zone",
         "is_active",
     }
     unknown = sorted(set(fields) - editable)

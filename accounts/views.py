@@ -13,6 +13,7 @@ from accounts.errors import StaleVersion
 from accounts.exports import CsvExportMixin
 from accounts.filters import UserFilterSet
 from accounts.forms import (
+    CustomerSettingsForm,
     CustomerSwitchForm,
     EmailPasswordResetForm,
     LoginForm,
@@ -258,3 +259,29 @@ class CustomerSwitchView(PortalView, TemplateView):
         if url_has_allowed_host_and_scheme(candidate, allowed_hosts={self.request.get_host()}):
             return candidate
         return reverse("reports:dashboard")
+
+
+class CustomerSettingsView(PortalView, FormView):
+    """System > Customer > Edit: the acting customer's time zone (Super-Admins, staff)."""
+
+    area = Area.CUSTOMER
+    action = Action.CHANGE
+    form_class = CustomerSettingsForm
+    template_name = "accounts/customer_settings.html"
+    page_title = "Customer settings"
+
+    def get_initial(self):
+        return {"time_zone": self.customer.time_zone}
+
+    def form_valid(self, form):
+        try:
+            services.customer_update(
+                customer=self.customer,
+                user=self.request.user,
+                time_zone=form.cleaned_data["time_zone"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Saved: times are shown in {self.customer.time_zone}.")
+        return redirect("accounts:customer_detail")

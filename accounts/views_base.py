@@ -113,6 +113,7 @@ AREA_NAMES = {
     Area.PHONES: "Add a phone",
     Area.PROVISIONING: "phone provisioning (categories, update jobs, registration)",
     Area.ZTP: "zero-touch provisioning",
+    Area.CUSTOMER: "the customer's settings",
 }
 
 

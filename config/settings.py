@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Portal pages in the time zone of the user's customer (accounts.timezones).
+    "accounts.timezones.CustomerTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # The portal's 403/404/405/500 pages, under DEBUG too (accounts.error_pages).
     "accounts.error_pages.PortalErrorPagesMiddleware",

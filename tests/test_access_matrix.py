@@ -38,6 +38,7 @@ ACCESS: dict[str, dict[str, set[str]]] = {
         "phones": {V, C},
         "provisioning": {V, C},
         "ztp": {V, C},
+        "customer": {V, C},
     },
     "admin": {
         "dashboard": {V},
@@ -251,6 +252,7 @@ ROUTES: dict[str, Rule] = {
     # System > Customer (ztp.views): every role sees its customer; the ZTP card and its
     # pages are for Super-Admins and staff (the "ztp" area); its actions are POST only.
     "accounts:customer_detail": Rule("portal", "dashboard"),
+    "accounts:customer_settings": Rule("portal", "customer", C),
     "ztp:action": Rule("post_only", kwargs=lambda ctx: {"vendor": "snom", "name": "onboard"}),
     "ztp:phone_list": Rule("portal", "ztp"),
     "ztp:phone_add": Rule("post_only"),

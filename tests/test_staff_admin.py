@@ -323,10 +323,12 @@ def test_adding_a_customer_creates_its_defaults_through_the_service(staff_client
             "contact_email": "it@initech.example",
             "contact_phone": "",
             "extension_manager_url": "",
+            "time_zone": "Europe/Berlin",
         },
     )
     assert response.status_code == 302, form_of(response).errors
     customer = Customer.objects.get(slug="initech")
+    assert customer.time_zone == "Europe/Berlin"
     bootstrap = Bootstrap.objects.get(customer=customer)
     assert bootstrap.name == DIRECT_ACCESS_BOOTSTRAP
     token = Token.objects.get(customer=customer)
@@ -339,7 +341,7 @@ def test_adding_a_customer_creates_its_defaults_through_the_service(staff_client
 @pytest.mark.django_db
 def test_adding_a_customer_with_a_taken_name_is_a_form_error(staff_client, customer):
     response = staff_client.post(
-        admin_url(Customer, "add"), {"name": customer.name, "slug": "another"}
+        admin_url(Customer, "add"), {"name": customer.name, "slug": "another", "time_zone": "UTC"}
     )
     assert response.status_code == 200
     assert "name" in form_of(response).errors
@@ -359,12 +361,14 @@ def test_changing_a_customer_deactivates_it_through_the_service(staff_client, cu
             "extension_manager_url": "",
             "ptt_server": "ptt1",
             "license_account": "",
+            "time_zone": "America/New_York",
         },
     )
     assert response.status_code == 302, form_of(response).errors
     customer.refresh_from_db()
     assert customer.is_active is False
     assert (customer.contact_name, customer.ptt_server) == ("New Contact", "ptt1")
+    assert customer.time_zone == "America/New_York"
 
 
 @pytest.mark.django_db
@@ -376,11 +380,12 @@ def test_customer_form_errors_are_shown_not_raised(staff_client, customer):
             "slug": "not a slug",
             "contact_email": "nope",
             "extension_manager_url": "ftp://x",
+            "time_zone": "Mars/Olympus_Mons",
             "is_active": "on",
         },
     )
     assert response.status_code == 200
-    assert {"name", "slug", "contact_email", "extension_manager_url"} <= set(
+    assert {"name", "slug", "contact_email", "extension_manager_url", "time_zone"} <= set(
         form_of(response).errors
     )
     customer.refresh_from_db()

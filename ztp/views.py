@@ -99,6 +99,7 @@ class CustomerDetailView(PortalView, TemplateView):
             device_url=phones.device_url(customer=customer, base_url=_base_url(self.request)),
             public_url=settings.PUBLIC_URL,
             ztp_rows=None,
+            can_edit_settings=can(self.request.user, Area.CUSTOMER, Action.CHANGE),
         )
         if can_manage_ztp(self.request.user):
             context.update(card_context(customer, **card))
