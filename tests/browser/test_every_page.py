@@ -285,3 +285,19 @@ def _take_screens(page: Page, screens_dir: Path, width: str) -> None:
             page.goto(path)
         page.wait_for_load_state("load")
         page.screenshot(path=str(screens_dir / f"{name}-{width}.png"))
+
+
+def test_the_tokens_table_fits_a_laptop_without_scrolling(
+    page: Page, login, super_admin, full_customer
+):
+    """At 1366 x 900 the Tokens table (long token, JSON and adb line; Edit and Delete) fits
+    its box: no column hides under the sticky Actions column."""
+    page.set_viewport_size({"width": 1366, "height": 900})
+    login(page, super_admin)
+    page.goto("/admin/tokens/")
+    box = page.locator(".table-scroll")
+    widths = box.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert widths[0] <= widths[1], f"the table is {widths[0]}px wide in a {widths[1]}px box"
+    redemptions = page.get_by_role("columnheader", name="Redemptions").bounding_box()
+    actions = page.get_by_role("columnheader", name="Actions").bounding_box()
+    assert redemptions["x"] + redemptions["width"] <= actions["x"] + 0.5
