@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -38,7 +38,8 @@ def insert_select(
     to infer it from. For the hot device paths on PostgreSQL, which fold a row's insert
     into one statement with the UPDATE that decides it: the statement's text and the
     defaults are worked out once per model, only the values per call."""
-    sql, columns = _insert_plan(model, tuple(sorted(computed.items())), connection.vendor)
+    db = connections[DEFAULT_DB_ALIAS]  # `connection` looks it up on each use
+    sql, columns = _insert_plan(model, tuple(sorted(computed.items())), db.vendor)
     now = None
     params = []
     for field, default in columns:
@@ -52,7 +53,7 @@ def insert_select(
             continue
         else:
             value = field.get_default()
-        params.append(field.get_db_prep_save(value, connection))
+        params.append(field.get_db_prep_save(value, db))
     return sql, params
 
 
@@ -97,18 +98,18 @@ def prepared_cursor() -> Iterator[Any]:
     poolers working: a transaction-mode pooler in front of PostgreSQL would need these
     statements not to be prepared). Statements run through it are logged as any other,
     by their text with placeholders."""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]  # `connection` looks it up on each use
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
             yield cursor
         return
     prepared, logged = _prepared_cursor_classes()
     # As connection.cursor() does: a kept connection that died while idle is replaced.
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw = prepared(connection.connection)
-    wrapper = logged if connection.queries_logged else CursorWrapper
-    with wrapper(raw, connection) as cursor:
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        raw = prepared(db.connection)
+    with (logged if db.queries_logged else CursorWrapper)(raw, db) as cursor:
         yield cursor
 
 
