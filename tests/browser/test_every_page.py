@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from licensing.models import Entitlement, LicenseType
 from provisioning import phones
@@ -37,6 +37,7 @@ from provisioning.services import (
 )
 from reports.models import AppId
 from reports.services import event_log
+from tests.browser.test_ztp_card import OVERFLOW
 from tests.devices.factories import SiteFactory
 
 pytestmark = pytest.mark.browser
@@ -301,3 +302,20 @@ def test_the_tokens_table_fits_a_laptop_without_scrolling(
     redemptions = page.get_by_role("columnheader", name="Redemptions").bounding_box()
     actions = page.get_by_role("columnheader", name="Actions").bounding_box()
     assert redemptions["x"] + redemptions["width"] <= actions["x"] + 0.5
+
+
+@pytest.mark.parametrize("who", ["super_admin", "viewer"])
+def test_the_open_user_menu_fits_a_phone(page: Page, login, users, customer, who):
+    """The user menu's panel (customer details, the time zone) stays inside a phone's
+    window, however long the customer's contact details are."""
+    customer.contact_name = "Operations and Logistics Coordination Desk"
+    customer.contact_email = "operations.logistics.coordination.desk@north-warehouse.example.com"
+    customer.save()
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(page, users[who])
+    page.goto("/admin/tokens/")
+    page.locator("details.show-menu summary").click()
+    expect(page.get_by_text(customer.contact_email)).to_be_visible()
+    # The panel lies over the page on purpose: only its width is checked.
+    found = page.evaluate(OVERFLOW)
+    assert found["scroll"] <= found["width"] and not found["wide"], found
