@@ -143,9 +143,10 @@ def license_take(
         return chosen
 
     try:
-        if one_statement and replacing_pk is None:
+        if one_statement and replacing_pk is None and not connection.in_atomic_block:
             chosen = take()  # one statement: atomic on its own
         else:
+            # Inside a caller's transaction, a savepoint keeps a lost race from aborting it.
             with transaction.atomic():
                 chosen = take()
     except IntegrityError:

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db import transaction as django_transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -12,6 +13,7 @@ from licensing import services as licensing_services
 from licensing.models import Assignment, Entitlement, EntitlementState, LicenseType
 from provisioning import services as provisioning_services
 from reports.models import Event, History, HistoryAction, HistoryResult
+from reports.services import history_values
 from tests.licensing.test_pages import assign
 
 URL = "/device/api/v1/license"
@@ -385,3 +387,51 @@ def test_a_used_up_token_keeps_working_for_the_devices_that_redeemed_it(
     voice_token.save()
     assert ask().status_code == 200
     assert check_in().status_code == 204
+
+
+@pytest.mark.parametrize(
+    "in_transaction",
+    [
+        pytest.param(False, marks=pytest.mark.django_db(transaction=True)),
+        pytest.param(True, marks=pytest.mark.django_db),
+    ],
+)
+def test_a_device_that_won_a_race_for_its_license_keeps_one_seat(
+    voice_token, make_device, make_entitlement, customer, in_transaction
+):
+    """Two requests of one device at once: both looked up no license, the first took a
+    seat, the second's insert meets the one-live-license constraint. The second answers
+    with the first's license and gives its seat back (rolled back with its rows), whether
+    it ran on its own or inside a caller's transaction, which stays usable."""
+    device = make_device()
+    line = make_entitlement(total=5)
+    assert ask().status_code == 200
+    history = history_values(
+        customer_id=customer.pk,
+        action=HistoryAction.LICENSE,
+        result=HistoryResult.OK,
+        token="Acme-Direct",
+        device_id=device.device_id,
+    )
+
+    def second():
+        return licensing_services.license_take(
+            customer_id=customer.pk,
+            device_pk=device.pk,
+            device_id=device.device_id,
+            feature="CUCM",
+            now=timezone.now(),
+            history=history,
+        )
+
+    if in_transaction:
+        with django_transaction.atomic():
+            chosen = second()
+            assert Assignment.objects.filter(released_at__isnull=True).count() == 1
+    else:
+        chosen = second()
+    assert chosen == line
+    line.refresh_from_db()
+    assert line.used == 1 == Assignment.objects.filter(released_at__isnull=True).count()
+    rows = History.objects.filter(action=HistoryAction.LICENSE, result=HistoryResult.OK)
+    assert rows.count() == 2
