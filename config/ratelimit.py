@@ -31,8 +31,8 @@ _SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 
 _FALLBACK_LOG_INTERVAL = 60.0
 _last_fallback_log = 0.0
 # The counting script (below) on a client of each Redis: sent once, then by its digest.
-_clients: dict[str, Any] = {}
-_clients_lock = threading.Lock()
+_scripts: dict[str, Any] = {}
+_scripts_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -102,13 +102,13 @@ def _redis_script() -> Any:
     if not cache["BACKEND"].endswith("RedisCache"):
         return None
     url = cache["LOCATION"]
-    script = _clients.get(url)
+    script = _scripts.get(url)
     if script is None:
-        with _clients_lock:
-            script = _clients.get(url)
+        with _scripts_lock:
+            script = _scripts.get(url)
             if script is None:
                 client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
-                script = _clients[url] = client.register_script(_COUNT_SCRIPT)
+                script = _scripts[url] = client.register_script(_COUNT_SCRIPT)
     return script
 
 

@@ -70,7 +70,8 @@ def license_keep(
     must get a license through license_take like any other.
 
     `history` (reports.services.history_values) is the request's History row, written
-    only when the license is kept: on PostgreSQL in the same statement as the UPDATE."""
+    only when the license is kept: on PostgreSQL in the same statement as the UPDATE,
+    elsewhere in the same transaction."""
     sql = _KEEP_SQL.format(assignment=connection.ops.quote_name(Assignment._meta.db_table))
     params = [feature, short_app_version(app_version), _stamp(now), assignment_pk]
     if history is not None and connection.vendor == "postgresql":
@@ -80,11 +81,12 @@ def license_keep(
                 _KEEP_WITH_SQL.format(keep=sql, history_insert=insert), params + insert_params
             )
             return cursor.fetchone()[0] > 0
-    with prepared_cursor() as cursor:
+    # Elsewhere the refresh and its History row are two statements in one transaction.
+    with transaction.atomic(), prepared_cursor() as cursor:
         cursor.execute(sql, params)
         kept = cursor.fetchone() is not None
-    if kept and history is not None:
-        History.objects.create(**history)
+        if kept and history is not None:
+            History.objects.create(**history)
     return kept
 
 
