@@ -30,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -260,17 +262,104 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk (make bench installs it)")
 
+    with loaded_database() as (env, files):
+        statements = _statements(files)
+        port = _free_port()
+        server = subprocess.Popen(
+            ["make", "--no-print-directory", "serve", "HOST=127.0.0.1", f"PORT={port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            _measure(port, files, statements, args)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def _measure(port: int, files: dict[str, Path], statements: dict[str, int], args) -> None:
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while subprocess.run(
+        ["curl", "-sf", "-o", "/dev/null", f"{base}/healthz"], check=False
+    ).returncode:
+        if time.monotonic() > deadline:
+            raise SystemExit("the server did not start")
+        time.sleep(0.3)
+    endpoints = [
+        ("redeem, new device", "redeem_new.lua", [str(files["tokens"])]),
+        ("redeem, known device", "redeem_known.lua", [str(files["known"])]),
+        ("license, new", "license.lua", [str(files["license_new"])]),
+        ("license, held", "license.lua", [str(files["license_held"])]),
+        ("check-in", "checkin.lua", [str(files["known"])]),
+        ("code", "code.lua", [str(files["codes"])]),
+    ]
+    # A code is used once: each round redeems codes of its own (the first went to
+    # counting statements).
+    codes = files["codes"].read_text().split()[1:]
+    share = len(codes) // args.rounds
+    code_files = []
+    for round_ in range(args.rounds):
+        code_files.append(files["codes"].with_name(f"codes-{round_}.txt"))
+        code_files[-1].write_text("\n".join(codes[round_ * share : (round_ + 1) * share]))
+    results: dict[str, list[tuple[dict, dict]]] = {name: [] for name, _, _ in endpoints}
+    for round_ in range(args.rounds):
+        for label, script, extra in endpoints:
+            if label == "code":
+                extra = [str(code_files[round_])]
+            prefix = f"{round_}{abs(hash(label)) % 1000}"
+            bare = _wrk(f"{base}/", "bare.lua", [], args.seconds, args.connections)
+            measured = _wrk(f"{base}/", script, [prefix, *extra], args.seconds, args.connections)
+            results[label].append((bare, measured))
+            print(
+                f"round {round_ + 1} {label}: {measured['rps']:.0f} req/s "
+                f"(bare {bare['rps']:.0f}), non-2xx {measured['non2xx']}",
+                flush=True,
+            )
+    print()
+    # Two ratios: per round, to the bare run just before (the median of those, and
+    # their range); and of medians, the endpoint's to every bare run's. The second is
+    # steadier where a bare run lands on the database's background work (autovacuum
+    # after the inserts of the run before), which slows it several times over.
+    print(
+        f"{'endpoint':<22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
+        f"{'SQL':>4} {'ratio (range)':>22} {'of medians':>10}"
+    )
+    bare_all = [b["rps"] for runs in results.values() for b, _ in runs]
+    bare_median = statistics.median(bare_all)
+    print(
+        f"{'bare view (/healthz)':<22} {bare_median:>8.0f}"
+        f"{'':>55}({min(bare_all):.0f}-{max(bare_all):.0f})"
+    )
+    for label, runs in results.items():
+        ratios = [m["rps"] / b["rps"] for b, m in runs]
+        rps = statistics.median(m["rps"] for _, m in runs)
+        print(
+            f"{label:<22} {rps:>8.0f} "
+            f"{statistics.median(m['p50'] for _, m in runs):>8.1f} "
+            f"{statistics.median(m['p99'] for _, m in runs):>8.1f} "
+            f"{sum(m['non2xx'] for _, m in runs):>8} {statements[label]:>4} "
+            f"{statistics.median(ratios):>8.3f} ({min(ratios):.3f}-{max(ratios):.3f}) "
+            f"{rps / bare_median:>10.3f}"
+        )
+
+
+@contextmanager
+def loaded_database(cache_db: int = 9) -> Iterator[tuple[dict[str, str], dict[str, Path]]]:
+    """A fresh PostgreSQL database with the bench data (no ANALYZE), and the server's
+    environment for it (also set in this process, set up for Django); the database is
+    dropped afterwards, also when interrupted."""
     import psycopg
 
     name = f"pm_bench_{secrets.token_hex(4)}"
-    cache_db = 9
     database_url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     env = _server_env(database_url, cache_db)
     os.environ.update(env)
     work = Path(tempfile.mkdtemp(prefix="pm-bench-"))
-    server = None
     try:
         sys.path.insert(0, str(ROOT))
         import django
@@ -282,88 +371,11 @@ def main() -> None:
         started = time.perf_counter()
         files = _load(work)
         print(f"loaded in {time.perf_counter() - started:.0f} s (no ANALYZE)")
-        statements = _statements(files)
         subprocess.run(
             ["redis-cli", "-n", str(cache_db), "flushdb"], check=True, capture_output=True
         )
-        port = _free_port()
-        server = subprocess.Popen(
-            ["make", "--no-print-directory", "serve", "HOST=127.0.0.1", f"PORT={port}"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while subprocess.run(
-            ["curl", "-sf", "-o", "/dev/null", f"{base}/healthz"], check=False
-        ).returncode:
-            if time.monotonic() > deadline:
-                raise SystemExit("the server did not start")
-            time.sleep(0.3)
-        endpoints = [
-            ("redeem, new device", "redeem_new.lua", [str(files["tokens"])]),
-            ("redeem, known device", "redeem_known.lua", [str(files["known"])]),
-            ("license, new", "license.lua", [str(files["license_new"])]),
-            ("license, held", "license.lua", [str(files["license_held"])]),
-            ("check-in", "checkin.lua", [str(files["known"])]),
-            ("code", "code.lua", [str(files["codes"])]),
-        ]
-        # A code is used once: each round redeems codes of its own (the first went to
-        # counting statements).
-        codes = files["codes"].read_text().split()[1:]
-        share = len(codes) // args.rounds
-        code_files = []
-        for round_ in range(args.rounds):
-            code_files.append(work / f"codes-{round_}.txt")
-            code_files[-1].write_text("\n".join(codes[round_ * share : (round_ + 1) * share]))
-        results: dict[str, list[tuple[dict, dict]]] = {name: [] for name, _, _ in endpoints}
-        for round_ in range(args.rounds):
-            for label, script, extra in endpoints:
-                if label == "code":
-                    extra = [str(code_files[round_])]
-                prefix = f"{round_}{abs(hash(label)) % 1000}"
-                bare = _wrk(f"{base}/", "bare.lua", [], args.seconds, args.connections)
-                measured = _wrk(
-                    f"{base}/", script, [prefix, *extra], args.seconds, args.connections
-                )
-                results[label].append((bare, measured))
-                print(
-                    f"round {round_ + 1} {label}: {measured['rps']:.0f} req/s "
-                    f"(bare {bare['rps']:.0f}), non-2xx {measured['non2xx']}",
-                    flush=True,
-                )
-        print()
-        # Two ratios: per round, to the bare run just before (the median of those, and
-        # their range); and of medians, the endpoint's to every bare run's. The second is
-        # steadier where a bare run lands on the database's background work (autovacuum
-        # after the inserts of the run before), which slows it several times over.
-        print(
-            f"{'endpoint':<22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
-            f"{'SQL':>4} {'ratio (range)':>22} {'of medians':>10}"
-        )
-        bare_all = [b["rps"] for runs in results.values() for b, _ in runs]
-        bare_median = statistics.median(bare_all)
-        print(
-            f"{'bare view (/healthz)':<22} {bare_median:>8.0f}"
-            f"{'':>55}({min(bare_all):.0f}-{max(bare_all):.0f})"
-        )
-        for label, runs in results.items():
-            ratios = [m["rps"] / b["rps"] for b, m in runs]
-            rps = statistics.median(m["rps"] for _, m in runs)
-            print(
-                f"{label:<22} {rps:>8.0f} "
-                f"{statistics.median(m['p50'] for _, m in runs):>8.1f} "
-                f"{statistics.median(m['p99'] for _, m in runs):>8.1f} "
-                f"{sum(m['non2xx'] for _, m in runs):>8} {statements[label]:>4} "
-                f"{statistics.median(ratios):>8.3f} ({min(ratios):.3f}-{max(ratios):.3f}) "
-                f"{rps / bare_median:>10.3f}"
-            )
+        yield env, files
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
         from django.db import connections
 

@@ -1,0 +1,6 @@
+"""The product's settings, with bench/floor_app.py's URLs (the product's, plus a bare
+view) for bench/redemption_floor.py."""
+
+from config.settings import *  # noqa: F403
+
+ROOT_URLCONF = "bench.floor_app"
