@@ -253,14 +253,20 @@ def _wrk(url: str, script: str, args: list[str], seconds: int, connections: int)
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def arguments(description: str) -> argparse.Namespace:
+    """The options of the wrk benchmarks; wrk must be installed."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=64)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk (make bench installs it)")
+    return args
+
+
+def main() -> None:
+    args = arguments(__doc__.split("\n\n")[0])
 
     with loaded_database() as (env, files):
         statements = _statements(files)

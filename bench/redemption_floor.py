@@ -21,9 +21,7 @@ The database is dropped afterwards, also when interrupted.
 
 from __future__ import annotations
 
-import argparse
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -34,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.device_endpoints import _free_port, _wrk, loaded_database  # noqa: E402
+from bench.device_endpoints import _free_port, _wrk, arguments, loaded_database  # noqa: E402
 
 
 def _serve(env: dict[str, str], port: int) -> subprocess.Popen:
@@ -86,13 +84,7 @@ def _redeem_once(base: str, path: str, token: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--connections", type=int, default=64)
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk not found: apt-get install wrk (make bench installs it)")
+    args = arguments(__doc__.split("\n\n")[0])
 
     with loaded_database() as (env, files):
         port = _free_port()
