@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ import httpx
 from django.conf import settings
 
 from config.http import error_text
+from config.jsontext import JSONTextError, json_parse
 
 logger = logging.getLogger(__name__)
 
@@ -400,11 +400,9 @@ class FileEntitlementSource:
 
     def _read_json(self, text: str) -> dict[str, list[RemoteEntitlement]]:
         try:
-            data = json.loads(text, object_pairs_hook=_no_duplicate_keys)
-        except json.JSONDecodeError as exc:
-            raise self._rejected(
-                f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-            ) from None
+            data = json_parse(text, object_pairs_hook=_no_duplicate_keys)
+        except JSONTextError as exc:
+            raise self._rejected(f"not valid JSON ({exc})") from None
         except _DuplicateKey as exc:
             raise self._rejected(f"the key {_shown(exc.args[0])} appears twice") from None
         if not isinstance(data, dict):

@@ -10,6 +10,7 @@ and out-of-range numbers used to surface as DataError.
 from __future__ import annotations
 
 import json
+import logging
 import random
 
 import pytest
@@ -279,3 +280,78 @@ def test_seeded_fuzz_never_answers_5xx(fleet, super_admin, endpoint):
         response = client.post(path, raw, content_type="application/json")
         assert response.status_code < 500, (label, case, raw[:200], response.content[:300])
     assert Customer.objects.count() == before_customers
+
+
+# --- Integers longer than the interpreter converts ---------------------------------------
+
+# Python refuses to convert more than 4,300 digits (sys.get_int_max_str_digits) with a bare
+# ValueError, which json.loads lets through.
+LONG_INTEGER = "9" * 5000
+
+
+def _json_operations() -> list[tuple[str, str]]:
+    """(method, path) of every operation in the API schema that takes a JSON body: a new
+    endpoint is covered by the tests below without being listed."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return sorted(
+        (method.upper(), path)
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if "application/json" in operation.get("requestBody", {}).get("content", {})
+    )
+
+
+def test_every_json_operation_of_the_schema_is_fuzzed_here():
+    covered = {(method, path) for method, path in _json_operations()}
+    assert ("POST", "/device/api/v1/code") in covered
+    assert ("PUT", "/admin/api/v1/users/{id}") in covered
+    assert len(covered) >= 15, covered
+
+
+@pytest.mark.parametrize(("method", "path"), _json_operations())
+@pytest.mark.parametrize(
+    "body",
+    [
+        f'{{"token": {LONG_INTEGER}, "deviceId": "TC52_1"}}',
+        f"[{LONG_INTEGER}]",
+        LONG_INTEGER,
+        f'{{"a": {{"b": [1, -{LONG_INTEGER}]}}}}',
+    ],
+    ids=["in an object", "in a list", "alone", "nested, negative"],
+)
+def test_a_long_integer_is_a_400_naming_where_it_is(
+    fleet, super_admin, viewer, caplog, method, path, body
+):
+    client = APIClient() if path.startswith(("/device/", "/admin/api/v1/auth/")) else None
+    client = client or _admin_api(super_admin)
+    url = path.replace("{id}", str(viewer.pk))
+    if path == "/admin/api/v1/bootstrap":
+        url += "?name=Fuzz"
+    before = _written()
+    response = client.generic(method, url, body, content_type="application/json")
+    assert response.status_code == 400, (method, path, response.content[:300])
+    text = json.dumps(response.json())
+    assert "5,000 digits" in text, text
+    if body.startswith('{"token"'):
+        assert "token:" in text, text
+    elif body.startswith("["):
+        assert "[0]:" in text, text
+    elif body.startswith('{"a"'):
+        assert "a.b[1]:" in text, text
+    assert _written() == before
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+def test_long_integers_are_counted_by_the_device_limits(fleet, settings):
+    settings.DEVICE_RATE_PER_IP = "5/min"
+    body = f'{{"token": {LONG_INTEGER}}}'
+    answers = [
+        APIClient()
+        .post("/device/api/v1/bootstrap", body, content_type="application/json")
+        .status_code
+        for _ in range(7)
+    ]
+    assert answers == [400] * 5 + [429] * 2
+    assert History.objects.filter(result=HistoryResult.RATE_LIMITED).count() == 2

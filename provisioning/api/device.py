@@ -55,14 +55,24 @@ class DeviceLimits(BaseThrottle):
             ratelimit.Limit(f"device-ip:{address}", settings.DEVICE_RATE_PER_IP),
             ratelimit.Limit(failure_key(request), settings.DEVICE_FAILURES_PER_IP, counts=False),
         ]
-        data = request.data if isinstance(request.data, dict) else {}
+        # A body that cannot be read is refused (400) after it is counted: a flood of them
+        # meets the limits like any other request.
+        try:
+            data = view.fields(request)
+        except exceptions.APIException as exc:
+            unreadable, data = exc, {}
+        else:
+            unreadable = None
+        data = data if isinstance(data, dict) else {}
         token = data.get("token")
         if isinstance(token, str) and not token_value_error(token):
             # Hashed: the key must not carry whatever text a client sent.
             digest = hashlib.sha256(token.lower().encode()).hexdigest()[:32]
             limits.append(ratelimit.Limit(f"device-token:{digest}", settings.DEVICE_RATE_PER_TOKEN))
-        limits += view.extra_limits()
+        limits += view.extra_limits(data)
         self.retry_after = ratelimit.check(limits)
+        if self.retry_after is None and unreadable is not None:
+            raise unreadable
         return self.retry_after is None
 
     def wait(self) -> float | None:
@@ -145,7 +155,11 @@ class DeviceAPIView(APIView):
     request_serializer: type[serializers.Serializer]
 
     def post(self, request):
-        return self.answer(request, request.data)
+        return self.answer(request, self.fields(request))
+
+    def fields(self, request):
+        """What the device sent: its JSON body (AutoView: the query string)."""
+        return request.data
 
     def answer(self, request, data) -> Response:
         outcome = self.run(self.validated(data), ip_address=client_ip(request) or None)
@@ -176,7 +190,8 @@ class DeviceAPIView(APIView):
         if outcome.result in TOKEN_REFUSALS:
             ratelimit.hit(failure_key(request), settings.DEVICE_FAILURES_PER_IP)
 
-    def extra_limits(self) -> list[ratelimit.Limit]:
+    def extra_limits(self, data: dict) -> list[ratelimit.Limit]:
+        """More limits of this endpoint, given the request's fields as sent."""
         return []
 
     def run(self, data: dict, *, ip_address: str | None) -> DeviceAnswer:
@@ -206,7 +221,7 @@ class DeviceAPIView(APIView):
                 if isinstance(exc, exceptions.Throttled)
                 else HistoryResult.BAD_REQUEST
             )
-            data = _raw_fields(self.request)
+            data = _raw_fields(self, self.request)
             history_record(
                 customer_id=None,
                 action=self.history_action,
@@ -229,11 +244,11 @@ def _flatten(detail) -> str:
     return str(detail)
 
 
-def _raw_fields(request) -> dict[str, str]:
+def _raw_fields(view: DeviceAPIView, request) -> dict[str, str]:
     """The request's text fields, made safe to store: a refused request is still
     recorded, but only a sanitised copy of what it sent."""
     try:
-        data = request.data
+        data = view.fields(request)
     except exceptions.APIException:
         return {}
     if not isinstance(data, dict):
@@ -484,7 +499,7 @@ class CodeView(DeviceAPIView):
     history_action = HistoryAction.CODE
     request_serializer = CodeRequestSerializer
 
-    def extra_limits(self):
+    def extra_limits(self, data):
         # Wrong codes from every address together: 12 random digits are only guessed by
         # trying, so a cap on all tries keeps that hopeless however many addresses guess.
         return [ratelimit.Limit(CODE_FAILURES_KEY, settings.CODE_FAILURES_GLOBAL, counts=False)]
@@ -534,7 +549,10 @@ class AutoView(DeviceAPIView):
     http_method_names = ["get", "options"]
 
     def get(self, request):
-        return self.answer(request, request.query_params)
+        return self.answer(request, self.fields(request))
+
+    def fields(self, request):
+        return request.query_params
 
     def run(self, data, *, ip_address):
         return auto_register(

@@ -507,7 +507,11 @@ def test_a_bad_json_entry_names_the_account_index_and_field(tmp_path, field, val
 @pytest.mark.parametrize(
     ("data", "problem"),
     [
-        ('{"acme": [', "not valid JSON (Expecting value at line 1 column 11)"),
+        ('{"acme": [', "not valid JSON (Expecting value (line 1, column 11))"),
+        (
+            '{"acme": [{"total": ' + "9" * 5000 + "}]}",
+            "not valid JSON (acme[0].total: a whole number of 5,000 digits (at most 1,000))",
+        ),
         ("[]", 'expected an object like {"<account>": [entitlements]}'),
         ({"acme": {"A-0001": STANDARD}}, "['acme'] must be a list of entitlements"),
         ({" ": []}, "an account name is blank"),
@@ -518,7 +522,16 @@ def test_a_bad_json_entry_names_the_account_index_and_field(tmp_path, field, val
         ),
         ('{"acme": [], "globex": [], "acme": []}', "the key 'acme' appears twice"),
     ],
-    ids=["truncated", "list", "object", "blank", "string", "duplicate-id", "duplicate-account"],
+    ids=[
+        "truncated",
+        "long-integer",
+        "list",
+        "object",
+        "blank",
+        "string",
+        "duplicate-id",
+        "duplicate-account",
+    ],
 )
 def test_a_bad_json_file_is_rejected(tmp_path, data, problem):
     source = write_json(tmp_path, data)
