@@ -1,10 +1,13 @@
+from __future__ import annotations
+
 import re
 
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts.models import TenantModel
+from accounts.models import TenantModel, TenantQuerySet
+from accounts.permissions import Action, Area, can
 from reports.models import AppId
 
 models.CharField.register_lookup(Lower)  # value__lower=…: the case-insensitive token match
@@ -178,6 +181,17 @@ class CodeState(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
+class ProvisioningCodeQuerySet(TenantQuerySet):
+    def followed_by(self, user) -> ProvisioningCodeQuerySet:
+        """The codes `user` may read, the one rule of the portal and the API: those who
+        may change provisioning (Admins, Super-Admins, staff) follow every code of the
+        customer; anyone else only the codes issued for them. A pending code is a
+        credential: whoever reads it can register a phone with it."""
+        if can(user, Area.PROVISIONING, Action.CHANGE):
+            return self
+        return self.filter(user=user)
+
+
 class ProvisioningCode(TenantModel):
     """A one-time code a person types on a new phone: 12 random digits, valid for minutes
     (a user adding a phone) or days (a rollout). Used codes are kept as the record of who
@@ -197,6 +211,8 @@ class ProvisioningCode(TenantModel):
         "devices.Device", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created = models.DateTimeField(auto_now_add=True)
+
+    objects = ProvisioningCodeQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created", "-id"]

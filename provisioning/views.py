@@ -904,10 +904,7 @@ class _CodeScopeMixin:
     model = ProvisioningCode
 
     def refine_queryset(self, queryset: QuerySet) -> QuerySet:
-        queryset = queryset.select_related("category", "device")
-        if can(self.request.user, Area.PROVISIONING, Action.CHANGE):
-            return queryset
-        return queryset.filter(user=self.request.user)
+        return queryset.followed_by(self.request.user).select_related("category", "device")
 
     def own_codes(self) -> QuerySet:
         """The codes this person issued for themselves on Add a phone. Staff belong to no

@@ -236,8 +236,10 @@ class CodeWriteSerializer(serializers.Serializer):
 class ProvisioningCodeViewSet(
     mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, TenantViewSet
 ):
-    """One-time provisioning codes. DELETE withdraws a code nobody used yet (a used one
-    is kept as the record of its phone: 409 in_use)."""
+    """One-time provisioning codes. A User reads only the codes issued for them; Admins
+    and Super-Admins read every code of the customer (ProvisioningCode.objects.followed_by,
+    as on the portal). DELETE withdraws a code nobody used yet (a used one is kept as the
+    record of its phone: 409 in_use)."""
 
     area = Area.PROVISIONING
     parser_classes = [StrictJSONParser]
@@ -246,7 +248,7 @@ class ProvisioningCodeViewSet(
     filterset_class = ProvisioningCodeFilterSet
 
     def refine_queryset(self, queryset):
-        return queryset.select_related("category", "user", "device")
+        return queryset.followed_by(self.request.user).select_related("category", "user", "device")
 
     def create(self, request, *args, **kwargs):
         given = CodeWriteSerializer(data=request.data, context=self.get_serializer_context())

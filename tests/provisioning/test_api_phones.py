@@ -129,3 +129,38 @@ def test_users_read_only_and_the_outsider_sees_nothing(
     response = theirs.post(f"{API}/codes", {"category": "Desk Phones"}, format="json")
     assert response.status_code == 400 and "category" in response.json()
     assert ProvisioningCode.objects.count() == 1
+
+
+def test_a_user_reads_only_their_own_codes_through_the_api_as_in_the_portal(
+    api_client, portal_client, users, customer, category
+):
+    """One scoping rule for the API and the portal: a User follows the codes issued for
+    them; Admins, Super-Admins and staff follow every code of the customer. Another
+    user's pending rollout code is a credential a User must not read."""
+    viewer = users["viewer"]
+    own = phones.provisioning_code_issue(
+        customer=customer, user=None, category=category, for_user=viewer
+    )
+    phones.rollout_create(
+        customer=customer, user=None, category=category, users=[users["admin"], viewer]
+    )
+    anyone = phones.provisioning_code_issue(customer=customer, user=None, category=category)
+    mine = {own.pk, *ProvisioningCode.objects.filter(user=viewer).values_list("pk", flat=True)}
+    every = set(ProvisioningCode.objects.values_list("pk", flat=True))
+    expected = {
+        "viewer": mine,
+        "admin": every,
+        "super_admin": every,
+        "staff": every,
+    }
+    for role, codes in expected.items():
+        api = api_client(users[role])
+        query = {"customer": customer.slug} if role == "staff" else {}
+        listed = {row["id"] for row in api.get(f"{API}/codes", query).json()["results"]}
+        assert listed == codes, role
+        client = portal_client(users[role])
+        shown = {
+            pk for pk in every if client.get(f"/admin/phones/codes/{pk}/status").status_code == 200
+        }
+        assert shown == codes, role
+    assert anyone.pk not in expected["viewer"]
