@@ -50,9 +50,14 @@ class StaleVersion(ServiceError):
 
     code = "stale_version"
 
-    def __init__(self, *, kind: str, given: int, current: int | None, field: str = "version"):
+    def __init__(self, *, kind: str, given: int | str, current: int | None, field: str = "version"):
         self.current = current
-        if current is None:
+        if current is None and given == ANY_VERSION:
+            detail = (
+                f"{field}: there is no such {kind} (If-Match: * asks for an existing one); "
+                "reload the list and apply your change again."
+            )
+        elif current is None:
             detail = (
                 f"{field}: this {kind} no longer exists (you edited version {given}); "
                 "reload the list and apply your change again."
@@ -69,3 +74,19 @@ class StaleVersion(ServiceError):
         """The detail without its field prefix, for a page where the field is obvious."""
         text = self.detail.split(": ", 1)[-1]
         return text[:1].upper() + text[1:]
+
+
+# If-Match: *, "whatever version is stored, as long as there is one" (RFC 9110, 13.1.1).
+ANY_VERSION = "*"
+
+
+def version_check(
+    *, kind: str, expected: int | str | None, current: int | None, field: str = "version"
+) -> None:
+    """The one rule of a versioned edit: `expected` (the version the caller edited, or
+    ANY_VERSION, or None for "no check") against `current` (the stored version under the
+    caller's row lock, or None when the object is gone). StaleVersion when they differ."""
+    if expected is None:
+        return
+    if current is None or (expected != ANY_VERSION and current != expected):
+        raise StaleVersion(kind=kind, given=expected, current=current, field=field)

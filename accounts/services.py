@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.errors import StaleVersion
+from accounts.errors import version_check
 from accounts.models import Customer, Role, User
 from accounts.signals import customer_created, portal_user_changed
 from accounts.timezones import default_time_zone
@@ -175,15 +175,14 @@ def _announce(user: User, acting_user: User | None, change: str, changes: dict) 
     )
 
 
-def _check_version(user: User, expected: int | None) -> int:
+def _check_version(user: User, expected: int | str | None) -> int:
     """The stored version, read under a row lock; StaleVersion when it is not `expected`
     (someone else saved meanwhile) or the user is gone."""
     current = User.objects.select_for_update().filter(pk=user.pk).values_list("version", flat=True)
     stored = current.first()
-    if stored is None:
-        raise StaleVersion(kind="portal user", given=expected or user.version, current=None)
-    if expected is not None and stored != expected:
-        raise StaleVersion(kind="portal user", given=expected, current=stored)
+    # Gone is stale even without a version to compare (the caller edited the one it read).
+    given = user.version if stored is None and expected is None else expected
+    version_check(kind="portal user", expected=given, current=stored)
     return stored
 
 

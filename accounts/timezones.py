@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import zoneinfo
 from functools import lru_cache
+from importlib import resources
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -22,10 +23,19 @@ from django.utils import timezone
 _OTHER_PATHS = ("/admin/api/", "/device/", "/staff/")
 
 
+# In the database, but no place: "no zone has been set" (tz's own comment).
+_NOT_A_PLACE = {"Factory"}
+
+
 @lru_cache(maxsize=1)
 def time_zone_names() -> frozenset[str]:
-    """The IANA names this machine knows (read from disk once)."""
-    return frozenset(zoneinfo.available_timezones())
+    """The IANA time zone names a customer may choose: the list the tzdata package ships
+    (read once), the same on every machine. zoneinfo.available_timezones() would add the
+    host's files too: `localtime` (whatever the host is set to), `posixrules`, and
+    `posix/…` and `right/…` on some systems, and would lack what the host lacks. Names
+    load from the host's database where it has them and from tzdata where not."""
+    listed = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()
+    return frozenset(listed) - _NOT_A_PLACE
 
 
 def time_zone_choices() -> list[tuple[str, str]]:

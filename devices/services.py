@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from accounts.errors import AlreadyExists, Missing, StaleVersion
+from accounts.errors import AlreadyExists, Missing, version_check
 from accounts.models import Customer, User
 from devices.models import Device, DeviceKind, DeviceState, Site, SiteStatus
 from devices.ptt import PttClient, PttError, PttRejected, PttUnavailable, ptt_client
@@ -589,8 +589,7 @@ def device_merge(
         return device, True
     if current is None:
         raise Missing(f"id: no device {device_id}")
-    if current.version != version:
-        raise StaleVersion(kind="device", given=version, current=current.version, field="v")
+    version_check(kind="device", expected=version, current=current.version, field="v")
     current.kind = kind
     if phone_number is not None:
         current.phone_number = phone_number

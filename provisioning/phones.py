@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.errors import InUse, Missing, StaleVersion
+from accounts.errors import InUse, Missing, version_check
 from accounts.models import Customer, User
 from config import ratelimit
 from config.jsontext import json_value_error
@@ -98,8 +98,7 @@ def category_save(
         ).first()
         if current is None:
             raise ValidationError({"name": "this category no longer exists"})
-        if expected_version is not None and current.version != expected_version:
-            raise StaleVersion(kind="category", given=expected_version, current=current.version)
+        version_check(kind="category", expected=expected_version, current=current.version)
     clash = Category.objects.for_customer(customer).filter(name=name)
     if current is not None:
         clash = clash.exclude(pk=current.pk)
@@ -156,8 +155,7 @@ def category_delete(
     current = Category.objects.select_for_update().filter(pk=category.pk).first()
     if current is None:
         return
-    if expected_version is not None and current.version != expected_version:
-        raise StaleVersion(kind="category", given=expected_version, current=current.version)
+    version_check(kind="category", expected=expected_version, current=current.version)
     pending = current.codes.filter(used_at__isnull=True, expires_at__gt=timezone.now()).count()
     if pending:
         raise InUse(

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.errors import InUse, StaleVersion
+from accounts.errors import InUse, version_check
 from accounts.models import Customer, User
 from config.jsontext import JSONTextError, json_parse, json_value_error
 from config.rawsql import db_datetime, insert_select, prepared_cursor
@@ -59,11 +59,8 @@ DIRECT_ACCESS_BOOTSTRAP = "Direct-Access-Bootstrap"
 EXTENSION_MANAGER_BOOTSTRAP = "Extension-Manager-Bootstrap"
 
 
-def _check_version(current: Bootstrap | Token | None, expected: int | None, kind: str) -> None:
-    if expected is None:
-        return
-    if current is None or current.version != expected:
-        raise StaleVersion(kind=kind, given=expected, current=current.version if current else None)
+def _check_version(current: Bootstrap | Token | None, expected: int | str | None, kind: str):
+    version_check(kind=kind, expected=expected, current=current.version if current else None)
 
 
 # --- Bootstraps ------------------------------------------------------------------------

@@ -21,13 +21,15 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_array_type, force_instance, is_serializer
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
-from rest_framework import permissions, serializers, viewsets
+from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.exceptions import MethodNotAllowed, NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.utils import encoders
 from rest_framework.views import APIView
 
+from accounts.api.exceptions import Refused
 from accounts.api.pagination import PagePagination
+from accounts.errors import ANY_VERSION, StaleVersion
 from accounts.models import Customer
 from accounts.permissions import Action, can
 from accounts.tenancy import ScopedQuerysetMixin, acting_customer, staff_acting_record
@@ -37,9 +39,10 @@ CUSTOMER_PARAMETER = OpenApiParameter(
     OpenApiTypes.STR,
     description="Staff only: the slug of the customer the request acts for.",
 )
-# "3", 3 or W/"3": the value of the ETag this API sends, however a client echoes it. ASCII
-# digits only (Python's \d also takes other scripts' digits); the schema says the same.
-_IF_MATCH = re.compile(r'(?:W/)?(?:"([0-9]{1,10})"|([0-9]{1,10}))')
+# "3" (the ETag this API sends), 3 (as scripts echo it), * (any stored version), or a weak
+# W/"3", which If-Match's strong comparison never matches (RFC 9110, 13.1.1). ASCII digits
+# only (Python's \d also takes other scripts' digits); the schema says the same.
+_IF_MATCH = re.compile(r'(W/)?(?:"([0-9]{1,10})"|([0-9]{1,10}))|(\*)')
 ETAG_HEADER = OpenApiParameter(
     "ETag",
     {"type": "string", "pattern": r'^"[0-9]+"$'},
@@ -52,8 +55,10 @@ IF_MATCH_HEADER = OpenApiParameter(
     # Surrounding blanks are ignored, as HTTP says.
     {"type": "string", "pattern": rf"^[ \t]*{_IF_MATCH.pattern}[ \t]*$"},
     location=OpenApiParameter.HEADER,
-    description='Optional: the ETag you read, e.g. "3". If the object has changed since, '
-    "the request is refused with 409 stale_version and nothing changes.",
+    description='Optional: the ETag you read, e.g. "3", or * for any existing version. If '
+    "the object has changed since (or, for *, does not exist), the request is refused with "
+    '409 stale_version and nothing changes. A weak tag (W/"3") never matches: If-Match '
+    "compares strongly.",
 )
 
 
@@ -245,8 +250,9 @@ class AdminAPIMixin:
         if cache.add(key, 1, timeout=int(lifetime)):
             staff_acting_record(user=request.user, customer=customer, via="api")
 
-    def if_match_version(self) -> int | None:
-        """The version a client says it edited (If-Match), or None when it sent none."""
+    def if_match_version(self) -> int | str | None:
+        """The version a client says it edited (If-Match): a number, ANY_VERSION for *,
+        or None when it sent none. A weak tag is refused as stale: it matches nothing."""
         header = self.request.headers.get("If-Match")
         if header is None:
             return None
@@ -255,7 +261,17 @@ class AdminAPIMixin:
             raise ValidationError(
                 {"If-Match": [f'expected the ETag of the object, e.g. "3"; got {header[:40]!r}']}
             )
-        return int(match.group(1) or match.group(2))
+        weak, quoted, bare, any_version = match.groups()
+        if any_version:
+            return ANY_VERSION
+        if weak:
+            raise Refused(
+                status.HTTP_409_CONFLICT,
+                StaleVersion.code,
+                f"If-Match: {header.strip()} is a weak tag, which never matches (If-Match "
+                f'compares strongly); send the ETag as it came, "{quoted or bare}".',
+            )
+        return int(quoted or bare)
 
     @staticmethod
     def with_etag(response: Response, version: int) -> Response:

@@ -242,9 +242,13 @@ def test_api_edits_with_if_match_refuse_a_stale_version(api_client, super_admin,
 
     bad = api.put(url, body, format="json", HTTP_IF_MATCH="yesterday")
     assert bad.status_code == 400 and "If-Match" in bad.json()
+    # Compared strongly: a weak tag matches nothing; * matches whatever is stored.
+    weak = api.put(url, body, format="json", HTTP_IF_MATCH='W/"2"')
+    assert weak.status_code == 409 and weak.json()["error"] == "stale_version"
+    assert api.put(url, body, format="json", HTTP_IF_MATCH="*").status_code == 200
     # Without If-Match the last write wins, as scripts that never read first expect.
     assert api.put(url, body, format="json").status_code == 200
-    assert api.delete(url, HTTP_IF_MATCH='"3"').status_code == 204
+    assert api.delete(url, HTTP_IF_MATCH='"4"').status_code == 204
     assert not User.objects.filter(pk=viewer.pk).exists()
 
 

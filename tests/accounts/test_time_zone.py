@@ -2,6 +2,7 @@
 changed on System > Customer by Super-Admins and staff, and a bad name is a field error,
 never a 500. Staff, the API and Django admin keep the server's zone."""
 
+import zoneinfo
 from datetime import UTC, datetime
 
 import pytest
@@ -10,6 +11,7 @@ from django.urls import reverse
 
 from accounts.models import Customer
 from accounts.services import customer_update
+from accounts.timezones import time_zone_names
 from reports.models import Event
 from reports.services import event_log
 
@@ -98,7 +100,21 @@ def test_a_super_admin_changes_the_zone_on_the_customer_page(super_admin, portal
 
 @pytest.mark.parametrize(
     "value",
-    ["Mars/Olympus_Mons", "", "america/new_york", "UTC\x00", "x" * 5000, "../../etc/passwd"],
+    [
+        "Mars/Olympus_Mons",
+        "",
+        "america/new_york",
+        "UTC\x00",
+        "x" * 5000,
+        "../../etc/passwd",
+        # Names of this machine's files rather than of the time zone database: localtime
+        # is whatever zone the host is set to, Factory means "no zone set".
+        "localtime",
+        "Factory",
+        "posixrules",
+        "posix/Europe/Berlin",
+        "right/UTC",
+    ],
 )
 def test_a_bad_zone_is_a_field_error_never_a_500(value, super_admin, customer, portal_client):
     response = portal_client(super_admin).post(SETTINGS, {"time_zone": value})
@@ -109,6 +125,17 @@ def test_a_bad_zone_is_a_field_error_never_a_500(value, super_admin, customer, p
         assert "time_zone" in response.context["form"].errors
     customer.refresh_from_db()
     assert customer.time_zone == "UTC"
+
+
+def test_the_names_come_from_the_time_zone_database_not_the_host():
+    """The same list on every machine: the IANA names the tzdata package ships (pinned
+    by pip), less Factory, whatever /usr/share/zoneinfo holds."""
+    names = time_zone_names()
+    assert {"UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"} <= names
+    assert not names & {"localtime", "Factory", "posixrules"}
+    assert not [n for n in names if n.startswith(("posix/", "right/"))]
+    for name in names:
+        zoneinfo.ZoneInfo(name)  # each one loads
 
 
 def test_the_service_refuses_a_bad_zone_naming_the_field(customer):

@@ -136,7 +136,7 @@ def test_deleting_a_bootstrap_in_use_is_409_naming_the_tokens(admin, customer, a
 # --- Concurrency ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("header", ['"1"', "1", 'W/"1"', ' "1" '])
+@pytest.mark.parametrize("header", ['"1"', "1", ' "1" ', "*"])
 def test_if_match_with_the_current_version_replaces(header, admin, customer, api_client):
     BootstrapFactory(customer=customer, name="b1", version=1)
     response = post(api_client(admin), "b1", '{"v": 2}', **{"If-Match": header})
@@ -172,7 +172,33 @@ def test_if_match_for_a_bootstrap_that_is_gone_is_409_not_a_new_one(admin, custo
     assert not Bootstrap.objects.for_customer(customer).exists()
 
 
-@pytest.mark.parametrize("header", ["abc", '"1', '"1", "2"', "*", "", 'W/"x"'])
+def test_a_weak_if_match_never_matches(admin, customer, api_client):
+    """If-Match compares strongly (RFC 9110, 13.1.1): a weak tag matches no version, not
+    even the current one."""
+    bootstrap = BootstrapFactory(customer=customer, name="b1", parameters={"v": 1}, version=1)
+    api = api_client(admin)
+    response = post(api, "b1", '{"v": 2}', **{"If-Match": 'W/"1"'})
+    assert response.status_code == 409
+    assert response.json()["error"] == "stale_version"
+    assert "weak" in response.json()["detail"]
+    delete = api.delete(ONE + "?name=b1", headers={"If-Match": 'W/"1"'})
+    assert delete.status_code == 409
+    bootstrap.refresh_from_db()
+    assert (bootstrap.parameters, bootstrap.version) == ({"v": 1}, 1)
+    assert not Event.objects.exists()
+
+
+def test_if_match_any_needs_the_bootstrap_to_exist(admin, customer, api_client):
+    api = api_client(admin)
+    response = post(api, "gone", '{"v": 1}', **{"If-Match": "*"})
+    assert response.status_code == 409
+    assert response.json()["error"] == "stale_version"
+    assert not Bootstrap.objects.for_customer(customer).exists()
+    BootstrapFactory(customer=customer, name="b1", version=7)
+    assert api.delete(ONE + "?name=b1", headers={"If-Match": "*"}).status_code == 204
+
+
+@pytest.mark.parametrize("header", ["abc", '"1', '"1", "2"', "**", "", 'W/"x"'])
 def test_malformed_if_match_is_400_naming_it(header, admin, customer, api_client):
     BootstrapFactory(customer=customer, name="b1")
     response = post(api_client(admin), "b1", '{"v": 2}', **{"If-Match": header})

@@ -315,7 +315,7 @@ def test_stale_if_match_is_409_and_changes_nothing(admin, customer, site, api_cl
     assert not Event.objects.exists()
 
 
-@pytest.mark.parametrize("header", ['"3"', "3", 'W/"3"'])
+@pytest.mark.parametrize("header", ['"3"', "3", "*"])
 def test_current_if_match_replaces(header, admin, customer, site, api_client):
     TokenFactory(customer=customer, value="token-1", bootstrap=site, version=3)
     response = save(
@@ -325,6 +325,17 @@ def test_current_if_match_replaces(header, admin, customer, site, api_client):
     )
     assert response.status_code == 200
     assert response["ETag"] == '"4"'
+
+
+def test_weak_if_match_is_409_and_if_match_any_needs_the_token(admin, customer, site, api_client):
+    TokenFactory(customer=customer, value="token-1", bootstrap=site, version=3)
+    query = "appId=WFC_PRO_ANDROID&bootstrap=myBootstrap&name="
+    api = api_client(admin)
+    weak = save(api, query + "token-1", **{"If-Match": 'W/"3"'})
+    assert weak.status_code == 409 and weak.json()["error"] == "stale_version"
+    missing = save(api, query + "token-2", **{"If-Match": "*"})
+    assert missing.status_code == 409 and missing.json()["error"] == "stale_version"
+    assert list(Token.objects.values_list("value", "version")) == [("token-1", 3)]
 
 
 def test_stale_if_match_on_delete_is_409(admin, customer, site, api_client):
