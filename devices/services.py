@@ -514,10 +514,10 @@ def inactive_site_devices_sweep(*, now: datetime | None = None) -> dict[str, int
 # --- Obsolete and direct add -----------------------------------------------------------
 
 
-def device_mark_obsolete(*, device: Device, user: User | None, released: int = 0) -> None:
-    """Mark a locked device obsolete, with an Event saying how many licenses it gave back.
-    The whole flow (licenses included) is provisioning.services.device_obsolete."""
-    if device.state == DeviceState.OBSOLETE and not released:
+def device_mark_obsolete(*, device: Device, user: User | None) -> None:
+    """Mark a locked device obsolete, with an Event. The whole flow (its licenses given
+    back, with an Event of their own) is provisioning.services.device_obsolete."""
+    if device.state == DeviceState.OBSOLETE:
         return
     device.state = DeviceState.OBSOLETE
     device.save(update_fields=["state", "updated"])
@@ -525,8 +525,7 @@ def device_mark_obsolete(*, device: Device, user: User | None, released: int = 0
         customer=device.customer,
         user=user,
         type=EventType.DEVICE_OBSOLETED,
-        info=f"Device {device.device_id} marked obsolete; {released} license(s) released",
-        data={"released": released},
+        info=f"Device {device.device_id} marked obsolete",
     )
 
 

@@ -20,6 +20,7 @@ from kombu.exceptions import OperationalError
 from accounts.errors import Unavailable
 from accounts.models import Customer, Role, User
 from config.rawsql import db_datetime, insert_select, prepared_cursor
+from devices.models import Device
 from licensing.backend import EntitlementBackendError, entitlement_source
 from licensing.models import (
     Assignment,
@@ -263,11 +264,20 @@ def licenses_release(assignments: QuerySet, *, now: datetime) -> int:
     return len(rows)
 
 
-def device_licenses_release(*, device_pk: int, now: datetime | None = None) -> int:
-    """Return every license a device holds to the pool (the device was obsoleted)."""
-    return licenses_release(
-        Assignment.objects.filter(device_id=device_pk), now=now or timezone.now()
-    )
+def device_licenses_release(*, device: Device, user: User | None) -> int:
+    """Return every license a device holds to the pool (the device was obsoleted), with
+    an Event of the licenses area when there were any: only roles that may view licenses
+    read what a device held."""
+    released = licenses_release(Assignment.objects.filter(device=device), now=timezone.now())
+    if released:
+        event_log(
+            customer=device.customer,
+            user=user,
+            type=EventType.DEVICE_LICENSES_RELEASED,
+            info=f"{released} license(s) of device {device.device_id} returned to the pool",
+            data={"deviceId": device.device_id, "released": released},
+        )
+    return released
 
 
 def standard_licenses_release(*, now: datetime | None = None) -> int:

@@ -892,8 +892,8 @@ def device_obsolete(*, device: Device, user: User | None) -> Device:
     """Mark a device obsolete and return the licenses it holds to the pool. Obsoleting an
     obsolete device only gives back licenses it may still hold."""
     current = Device.objects.select_for_update().get(pk=device.pk)
-    released = device_licenses_release(device_pk=current.pk)
-    device_mark_obsolete(device=current, user=user, released=released)
+    device_licenses_release(device=current, user=user)
+    device_mark_obsolete(device=current, user=user)
     return current
 
 

@@ -1,5 +1,6 @@
 """Release rules, expiration notices and the back-end sync."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -8,6 +9,7 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from accounts.models import Role
+from accounts.permissions import Area
 from licensing.backend import BackendUnavailable
 from licensing.fake_backend import FakeEntitlementBackend, entry
 from licensing.models import Assignment, Entitlement, EntitlementState, ExpiryNotice, LicenseType
@@ -19,7 +21,7 @@ from licensing.services import (
     standard_licenses_release,
 )
 from provisioning.services import device_obsolete, license_request
-from reports.models import Event
+from reports.models import Event, event_area
 from tests.factories import UserFactory
 
 
@@ -94,11 +96,36 @@ def test_obsoleting_a_device_releases_everything_it_holds(
     grant("TC52_1", "Aura Premium")
     device_obsolete(device=device, user=super_admin)
     assert not Assignment.objects.filter(released_at__isnull=True).exists()
-    event = Event.objects.get(type="DEVICE_OBSOLETED")
-    assert event.data == {"released": 2}
+    # What became of the licenses is told where license information belongs: the devices
+    # area's Event (read by Admins and Users) says nothing of them.
+    obsoleted = Event.objects.get(type="DEVICE_OBSOLETED")
+    assert obsoleted.data == {} and "license" not in obsoleted.info.lower()
+    released = Event.objects.get(type="DEVICE_LICENSES_RELEASED")
+    assert (released.data, released.username) == ({"deviceId": "TC52_1", "released": 2}, "sam")
+    assert event_area(released.type) == Area.LICENSES
     # The seats are free for another device.
     make_device("TC52_2")
     grant("TC52_2")
+
+
+@pytest.mark.django_db
+def test_only_roles_that_see_licenses_read_what_an_obsolete_device_released(
+    voice_token, make_device, make_entitlement, users, customer, api_client
+):
+    device = make_device()
+    make_entitlement(total=1)
+    grant("TC52_1")
+    device_obsolete(device=device, user=users["super_admin"])
+    # Obsoleting it again gives back nothing more and says nothing more.
+    device_obsolete(device=device, user=users["super_admin"])
+    for role, sees in [("super_admin", True), ("admin", False), ("viewer", False)]:
+        events = api_client(users[role]).get("/admin/api/v1/events").json()["results"]
+        text = json.dumps(events)
+        assert ("DEVICE_OBSOLETED" in text) is True, role
+        assert ("DEVICE_LICENSES_RELEASED" in text) is sees, role
+        assert ("released" in text) is sees, role
+    assert Event.objects.filter(type="DEVICE_LICENSES_RELEASED").count() == 1
+    assert Event.objects.filter(type="DEVICE_OBSOLETED").count() == 1
 
 
 @pytest.mark.django_db
@@ -262,3 +289,38 @@ def test_seat_counters_follow_releases_and_syncs(
     entitlements_sync(customer=customer)
     assert_counters_match()
     assert Entitlement.objects.get(pk=premium.pk).used == 0
+
+
+@pytest.mark.django_db
+def test_the_upgrade_moves_released_counts_out_of_old_device_events(customer, super_admin):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("reports.migrations.0008_device_licenses_released_event")
+    old = Event.objects.create(
+        customer=customer,
+        user=super_admin,
+        username="sam",
+        type="DEVICE_OBSOLETED",
+        info="Device TC52_9 marked obsolete; 3 license(s) released",
+        data={"released": 3},
+    )
+    none = Event.objects.create(
+        customer=customer,
+        type="DEVICE_OBSOLETED",
+        info="Device TC52_8 marked obsolete; 0 license(s) released",
+        data={"released": 0},
+    )
+    migration.split_obsoleted_events(apps, None)
+    old.refresh_from_db()
+    none.refresh_from_db()
+    assert (old.info, old.data) == ("Device TC52_9 marked obsolete", {})
+    assert (none.info, none.data) == ("Device TC52_8 marked obsolete", {})
+    moved = Event.objects.get(type="DEVICE_LICENSES_RELEASED")
+    assert (moved.data, moved.area, moved.username, moved.created) == (
+        {"deviceId": "TC52_9", "released": 3},
+        Area.LICENSES,
+        "sam",
+        old.created,
+    )
