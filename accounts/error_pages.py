@@ -12,6 +12,7 @@ them in JSON.
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
@@ -19,7 +20,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template import loader
 
-from accounts.middleware import is_api
+from accounts.middleware import database_unavailable, is_api
 
 log = logging.getLogger("django.request")
 
@@ -61,6 +62,11 @@ def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this inside its except block. The database failing where neither a
+    # view nor CustomerTimeZoneMiddleware would see it is still answered as the 503 it is.
+    exc = sys.exc_info()[1]
+    if isinstance(exc, OperationalError | InterfaceError):
+        return database_unavailable(request, exc)
     return _render(request, 500)
 
 

@@ -47,6 +47,17 @@ def error_response(request: HttpRequest, status: int, detail: str) -> HttpRespon
     return HttpResponse(detail, status=status, content_type="text/plain; charset=utf-8")
 
 
+def database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The answer when the database cannot be reached: 503 with Retry-After, logged
+    without a traceback (it is an outage, not a bug)."""
+    log.warning("database unavailable: %s", exc)
+    response = error_response(
+        request, 503, "The database is not answering; try again in a few seconds."
+    )
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
+
+
 class RequestGuardMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -65,12 +76,7 @@ class RequestGuardMiddleware:
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
         if isinstance(exc, OperationalError | InterfaceError):
-            log.warning("database unavailable: %s", exc)
-            response = error_response(
-                request, 503, "The database is not answering; try again in a few seconds."
-            )
-            response["Retry-After"] = str(DATABASE_RETRY_AFTER)
-            return response
+            return database_unavailable(request, exc)
         if isinstance(exc, RequestDataTooBig):
             return error_response(request, 413, "The request body is too large.")
         return None

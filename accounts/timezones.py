@@ -16,6 +16,7 @@ from importlib import resources
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -66,7 +67,14 @@ class CustomerTimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        zone = self.zone_for(request)
+        try:
+            zone = self.zone_for(request)
+        except (OperationalError, InterfaceError) as exc:
+            # The first to read the session and the user: the database being down is
+            # answered here, not left to Django's 500 handler.
+            from accounts.middleware import database_unavailable
+
+            return database_unavailable(request, exc)
         if zone is None:
             return self.get_response(request)
         timezone.activate(zone)

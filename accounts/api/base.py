@@ -10,6 +10,7 @@ narrow it with `refine_queryset()`).
 from __future__ import annotations
 
 import json
+import logging
 import re
 
 from django.conf import settings
@@ -33,6 +34,8 @@ from accounts.errors import ANY_VERSION, StaleVersion
 from accounts.models import Customer
 from accounts.permissions import Action, can
 from accounts.tenancy import ScopedQuerysetMixin, acting_customer, staff_acting_record
+
+log = logging.getLogger(__name__)
 
 CUSTOMER_PARAMETER = OpenApiParameter(
     "customer",
@@ -247,7 +250,14 @@ class AdminAPIMixin:
             login_id = "session:" + (request.session.session_key or "")
         key = f"staff-acting:{request.user.pk}:{customer.pk}:{login_id}"
         lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()
-        if cache.add(key, 1, timeout=int(lifetime)):
+        try:
+            first = cache.add(key, 1, timeout=int(lifetime))
+        except Exception as exc:  # any cache backend's error: the cache is unreachable
+            # Recorded once too often rather than not at all: the audit log must not miss
+            # who acted for a customer.
+            log.warning("staff acting: cache unreachable, recorded without it: %s", exc)
+            first = True
+        if first:
             staff_acting_record(user=request.user, customer=customer, via="api")
 
     def if_match_version(self) -> int | str | None:

@@ -8,10 +8,12 @@ result; `RESULT_ANSWERS` is the one table that turns results into HTTP answers.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 
 from django.conf import settings
 from django.core.validators import RegexValidator
+from django.db import InterfaceError, OperationalError
 from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
@@ -24,6 +26,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from accounts.api.base import APISchema, error_response
+from accounts.api.exceptions import DATABASE_RETRY_AFTER, DatabaseUnavailable
 from accounts.api.fields import NOT_BLANK_PATTERN, StrictCharField
 from accounts.api.parsers import StrictJSONParser
 from config import ratelimit
@@ -36,6 +39,8 @@ from provisioning.phones import PhoneReport, auto_register, code_redeem
 from provisioning.services import DeviceAnswer, device_checkin, license_request, token_redeem
 from reports.models import AppId, HistoryAction, HistoryResult
 from reports.services import history_record
+
+log = logging.getLogger(__name__)
 
 
 class DeviceLimits(BaseThrottle):
@@ -222,16 +227,32 @@ class DeviceAPIView(APIView):
                 else HistoryResult.BAD_REQUEST
             )
             data = _raw_fields(self, self.request)
-            history_record(
-                customer_id=None,
-                action=self.history_action,
-                result=result,
-                token=data.get("token", ""),
-                app_id=data.get("appId", ""),
-                device_id=data.get("deviceId", ""),
-                ip_address=client_ip(self.request) or None,
-            )
+            try:
+                history_record(
+                    customer_id=None,
+                    action=self.history_action,
+                    result=result,
+                    token=data.get("token", ""),
+                    app_id=data.get("appId", ""),
+                    device_id=data.get("deviceId", ""),
+                    ip_address=client_ip(self.request) or None,
+                )
+            except (OperationalError, InterfaceError) as down:
+                # A refusal that cannot be recorded is not answered as if it were: 503,
+                # and a throttled device still waits as long as its limit says.
+                return _unrecordable(response, down)
         return response
+
+
+def _unrecordable(refusal: Response, down: Exception) -> Response:
+    log.warning("device refusal not recorded, database unavailable: %s", down)
+    answer = Response(
+        {"error": "unavailable", "detail": str(DatabaseUnavailable.default_detail)},
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+    wait = max(DATABASE_RETRY_AFTER, int(refusal.get("Retry-After") or 0))
+    answer["Retry-After"] = str(wait)
+    return answer
 
 
 def _flatten(detail) -> str:
