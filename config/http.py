@@ -1,13 +1,33 @@
 """What our HTTP clients of external systems share."""
 
+import re
+
 import httpx
 
 # Enough of an error page to explain it without flooding an Event or a log line.
 ERROR_TEXT_LIMIT = 300
 
 
+# A query parameter that carries a credential, as is or percent-encoded once
+# (token=…, token%3D…): vendors echo the URLs we register in their error texts.
+_SECRET_PARAMETER = re.compile(
+    r"((?:token|secret|password|key|signature)(?:=|%3D))[^&\s\"'<>]+", re.IGNORECASE
+)
+
+
+def redacted(text: str) -> str:
+    """`text` without the values of credential parameters (token=…)."""
+    return _SECRET_PARAMETER.sub(r"\1…", text)
+
+
 def error_text(response: httpx.Response) -> str:
-    """The other side's own explanation: its JSON error field, else the start of the body."""
+    """The other side's own explanation: its JSON error field, else the start of the
+    body; credentials in echoed URLs are cut out (redacted) before it is stored, shown or
+    logged."""
+    return redacted(_explanation(response))
+
+
+def _explanation(response: httpx.Response) -> str:
     try:
         data = response.json()
     except ValueError:

@@ -487,6 +487,11 @@ LOGGING = {
         # each 4xx, and runserver's quote the query string, which may carry a token.
         "django.request": {"level": "ERROR"},
         "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        # httpx logs every request line at INFO: vendor URLs carry access-key IDs and
+        # the provisioning URL we register carries its token. Our clients log what
+        # matters themselves.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
 

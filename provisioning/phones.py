@@ -532,6 +532,10 @@ def _phone_join(
     )
 
 
+# Refusals after which the presented code still registers a phone.
+CODE_STILL_VALID = frozenset({HistoryResult.RATE_LIMITED})
+
+
 def code_redeem(
     *, code: str, phone: PhoneReport, base_url: str, ip_address: str | None = None
 ) -> PhoneAnswer:
@@ -589,7 +593,9 @@ def code_redeem(
             customer_id=customer_id,
             action=HistoryAction.CODE,
             result=outcome.result,
-            token=code,
+            # Every role reads History: a code is written there only once it no longer
+            # works (used, expired, or no code at all), never while it still does.
+            token="" if outcome.result in CODE_STILL_VALID else code,
             device_id=mac_normalize(phone.mac) or "",
             ip_address=ip_address,
         )

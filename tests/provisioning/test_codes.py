@@ -244,6 +244,10 @@ def test_one_customers_burst_waits_and_the_code_stays_usable(settings, customer,
     assert response.json()["error"] == "rate_limited"
     second.refresh_from_db()
     assert second.used_at is None
+    # History is read by every role: a code that still works is not written there.
+    (row,) = History.objects.filter(result=HistoryResult.RATE_LIMITED)
+    assert second.code not in row.token
+    assert not History.objects.filter(token__contains=second.code).exists()
 
 
 def test_the_expiry_job_deletes_only_expired_unused_codes(customer, admin, phones):
