@@ -33,9 +33,21 @@ class TrueFalseFilter(django_filters.BooleanFilter):
     field_class = _TrueFalseField
 
 
+class _OrderingCSVField(django_filters.fields.BaseCSVField):
+    """Comma-separated columns; `ordering=` alone is the list's own order, but an empty
+    column among others (`,name`, `name,,role`) is a mistake, not a column."""
+
+    def clean(self, value):
+        if value and len(value) > 1 and any(v in ("", None) for v in value):
+            raise ValidationError("an empty column name between commas", code="invalid")
+        return super().clean(value)
+
+
 class StableOrderingFilter(django_filters.OrderingFilter):
     """Sorts by the chosen column, then by primary key, so pages never repeat or skip rows.
     Every list's FilterSet uses it."""
+
+    base_field_class = _OrderingCSVField
 
     def filter(self, qs, value):
         qs = super().filter(qs, value)

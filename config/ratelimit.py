@@ -13,6 +13,7 @@ keeps answering with a per-process limit instead of failing; the outage is logge
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -30,9 +31,10 @@ _SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 
 # Log the fallback at most once per this many seconds per process.
 _FALLBACK_LOG_INTERVAL = 60.0
 _last_fallback_log = 0.0
-# The counting script (below) on a client of each Redis: sent once, then by its digest.
-_scripts: dict[str, Any] = {}
-_scripts_lock = threading.Lock()
+# The scripts (below) on a client of each Redis: sent once, then by their digest.
+_scripts: dict[tuple[str, str], Any] = {}
+_clients: dict[str, Any] = {}
+_scripts_lock = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,31 @@ def exceeded(key: str, rate: str, *, now: float | None = None) -> float | None:
     return check([Limit(key, rate, counts=False)], now=now)
 
 
+def give_back(key: str, rate: str, *, now: float | None = None) -> None:
+    """Take one count back from `key`'s current window (never below zero): a request that
+    was counted against a failure limit when it came in, and turned out not to fail. Count
+    first, give back after, and the limit can never be overshot by requests in flight."""
+    now = time.time() if now is None else now
+    _, period = parse_rate(rate)
+    window_key = f"rl:{key}:{period}:{math.floor(now / period)}"
+    try:
+        script = _redis_script(_GIVE_BACK_SCRIPT)
+        if script is not None:
+            script(keys=[window_key])
+        else:
+            _cache_give_back(caches["default"], window_key)
+    except Exception as exc:  # the shared store is unreachable, as in _counts
+        _log_fallback(exc)
+        _cache_give_back(caches["ratelimit_fallback"], window_key)
+
+
+def _cache_give_back(cache, key: str) -> None:
+    with _scripts_lock:  # this process's get and decr as one step
+        if int(cache.get(key) or 0) > 0:
+            with contextlib.suppress(ValueError):  # expired meanwhile: nothing to give
+                cache.decr(key)
+
+
 def _counts(entries: list[tuple[str, int, bool]]) -> list[int]:
     try:
         script = _redis_script()
@@ -95,20 +122,25 @@ def _counts(entries: list[tuple[str, int, bool]]) -> list[int]:
         return _cache_counts(caches["ratelimit_fallback"], entries)
 
 
-def _redis_script() -> Any:
-    """The counting script on a client of the Redis the default cache uses, or None when
-    that is not Redis."""
+def _redis_script(source: str | None = None) -> Any:
+    """A script (the counting one unless named) on a client of the Redis the default
+    cache uses, or None when that is not Redis."""
+    source = source or _COUNT_SCRIPT
     cache = settings.CACHES["default"]
     if not cache["BACKEND"].endswith("RedisCache"):
         return None
     url = cache["LOCATION"]
-    script = _scripts.get(url)
+    script = _scripts.get((url, source))
     if script is None:
         with _scripts_lock:
-            script = _scripts.get(url)
+            script = _scripts.get((url, source))
             if script is None:
-                client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
-                script = _scripts[url] = client.register_script(_COUNT_SCRIPT)
+                client = _clients.get(url)
+                if client is None:
+                    client = _clients[url] = redis.Redis.from_url(
+                        url, socket_connect_timeout=0.5, socket_timeout=0.5
+                    )
+                script = _scripts[(url, source)] = client.register_script(source)
     return script
 
 
@@ -128,6 +160,15 @@ for i, key in ipairs(KEYS) do
   end
 end
 return counts
+"""
+
+
+# One count back, never below zero (a window that ended meanwhile has nothing to give).
+_GIVE_BACK_SCRIPT = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then
+  return redis.call('DECR', KEYS[1])
+end
+return 0
 """
 
 

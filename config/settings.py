@@ -294,6 +294,9 @@ DEVICE_FAILURES_PER_IP = env_rate("DEVICE_FAILURES_PER_IP", "30/hour")
 # by trying), and redemptions of one customer's codes.
 CODE_FAILURES_GLOBAL = env_rate("CODE_FAILURES_GLOBAL", "1000/hour")
 CODE_REDEMPTIONS_PER_CUSTOMER = env_rate("CODE_REDEMPTIONS_PER_CUSTOMER", "600/min")
+# Automatic provisioning: wrong tokens presented for one domain, from any address (domains
+# are public). Phones that get in are not counted.
+AUTO_FAILURES_PER_DOMAIN = env_rate("AUTO_FAILURES_PER_DOMAIN", "60/hour")
 # The address devices reach this server at (e.g. https://pm.example.com), for the device
 # URL given to phones and registered with vendors; empty: the address of each request.
 PUBLIC_URL = env_str("PUBLIC_URL").rstrip("/")

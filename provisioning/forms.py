@@ -298,8 +298,9 @@ class AutoEnableForm(forms.Form):
         required=False,
         strip=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-        help_text="Leave empty for a random token (recommended), or type your own: 8 to 128 "
-        "printable characters without spaces.",
+        help_text="Leave empty for a random token (recommended), or type your own: 20 to 128 "
+        "printable characters without spaces, varied (mix upper and lower case, digits and "
+        "signs) so that it cannot be guessed.",
     )
 
 

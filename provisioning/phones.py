@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -51,7 +52,11 @@ CODE_LIFETIME = timedelta(minutes=10)
 ROLLOUT_CODE_LIFETIME = timedelta(days=7)
 DEFAULT_CATEGORY = "Phones"
 ROLLOUT_MAX_USERS = 20_000
-AUTO_TOKEN_MIN_LENGTH = 8
+# A token people choose must be as hard to guess as the one we draw would be, near enough:
+# long, varied, and about 100 bits by the characters it uses (token_urlsafe(24) has 192).
+AUTO_TOKEN_MIN_LENGTH = 20
+AUTO_TOKEN_MIN_DISTINCT = 10
+AUTO_TOKEN_MIN_BITS = 100
 DEVICE_PATH = "/device/api/v1/auto"
 
 
@@ -611,15 +616,41 @@ def _token_hash(token: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), token.encode(), hashlib.sha256).hexdigest()
 
 
+def auto_token_weakness(token: str) -> str | None:
+    """Why `token` may not be an automatic provisioning token, or None. Its domain is
+    public, so the token alone keeps strangers' phones out."""
+    if len(token) < AUTO_TOKEN_MIN_LENGTH or len(token) > 128:
+        return f"{AUTO_TOKEN_MIN_LENGTH} to 128 characters (leave it empty to get a random one)"
+    if any(ord(c) < 33 or ord(c) == 127 for c in token) or json_value_error(token):
+        return "printable characters without spaces"
+    if len(set(token)) < AUTO_TOKEN_MIN_DISTINCT:
+        return f"at least {AUTO_TOKEN_MIN_DISTINCT} different characters"
+    pool = sum(
+        size
+        for size, present in [
+            (26, any(c.islower() for c in token)),
+            (26, any(c.isupper() for c in token)),
+            (10, any(c.isdigit() for c in token)),
+            (33, any(not c.isalnum() for c in token)),
+        ]
+        if present
+    )
+    if len(token) * math.log2(max(pool, 2)) < AUTO_TOKEN_MIN_BITS:
+        return (
+            "too easy to guess: make it longer, or mix upper and lower case, digits and "
+            "signs (leave it empty to get a random one)"
+        )
+    return None
+
+
 def auto_provisioning_enable(*, customer: Customer, user: User | None, token: str = "") -> str:
     """Enable automatic provisioning with `token` (or a new random one) and return the
     token: this is the only time it can be shown; only its keyed hash is kept. Setting a
     new token rotates it: phones using the old one are refused from now on."""
     token = token or secrets.token_urlsafe(24)
-    if len(token) < AUTO_TOKEN_MIN_LENGTH or len(token) > 128:
-        raise ValidationError({"token": f"{AUTO_TOKEN_MIN_LENGTH} to 128 characters"})
-    if any(ord(c) < 33 or ord(c) == 127 for c in token) or json_value_error(token):
-        raise ValidationError({"token": "printable characters without spaces"})
+    problem = auto_token_weakness(token)
+    if problem:
+        raise ValidationError({"token": problem})
     AutoProvisioning.objects.update_or_create(
         customer=customer,
         defaults={

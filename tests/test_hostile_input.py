@@ -355,3 +355,34 @@ def test_long_integers_are_counted_by_the_device_limits(fleet, settings):
     ]
     assert answers == [400] * 5 + [429] * 2
     assert History.objects.filter(result=HistoryResult.RATE_LIMITED).count() == 2
+
+
+# --- ordering= -----------------------------------------------------------------------------
+
+
+def _ordered_lists() -> list[tuple[str, list[str]]]:
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return sorted(
+        (path, parameter["schema"]["items"]["enum"])
+        for path, operations in schema["paths"].items()
+        for parameter in operations.get("get", {}).get("parameters", [])
+        if parameter["name"] == "ordering" and parameter["schema"].get("type") == "array"
+    )
+
+
+@pytest.mark.parametrize(("path", "columns"), _ordered_lists())
+def test_ordering_takes_what_the_schema_says_and_refuses_empty_columns(
+    fleet, super_admin, path, columns
+):
+    """`ordering=` alone is the empty list of the schema (the list's own order); an empty
+    column between commas is not one of the schema's columns, so it is refused."""
+    assert "" not in columns, path
+    api = _admin_api(super_admin)
+    assert api.get(path, {"ordering": "", "page": 1}).status_code == 200, path
+    assert api.get(path, {"ordering": columns[0], "page": 1}).status_code == 200, path
+    for bad in [f",{columns[0]}", f"{columns[0]},", f"{columns[0]},,{columns[-1]}", "nope"]:
+        response = api.get(path, {"ordering": bad, "page": 1})
+        assert response.status_code == 400, (path, bad)
+        assert "ordering" in response.json(), (path, bad)

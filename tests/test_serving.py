@@ -715,3 +715,61 @@ def test_both_instances_log_json_lines_with_request_ids(two_servers):
         assert all(line["path"] == "/no-such-page" for line in mine)
         assert all(line["status"] == 404 and "duration_ms" in line for line in mine)
         assert "s3cret" not in log.read_text()
+
+
+# --- What gunicorn answers itself ---------------------------------------------------------
+
+
+def test_every_operation_documents_the_servers_own_refusals():
+    """414 and 431 come from gunicorn before any of our code runs; the schema says so for
+    every operation, as HTML pages, so a client (and Schemathesis) is not surprised."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for code in ("414", "431"):
+                content = operation["responses"][code]["content"]
+                assert list(content) == ["text/html"], (method, path, code)
+
+
+@pytest.mark.slow
+def test_gunicorn_answers_an_overlong_request_line_as_the_schema_says(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "DEBUG": "true", "DATA_DIR": str(tmp_path), "LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "config.wsgi",
+            "--config",
+            "config/gunicorn.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, "no gunicorn"
+            time.sleep(0.2)
+        long_line = httpx.get(f"{url}/admin/api/v1/tokens?q={'x' * 5000}", timeout=5)
+        assert long_line.status_code == 414
+        assert long_line.headers["content-type"].startswith("text/html")
+        big_header = httpx.get(f"{url}/healthz", headers={"X-Big": "y" * 9000}, timeout=5)
+        assert big_header.status_code == 431
+        assert big_header.headers["content-type"].startswith("text/html")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

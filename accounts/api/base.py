@@ -117,6 +117,24 @@ ERROR_RESPONSES: dict[int, OpenApiResponse] = {
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
+def _server_page(description: str) -> dict:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+# What gunicorn answers itself, before any of our code runs, on every path: a short HTML
+# page (gunicorn.util.write_error). Limits: config/gunicorn.py.
+SERVER_RESPONSES = {
+    "414": _server_page(
+        "The request line (method, path and query) is longer than the server reads "
+        "(4,094 bytes): answered by the HTTP server as an HTML page."
+    ),
+    "431": _server_page(
+        "A header is larger than 8,190 bytes or there are more than 100 headers: answered "
+        "by the HTTP server as an HTML page."
+    ),
+}
+
+
 class APISchema(AutoSchema):
     """The OpenAPI answers of every API view: the operation's own, plus each refusal that
     the plumbing shared by all views can give it, so a client (and Schemathesis) knows
@@ -137,6 +155,7 @@ class APISchema(AutoSchema):
                 responses[str(code)] = self._get_response_for_code(
                     ERROR_RESPONSES[code], str(code), direction=direction
                 )
+        responses.update(SERVER_RESPONSES)
         return responses
 
     def error_codes(self) -> list[int]:
@@ -157,6 +176,16 @@ class APISchema(AutoSchema):
         if getattr(view, "throttle_classes", None):
             codes.append(429)
         return codes
+
+    def _get_filter_parameters(self):
+        # `ordering` is a comma-separated list of columns: sent empty it is the empty
+        # list (the list's own order), so an empty column is not one of its items.
+        parameters = super()._get_filter_parameters()
+        for parameter in parameters:
+            items = parameter.get("schema", {}).get("items", {})
+            if parameter.get("name") == "ordering" and "" in items.get("enum", []):
+                items["enum"] = [value for value in items["enum"] if value != ""]
+        return parameters
 
     def _params(self) -> list[OpenApiParameter]:
         return [p for p in self.get_override_parameters() if isinstance(p, OpenApiParameter)]

@@ -34,7 +34,6 @@ from config.client import client_ip
 from devices.services import mac_normalize
 from licensing.models import Feature
 from provisioning.api.serializers import TokenValueField
-from provisioning.models import token_value_error
 from provisioning.phones import PhoneReport, auto_register, code_redeem
 from provisioning.services import DeviceAnswer, device_checkin, license_request, token_redeem
 from reports.models import AppId, HistoryAction, HistoryResult
@@ -70,7 +69,7 @@ class DeviceLimits(BaseThrottle):
             unreadable = None
         data = data if isinstance(data, dict) else {}
         token = data.get("token")
-        if isinstance(token, str) and not token_value_error(token):
+        if isinstance(token, str) and 0 < len(token) <= 128:
             # Hashed: the key must not carry whatever text a client sent.
             digest = hashlib.sha256(token.lower().encode()).hexdigest()[:32]
             limits.append(ratelimit.Limit(f"device-token:{digest}", settings.DEVICE_RATE_PER_TOKEN))
@@ -168,6 +167,7 @@ class DeviceAPIView(APIView):
 
     def answer(self, request, data) -> Response:
         outcome = self.run(self.validated(data), ip_address=client_ip(request) or None)
+        self.settled(data, outcome)
         if not outcome.ok:
             self.refused(request, outcome)
             code, error = RESULT_ANSWERS[outcome.result]
@@ -198,6 +198,10 @@ class DeviceAPIView(APIView):
     def extra_limits(self, data: dict) -> list[ratelimit.Limit]:
         """More limits of this endpoint, given the request's fields as sent."""
         return []
+
+    def settled(self, data: dict, outcome: DeviceAnswer) -> None:
+        """The service has answered (granted or refused): a limit counted on arrival may
+        give its count back."""
 
     def run(self, data: dict, *, ip_address: str | None) -> DeviceAnswer:
         raise NotImplementedError
@@ -542,6 +546,13 @@ class CodeView(DeviceAPIView):
         return Response(PhoneAnswerSerializer(outcome).data)
 
 
+def _domain_failure_key(domain) -> str | None:
+    if not isinstance(domain, str) or not domain or len(domain) > 64:
+        return None
+    digest = hashlib.sha256(domain.lower().encode()).hexdigest()[:32]
+    return f"auto-fail:{digest}"
+
+
 class AutoRequestSerializer(serializers.Serializer):
     domain = StrictCharField(max_length=64)
     token = StrictCharField(max_length=128)
@@ -574,6 +585,18 @@ class AutoView(DeviceAPIView):
 
     def fields(self, request):
         return request.query_params
+
+    def extra_limits(self, data):
+        # Counted as it comes in and given back once the token proved right: wrong tokens
+        # for one domain from every address meet one limit, which requests in flight
+        # cannot overshoot.
+        key = _domain_failure_key(data.get("domain"))
+        return [ratelimit.Limit(key, settings.AUTO_FAILURES_PER_DOMAIN)] if key else []
+
+    def settled(self, data, outcome):
+        key = _domain_failure_key(data.get("domain"))
+        if key and outcome.result not in TOKEN_REFUSALS:
+            ratelimit.give_back(key, settings.AUTO_FAILURES_PER_DOMAIN)
 
     def run(self, data, *, ip_address):
         return auto_register(

@@ -330,14 +330,19 @@ def test_jobs_refuse_bad_json_and_foreign_categories(customer, admin, phones, gl
 # --- Automatic provisioning ---------------------------------------------------------------
 
 
+# A token people might choose that is strong enough: 26 characters, mixed, '#' and '&'
+# included (percent-encoded in the query).
+STRONG = "Acme#Phones&Auto-2026-kX9q"
+
+
 def auto(**params):
     query = {"domain": "acme", "category": "acme IP Phone", "mac": MAC, **params}
     return APIClient().get(AUTO_URL, {k: v for k, v in query.items() if v is not None})
 
 
 def test_automatic_provisioning_registers_phones_with_the_token(customer, admin, phones):
-    token = auto_provisioning_enable(customer=customer, user=admin, token="abcdef#XYZ")
-    assert token == "abcdef#XYZ"
+    token = auto_provisioning_enable(customer=customer, user=admin, token=STRONG)
+    assert token == STRONG
     response = auto(token=token)
     assert response.status_code == 200, response.json()
     assert response.json()["category"] == "acme IP Phone"
@@ -345,7 +350,7 @@ def test_automatic_provisioning_registers_phones_with_the_token(customer, admin,
     assert (device.kind, device.category) == (DeviceKind.DESK_PHONE, "acme IP Phone")
     assert History.objects.get(action=HistoryAction.AUTO).result == HistoryResult.OK
     # Only a keyed hash is kept.
-    assert "abcdef#XYZ" not in str(list(customer.autoprovisioning_set.values()))
+    assert STRONG not in str(list(customer.autoprovisioning_set.values()))
 
 
 @pytest.mark.parametrize(
@@ -364,12 +369,67 @@ def test_automatic_provisioning_refusals(
     customer, other_customer, admin, phones, params, status, error
 ):
     category_save(customer=customer, user=admin, name="Lobby", is_provisioning=False)
-    auto_provisioning_enable(customer=customer, user=admin, token="abcdef#XYZ")
-    auto_provisioning_enable(customer=other_customer, user=admin, token="globex-token")
-    response = auto(**{"token": "abcdef#XYZ", **params})
+    auto_provisioning_enable(customer=customer, user=admin, token=STRONG)
+    auto_provisioning_enable(customer=other_customer, user=admin, token=STRONG + "-globex")
+    response = auto(**{"token": STRONG, **params})
     assert response.status_code == status, response.json()
     assert response.json()["error"] == error
     assert not Device.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "weak",
+    [
+        "abcdef#XYZ",  # too short
+        "a" * 40,  # one character
+        "password-password-1",  # 19 characters, 9 different
+        "abcdefghijklmnopqrst",  # lower case only: about 94 bits
+    ],
+)
+def test_a_weak_automatic_provisioning_token_is_refused(customer, admin, weak):
+    with pytest.raises(ValidationError) as refused:
+        auto_provisioning_enable(customer=customer, user=admin, token=weak)
+    assert set(refused.value.message_dict) == {"token"}
+    assert not customer.autoprovisioning_set.exists()
+
+
+def test_wrong_tokens_for_a_domain_are_limited_whoever_sends_them(
+    customer, other_customer, admin, phones, globex_phones, settings
+):
+    """Domains are public: guessing a domain's token from many addresses meets the
+    domain's own limit. Counted and checked in one step; a phone that gets in gives its
+    count back, so a fleet registering is never counted."""
+    settings.AUTO_FAILURES_PER_DOMAIN = "5/hour"
+    auto_provisioning_enable(customer=customer, user=admin, token=STRONG)
+    auto_provisioning_enable(customer=other_customer, user=admin, token=STRONG + "-globex")
+
+    def from_address(n, **params):
+        query = {"domain": "acme", "category": "acme IP Phone", "mac": MAC, **params}
+        return APIClient(REMOTE_ADDR=f"10.1.{n // 250}.{n % 250}").get(AUTO_URL, query)
+
+    for n in range(10):
+        assert from_address(n, token=STRONG).status_code == 200
+    for n in range(10, 15):
+        assert from_address(n, token=f"guess-{n}").status_code == 404
+    refused = from_address(20, token=STRONG)
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+    other = from_address(21, domain="globex", category="Phones", token=STRONG + "-globex")
+    assert other.status_code == 200, other.json()
+
+
+def test_the_automatic_provisioning_token_meets_the_per_token_limit(
+    customer, admin, phones, settings
+):
+    settings.DEVICE_RATE_PER_TOKEN = "3/min"
+    auto_provisioning_enable(customer=customer, user=admin, token=STRONG)
+    answers = [
+        APIClient(REMOTE_ADDR=f"10.2.0.{n}")
+        .get(AUTO_URL, {"domain": "acme", "category": "acme IP Phone", "mac": MAC, "token": STRONG})
+        .status_code
+        for n in range(4)
+    ]
+    assert answers == [200, 200, 200, 429]
 
 
 def test_a_rotated_or_disabled_token_stops_working(customer, admin, phones):

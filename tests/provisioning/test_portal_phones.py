@@ -925,8 +925,12 @@ def test_token_is_shown_once_and_never_again(portal_client, admin, customer, cat
 def test_configuration_line_for_the_guides_example(portal_client, admin, customer):
     category = category_of(customer, "acme IP Phone")
     client = portal_client(admin)
-    response = client.post(AUTO_ENABLE, {"token": "abcdef#XYZ"})
-    assert response.context["token"] == "abcdef#XYZ"
+    # The guide's own example token is too weak to guess-proof a public domain.
+    weak = client.post(AUTO_ENABLE, {"token": "abcdef#XYZ"})
+    assert "token" in weak.context["form"].errors
+    assert not AutoProvisioning.objects.filter(customer=customer).exists()
+    response = client.post(AUTO_ENABLE, {"token": "Abcdef#XYZ-2026-guide"})
+    assert response.context["token"] == "Abcdef#XYZ-2026-guide"
     [(_category, full_url, line)] = response.context["lines"]
 
     def check(full_url, line):
@@ -937,17 +941,21 @@ def test_configuration_line_for_the_guides_example(portal_client, admin, custome
         assert re.fullmatch(r"[A-Za-z0-9%._~-]+", encoded)
         decoded = unquote(encoded)
         assert decoded == full_url
-        assert "token=abcdef%23XYZ" in decoded
+        assert "token=Abcdef%23XYZ-2026-guide" in decoded
         assert "category=acme%20IP%20Phone" in decoded
         query = parse_qs(urlsplit(decoded).query)
-        assert query == {"domain": ["acme"], "token": ["abcdef#XYZ"], "category": ["acme IP Phone"]}
+        assert query == {
+            "domain": ["acme"],
+            "token": ["Abcdef#XYZ-2026-guide"],
+            "category": ["acme IP Phone"],
+        }
 
     check(full_url, line)
     assert line in response.content.decode()
 
     # Later, the administrator pastes the token to get the line again; nothing is stored.
     stored = AutoProvisioning.objects.values().get(customer=customer)
-    response = client.post(AUTO_LINE, {"token": "abcdef#XYZ", "category": category.pk})
+    response = client.post(AUTO_LINE, {"token": "Abcdef#XYZ-2026-guide", "category": category.pk})
     assert response.status_code == 200
     check(response.context["full_url"], response.context["line"])
     assert response.context["line"] == line
@@ -966,18 +974,18 @@ def test_enable_refuses_a_bad_token_and_rotates(portal_client, admin, customer, 
     response = client.post(AUTO_ENABLE, {"token": "short"})
     assert "token" in response.context["form"].errors
     assert not AutoProvisioning.objects.exists()
-    client.post(AUTO_ENABLE, {"token": "first-token-1"})
+    client.post(AUTO_ENABLE, {"token": "First-Token-2026-pL4q#en-1"})
     page = client.get(AUTO_ENABLE).content.decode()
     assert "Rotate the security token" in page
     assert "…en-1" in page
-    client.post(AUTO_ENABLE, {"token": "second-token-2"})
+    client.post(AUTO_ENABLE, {"token": "Second-Token-2026-pL4q#en-2"})
     assert AutoProvisioning.objects.get().token_hint == "en-2"
 
 
 @pytest.mark.django_db
 def test_disable_with_confirmation(portal_client, admin, customer, category):
     client = portal_client(admin)
-    client.post(AUTO_ENABLE, {"token": "secret-token-9"})
+    client.post(AUTO_ENABLE, {"token": "Secret-Token-2026-pL4q#9"})
     assert "stops working at once" in client.get(AUTO_DISABLE).content.decode()
     response = client.post(AUTO_DISABLE, follow=True)
     assert "Automatic provisioning disabled; its token no longer works." in messages_of(response)
@@ -1042,10 +1050,12 @@ def test_desk_phone_page_shows_its_reports_and_latest_jobs(
     # The phone registers again several times, with newer jobs each time.
     for n in range(2, 6):
         jobs(n)
-        phones.auto_provisioning_enable(customer=customer, user=None, token="phone-token-1")
+        phones.auto_provisioning_enable(
+            customer=customer, user=None, token="Phone-Token-2026-aQ7x#1"
+        )
         phones.auto_register(
             domain="acme",
-            token="phone-token-1",
+            token="Phone-Token-2026-aQ7x#1",
             category=category.name,
             phone=phones.PhoneReport(mac=MAC, model="IP112"),
             base_url="http://testserver",

@@ -63,5 +63,5 @@ def ymcs(settings) -> Iterator[FakeYmcs]:
 def ready(customer):
     """The customer with its default provisioning category and automatic provisioning on."""
     phones.customer_phone_defaults_create(customer=customer)
-    phones.auto_provisioning_enable(customer=customer, user=None, token="acme-auto-token")
+    phones.auto_provisioning_enable(customer=customer, user=None, token="Acme-Auto-Token-2026-zT7")
     return customer
