@@ -34,12 +34,13 @@ class TrueFalseFilter(django_filters.BooleanFilter):
 
 
 class _OrderingCSVField(django_filters.fields.BaseCSVField):
-    """Comma-separated columns; `ordering=` alone is the list's own order, but an empty
-    column among others (`,name`, `name,,role`) is a mistake, not a column."""
+    """Comma-separated columns, at least one: an empty column (`ordering=`, `,name`,
+    `name,,role`) is a mistake, not a column. Leaving `ordering` out keeps the list's own
+    order."""
 
     def clean(self, value):
-        if value and len(value) > 1 and any(v in ("", None) for v in value):
-            raise ValidationError("an empty column name between commas", code="invalid")
+        if value is not None and (not value or any(v in ("", None) for v in value)):
+            raise ValidationError("an empty column name", code="invalid")
         return super().clean(value)
 
 

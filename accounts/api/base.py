@@ -56,7 +56,7 @@ ETAG_HEADER = OpenApiParameter(
 IF_MATCH_HEADER = OpenApiParameter(
     "If-Match",
     # Surrounding blanks are ignored, as HTTP says.
-    {"type": "string", "pattern": rf"^[ \t]*{_IF_MATCH.pattern}[ \t]*$"},
+    {"type": "string", "pattern": rf"^[ \t]*(?:{_IF_MATCH.pattern})[ \t]*$"},
     location=OpenApiParameter.HEADER,
     description='Optional: the ETag you read, e.g. "3", or * for any existing version. If '
     "the object has changed since (or, for *, does not exist), the request is refused with "
@@ -178,13 +178,15 @@ class APISchema(AutoSchema):
         return codes
 
     def _get_filter_parameters(self):
-        # `ordering` is a comma-separated list of columns: sent empty it is the empty
-        # list (the list's own order), so an empty column is not one of its items.
+        # `ordering` is a comma-separated list of one or more columns; an empty one (and
+        # `ordering=` alone) is refused, so it is not one of the items.
         parameters = super()._get_filter_parameters()
         for parameter in parameters:
-            items = parameter.get("schema", {}).get("items", {})
-            if parameter.get("name") == "ordering" and "" in items.get("enum", []):
-                items["enum"] = [value for value in items["enum"] if value != ""]
+            schema = parameter.get("schema", {})
+            if parameter.get("name") == "ordering" and schema.get("type") == "array":
+                items = schema.setdefault("items", {})
+                items["enum"] = [value for value in items.get("enum", []) if value != ""]
+                schema["minItems"] = 1
         return parameters
 
     def _params(self) -> list[OpenApiParameter]:
