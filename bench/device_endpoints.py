@@ -71,7 +71,8 @@ def _server_env(database_url: str, cache_db: int) -> dict[str, str]:
         DEVICE_RATE_PER_IP="100000000/min",
         DEVICE_RATE_PER_TOKEN="100000000/min",
         DEVICE_FAILURES_PER_IP="100000000/hour",
-        CODE_FAILURES_GLOBAL="100000000/hour",
+        CODE_FAILURES_MAX="100000000/hour",
+        CODE_GUESS_ODDS_PER_DAY="1",
         CODE_REDEMPTIONS_PER_CUSTOMER="100000000/min",
         LOG_LEVEL="WARNING",
     )

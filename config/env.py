@@ -43,6 +43,20 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+def env_fraction(name: str, default: float) -> float:
+    """A probability: a number above 0 and at most 1, e.g. 4e-7."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}: expected a number such as 4e-7, got {raw!r}") from None
+    if not 0 < value <= 1:
+        raise ImproperlyConfigured(f"{name}: must be above 0 and at most 1, got {raw!r}")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:

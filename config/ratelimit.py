@@ -202,3 +202,89 @@ def _log_fallback(exc: Exception) -> None:
     if now - _last_fallback_log >= _FALLBACK_LOG_INTERVAL:
         _last_fallback_log = now
         log.warning("rate limits: shared cache unreachable, counting per process: %s", exc)
+
+
+# --- Budgets: token buckets with a fractional rate ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A token bucket: `per_day` tokens a day (any fraction, however small), holding at
+    most `capacity`. A request that might fail takes one before it is looked at and gives
+    it back when it did not fail, so requests in flight can never overshoot."""
+
+    key: str
+    per_day: float
+    capacity: float
+
+
+def budget_take(budget: Budget, *, now: float | None = None) -> float | None:
+    """Take one token: None when there was one, else the seconds until there is."""
+    return _budget_call(budget, 1, now)
+
+
+def budget_give_back(budget: Budget, *, now: float | None = None) -> None:
+    """Put back a token taken by a request that turned out not to fail."""
+    _budget_call(budget, -1, now)
+
+
+def _budget_call(budget: Budget, take: int, now: float | None) -> float | None:
+    now = time.time() if now is None else now
+    rate = budget.per_day / 86400
+    key = f"rlb:{budget.key}"
+    try:
+        script = _redis_script(_BUCKET_SCRIPT)
+        if script is not None:
+            wait = script(keys=[key], args=[repr(rate), repr(budget.capacity), repr(now), take])
+            wait = float(wait)
+        else:
+            wait = _cache_bucket(caches["default"], key, rate, budget.capacity, now, take)
+    except Exception as exc:  # the shared store is unreachable, as in _counts
+        _log_fallback(exc)
+        wait = _cache_bucket(caches["ratelimit_fallback"], key, rate, budget.capacity, now, take)
+    return None if wait <= 0 else wait
+
+
+def _refill(tokens: float, at: float, rate: float, capacity: float, now: float) -> float:
+    return min(capacity, tokens + max(0.0, now - at) * rate)
+
+
+def _cache_bucket(cache, key, rate, capacity, now, take) -> float:
+    with _scripts_lock:  # this process's read and write as one step
+        state = cache.get(key) or (capacity, now)
+        tokens = _refill(*state, rate, capacity, now)
+        if take > 0 and tokens < 1:
+            return (1 - tokens) / rate if rate > 0 else 86400.0
+        tokens = min(capacity, tokens - take)
+        cache.set(key, (tokens, now), timeout=_bucket_keep(rate, capacity))
+        return 0.0
+
+
+def _bucket_keep(rate: float, capacity: float) -> int:
+    # A full bucket needs no state: keep it until it would have refilled, plus a minute.
+    return int(capacity / rate) + 60 if rate > 0 else 86400 * 30
+
+
+# The same arithmetic in one server-side step. ARGV: rate per second, capacity, now, and
+# 1 to take a token or -1 to give one back. Answers 0, or the seconds to wait (as text:
+# Redis turns Lua numbers into integers).
+_BUCKET_SCRIPT = """
+local rate = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local take = tonumber(ARGV[4])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or capacity
+local at = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
+if take > 0 and tokens < 1 then
+  if rate > 0 then return tostring((1 - tokens) / rate) end
+  return '86400'
+end
+tokens = math.min(capacity, tokens - take)
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+local keep = 2592000
+if rate > 0 then keep = math.floor(capacity / rate) + 60 end
+redis.call('EXPIRE', KEYS[1], keep)
+return '0'
+"""

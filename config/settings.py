@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from config.env import (
     env_bool,
     env_choice,
+    env_fraction,
     env_int,
     env_json,
     env_list,
@@ -290,9 +291,12 @@ REST_FRAMEWORK = {
 DEVICE_RATE_PER_IP = env_rate("DEVICE_RATE_PER_IP", "300/min")
 DEVICE_RATE_PER_TOKEN = env_rate("DEVICE_RATE_PER_TOKEN", "1200/min")
 DEVICE_FAILURES_PER_IP = env_rate("DEVICE_FAILURES_PER_IP", "30/hour")
-# Provisioning codes: wrong codes from all addresses together (12 digits are guessed only
-# by trying), and redemptions of one customer's codes.
-CODE_FAILURES_GLOBAL = env_rate("CODE_FAILURES_GLOBAL", "1000/hour")
+# Provisioning codes: 12 random digits are found only by trying, so wrong tries are
+# budgeted (provisioning.guessing) to keep a guesser's daily odds of hitting any pending
+# code at CODE_GUESS_ODDS_PER_DAY however many are pending, and at most CODE_FAILURES_MAX
+# when few are; and redemptions of one customer's codes.
+CODE_GUESS_ODDS_PER_DAY = env_fraction("CODE_GUESS_ODDS_PER_DAY", 4e-7)
+CODE_FAILURES_MAX = env_rate("CODE_FAILURES_MAX", "1000/hour")
 CODE_REDEMPTIONS_PER_CUSTOMER = env_rate("CODE_REDEMPTIONS_PER_CUSTOMER", "600/min")
 # Automatic provisioning: wrong tokens presented for one domain, from any address (domains
 # are public). Phones that get in are not counted.

@@ -348,3 +348,25 @@ class AutoProvisioningKey(TenantModel):
             ),
         ]
         indexes = [models.Index(fields=["token_hash"], name="provisioning_autokey_hash")]
+
+
+class KnownNetwork(TenantModel):
+    """A network the customer's phones or people have been seen on: where a phone got in
+    with a code or the automatic provisioning token, or from where someone issued a code.
+    A code presented from a known network is looked up among that customer's codes, with
+    a guessing budget of its own (provisioning.phones.code_redeem), so a guesser elsewhere
+    cannot lock the customer's phones out."""
+
+    network = models.CharField(max_length=49)  # "203.0.113.0/24", "2001:db8:1:200::/56"
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "network"], name="%(app_label)s_%(class)s_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["network", "last_seen"], name="provisioning_net_seen")]
+
+    def __str__(self) -> str:
+        return self.network

@@ -30,6 +30,7 @@ from config import ratelimit
 from config.jsontext import json_value_error
 from devices.models import Device, DeviceKind, DeviceState
 from devices.services import mac_display, mac_normalize
+from provisioning import guessing
 from provisioning.models import (
     CODE_DIGITS,
     AutoProvisioning,
@@ -211,6 +212,12 @@ def _check_provisioning_category(customer: Customer, category: Category | None) 
     return category
 
 
+def _codes_issued(customer: Customer, ip_address: str | None) -> None:
+    guessing.network_learn(customer_id=customer.pk, ip_address=ip_address, now=timezone.now())
+    # After the transaction: a try sized before the codes are visible would be sized anew.
+    transaction.on_commit(guessing.codes_issued)
+
+
 def provisioning_code_issue(
     *,
     customer: Customer,
@@ -218,8 +225,10 @@ def provisioning_code_issue(
     category: Category | None = None,
     for_user: User | None = None,
     rollout: bool = False,
+    ip_address: str | None = None,
 ) -> ProvisioningCode:
-    """A one-time code for one new phone, valid 10 minutes (7 days for a rollout)."""
+    """A one-time code for one new phone, valid 10 minutes (7 days for a rollout). The
+    issuer's address (`ip_address`) is a network the customer's phones are likely on."""
     category = _check_provisioning_category(
         customer, category or default_provisioning_category(customer)
     )
@@ -238,6 +247,7 @@ def provisioning_code_issue(
                 )
         except IntegrityError:
             continue  # the same 12 digits are pending already (one chance in millions)
+        _codes_issued(customer, ip_address)
         event_log(
             customer=customer,
             user=user,
@@ -258,8 +268,10 @@ def rollout_create(
     category: Category | None,
     users: list[User],
     app_id: str = "",
+    ip_address: str | None = None,
 ) -> Rollout:
-    """Codes for many portal users at once, valid 7 days: one INSERT per thousand codes."""
+    """Codes for many portal users at once, valid 7 days: one INSERT per thousand codes.
+    The issuer's address (`ip_address`) is a network the customer's phones are likely on."""
     category = _check_provisioning_category(customer, category)
     if not users:
         raise ValidationError({"users": "choose at least one portal user"})
@@ -298,6 +310,7 @@ def rollout_create(
             continue  # a code clashed with a pending one elsewhere: draw them all again
     else:
         raise RuntimeError("could not draw free provisioning codes")
+    _codes_issued(customer, ip_address)
     event_log(
         customer=customer,
         user=user,
@@ -545,9 +558,24 @@ def code_redeem(
     *, code: str, phone: PhoneReport, base_url: str, ip_address: str | None = None
 ) -> PhoneAnswer:
     """A phone presents a code: once, before it expires. The phone joins the code's
-    customer and category, and a History row (action CODE) records every attempt."""
+    customer and category, and a History row (action CODE) records every attempt. Each
+    try is budgeted first (provisioning.guessing): a code that works gives its try back."""
     now = timezone.now()
     customer_id = None
+    budget, wait = guessing.code_try(code, ip_address=ip_address, now=now)
+    if budget is None:
+        history_record(
+            customer_id=None,
+            action=HistoryAction.CODE,
+            result=HistoryResult.RATE_LIMITED,
+            device_id=mac_normalize(phone.mac) or "",
+            ip_address=ip_address,
+        )
+        return PhoneAnswer(
+            HistoryResult.RATE_LIMITED,
+            "code: too many wrong codes tried lately; try again later",
+            retry_after=wait,
+        )
     with transaction.atomic():
         found = (
             ProvisioningCode.objects.select_for_update(of=("self",))
@@ -594,6 +622,9 @@ def code_redeem(
             found.used_at = now
             found.device = device
             found.save(update_fields=["used_at", "device"])
+            guessing.network_learn(customer_id=customer_id, ip_address=ip_address, now=now)
+        if outcome.result in CODE_STILL_VALID or outcome.ok:
+            ratelimit.budget_give_back(budget)
         history_record(
             customer_id=customer_id,
             action=HistoryAction.CODE,
@@ -765,6 +796,7 @@ def auto_register(
                 _device, outcome = _phone_join(
                     customer=setup.customer, category=found, phone=phone, now=now, base_url=base_url
                 )
+                guessing.network_learn(customer_id=customer_id, ip_address=ip_address, now=now)
     history_record(
         customer_id=customer_id,
         action=HistoryAction.AUTO,

@@ -30,6 +30,7 @@ from accounts.models import User
 from accounts.permissions import Action, Area, can
 from accounts.views import add_service_errors
 from accounts.views_base import FilteredListMixin, TenantViewMixin
+from config.client import client_ip
 from devices.models import Device, DeviceKind, DeviceState
 from provisioning import phones, services
 from provisioning.filters import (
@@ -955,6 +956,7 @@ class PhoneAddView(_CodeScopeMixin, TenantViewMixin, FormView):
                 user=user,
                 category=form.cleaned_data["category"],
                 for_user=user if user.customer_id == self.customer.pk else None,
+                ip_address=client_ip(self.request) or None,
             )
         except ValidationError as exc:
             _show_service_errors(form, exc)
@@ -1170,6 +1172,7 @@ class RolloutUsersView(_RolloutMixin, TenantViewMixin, TemplateView):
                 category=options.cleaned_data["category"],
                 users=chosen,
                 app_id=options.cleaned_data["app_id"],
+                ip_address=client_ip(self.request) or None,
             )
         except ValidationError as exc:
             return self.render_to_response(

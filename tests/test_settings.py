@@ -89,6 +89,8 @@ def test_scrubbed_environment_starts_cleanly(tmp_path):
         ({"DEBUG": "true", "LOGIN_FAILURE_LIMIT": "abc"}, "LOGIN_FAILURE_LIMIT", "abc"),
         ({"DEBUG": "true", "EMAIL_PORT": "-3"}, "EMAIL_PORT", "-3"),
         ({"DEBUG": "true", "LOG_LEVEL": "LOUD"}, "LOG_LEVEL", "LOUD"),
+        ({"DEBUG": "true", "CODE_GUESS_ODDS_PER_DAY": "2"}, "CODE_GUESS_ODDS_PER_DAY", "'2'"),
+        ({"DEBUG": "true", "CODE_GUESS_ODDS_PER_DAY": "1e"}, "CODE_GUESS_ODDS_PER_DAY", "'1e'"),
         ({"DEBUG": "true", "PTT_SERVERS": '{"dev03b": {'}, "PTT_SERVERS", "not valid JSON"),
         (
             {"DEBUG": "true", "PTT_SERVERS": '{"dev03b": {"url": "https://ptt.example.com"}}'},
@@ -151,6 +153,8 @@ def test_scrubbed_environment_starts_cleanly(tmp_path):
         "login-failure-limit",
         "email-port",
         "log-level",
+        "code-guess-odds-range",
+        "code-guess-odds-number",
         "ptt-servers-json",
         "ptt-servers-api-key",
         "ptt-servers-url",

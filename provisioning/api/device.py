@@ -428,11 +428,6 @@ class CheckinView(DeviceAPIView):
 
 # --- Desk phones -----------------------------------------------------------------------
 
-CODE_REFUSALS = frozenset(
-    {HistoryResult.UNKNOWN_CODE, HistoryResult.CODE_USED, HistoryResult.EXPIRED}
-)
-CODE_FAILURES_KEY = "code-fail"
-
 
 def _base_url(request) -> str:
     return settings.PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
@@ -524,23 +519,14 @@ class CodeView(DeviceAPIView):
     history_action = HistoryAction.CODE
     request_serializer = CodeRequestSerializer
 
-    def extra_limits(self, data):
-        # Wrong codes from every address together: 12 random digits are only guessed by
-        # trying, so a cap on all tries keeps that hopeless however many addresses guess.
-        return [ratelimit.Limit(CODE_FAILURES_KEY, settings.CODE_FAILURES_GLOBAL, counts=False)]
-
     def run(self, data, *, ip_address):
+        # Wrong codes are budgeted by the service (provisioning.guessing).
         return code_redeem(
             code=data["code"],
             phone=_phone(data),
             base_url=_base_url(self.request),
             ip_address=ip_address,
         )
-
-    def refused(self, request, outcome):
-        super().refused(request, outcome)
-        if outcome.result in CODE_REFUSALS:
-            ratelimit.hit(CODE_FAILURES_KEY, settings.CODE_FAILURES_GLOBAL)
 
     def granted(self, outcome):
         return Response(PhoneAnswerSerializer(outcome).data)

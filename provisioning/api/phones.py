@@ -13,6 +13,7 @@ from accounts.api.fields import StrictCharField
 from accounts.api.parsers import StrictJSONParser
 from accounts.models import User
 from accounts.permissions import Area
+from config.client import client_ip
 from provisioning import phones
 from provisioning.filters import (
     CategoryFilterSet,
@@ -260,6 +261,7 @@ class ProvisioningCodeViewSet(
             category=data["category"],
             for_user=data["user"],
             rollout=data["rollout"],
+            ip_address=client_ip(self.request) or None,
         )
         return Response(CodeSerializer(code).data, status=status.HTTP_201_CREATED)
 

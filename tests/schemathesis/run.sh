@@ -40,7 +40,7 @@ export CACHE_URL="locmem://" CELERY_BROKER_URL="memory://" CELERY_RESULT_BACKEND
 # reaching the endpoint (429 is still in the schema and tested by the suite).
 export DEVICE_RATE_PER_IP="1000000/min" DEVICE_RATE_PER_TOKEN="1000000/min"
 export DEVICE_FAILURES_PER_IP="1000000/hour"
-export CODE_FAILURES_GLOBAL="1000000/hour" CODE_REDEMPTIONS_PER_CUSTOMER="1000000/min"
+export CODE_FAILURES_MAX="1000000/hour" CODE_GUESS_ODDS_PER_DAY=1 CODE_REDEMPTIONS_PER_CUSTOMER="1000000/min"
 # The login is fuzzed too (random usernames and passwords): no lock-out for this server.
 export LOGIN_FAILURE_LIMIT=1000000
 # One access token serves the whole run.
