@@ -68,8 +68,11 @@ serve: install
 	$(BIN)/gunicorn config.wsgi --config config/gunicorn.py --bind $(HOST):$(PORT) \
 		--workers $(WORKERS) --threads $(THREADS) --graceful-timeout 5
 
+# The whole suite in parallel, one process per core (at most 4): each has its own test
+# database, data folder and Redis databases (tests/settings.py). Browser and server tests
+# share the run with the rest rather than waiting for it, which keeps both cores busy.
 test: install-dev browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --maxprocesses 4 --dist worksteal
 
 # The README's screens: five pages at a phone's width (390 px) and a laptop's (1366 px),
 # taken by the every-page browser test as a Super-Admin, into docs/screens/.

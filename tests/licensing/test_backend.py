@@ -88,7 +88,10 @@ BAD_FIELDS = [
     ("expiration", 1801286999, "must be ISO 8601 text, got 1801286999"),
     ("expiration", "9999-12-31T23:00:00-05:00", "is out of range"),
 ]
-BAD_FIELD_IDS = [f"{field}-{value!r}"[:40] for field, value, _ in BAD_FIELDS]
+BAD_FIELD_IDS = [
+    f"{field}-{'missing' if value is MISSING else repr(value)}"[:40]
+    for field, value, _ in BAD_FIELDS
+]
 
 
 def broken(field: str, value: object) -> dict:
