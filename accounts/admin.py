@@ -27,7 +27,6 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
 
-from accounts.errors import ServiceError, StaleVersion
 from accounts.models import Customer, User
 from accounts.services import (
     customer_create,
@@ -37,6 +36,7 @@ from accounts.services import (
     portal_user_update,
 )
 from accounts.timezones import default_time_zone, time_zone_choices
+from core.errors import ServiceError, StaleVersion
 
 REFUSALS = (ValidationError, ServiceError)
 
@@ -80,7 +80,7 @@ class StaffAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         # Answer a huge year in the date drill-down (OverflowError building the date) as
         # Django answers the bad filters it catches. (A NUL never gets this far:
-        # accounts.middleware refuses it in any address.)
+        # core.middleware refuses it in any address.)
         try:
             return super().changelist_view(request, extra_context)
         except OverflowError:

@@ -2,16 +2,16 @@
 
 from django.conf import settings
 
-import config
+import core
 from accounts.navigation import menu_for
 from accounts.tenancy import request_customer
 
 
 def portal(request):
     if not request.user.is_authenticated:
-        return {"version": config.__version__}
+        return {"version": core.__version__}
     return {
-        "version": config.__version__,
+        "version": core.__version__,
         "customer": request_customer(request),
         "menu": menu_for(request),
         "debug": settings.DEBUG,

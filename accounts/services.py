@@ -10,10 +10,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.errors import version_check
 from accounts.models import Customer, Role, User
 from accounts.signals import customer_created, portal_user_changed
 from accounts.timezones import default_time_zone
+from core.errors import version_check
 
 
 def user_can_sign_in(user: User) -> bool:

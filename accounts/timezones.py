@@ -72,7 +72,7 @@ class CustomerTimeZoneMiddleware:
         except (OperationalError, InterfaceError) as exc:
             # The first to read the session and the user: the database being down is
             # answered here, not left to Django's 500 handler.
-            from accounts.middleware import database_unavailable
+            from core.middleware import database_unavailable
 
             return database_unavailable(request, exc)
         if zone is None:

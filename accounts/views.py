@@ -9,8 +9,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import FormView, TemplateView
 
 from accounts import services
-from accounts.errors import StaleVersion
-from accounts.exports import CsvExportMixin
 from accounts.filters import UserFilterSet
 from accounts.forms import (
     CustomerSettingsForm,
@@ -25,7 +23,9 @@ from accounts.permissions import Action, Area
 from accounts.signals import password_reset
 from accounts.tenancy import SESSION_KEY, staff_acting_record
 from accounts.views_base import FilteredListMixin, PortalView, TenantViewMixin
-from config.client import client_ip
+from core.client import client_ip
+from core.errors import StaleVersion
+from core.exports import CsvExportMixin
 
 
 class LoginView(auth_views.LoginView):

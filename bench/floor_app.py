@@ -23,8 +23,8 @@ from django.urls import path
 # The product's WSGI application; it sets Django up, which the imports below need.
 product_application = get_wsgi_application()
 
-from config import ratelimit  # noqa: E402
 from config.urls import urlpatterns as product_urlpatterns  # noqa: E402
+from core import ratelimit  # noqa: E402
 from provisioning import services  # noqa: E402
 
 

@@ -1,6 +1,4 @@
-from importlib.metadata import version
-
 from config.celery import app as celery_app
+from core import __version__
 
-__version__ = version("provisioning-manager")
 __all__ = ["__version__", "celery_app"]

@@ -35,7 +35,7 @@ from django.urls import path, resolve
 from django.views.decorators.http import require_safe
 
 from config import metrics
-from config.client import client_ip
+from core.client import client_ip
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@
   in `X-Request-ID` and stamped on every log record written while the request is answered
   (config.logs).
 - One JSON line per request (logger `config.observability`): method, path, route, status,
-  duration_ms, client (config.client.client_ip) and request_id. The path is logged
+  duration_ms, client (core.client.client_ip) and request_id. The path is logged
   without its query string, and URL parts that are secrets (a password-reset link's
   token) are replaced by their name; bodies and headers are never logged. The probes
   and /metrics are logged at DEBUG, so LOG_LEVEL=INFO leaves them out.
@@ -29,7 +29,7 @@ from django.core.signals import request_finished
 from django.http import FileResponse, HttpRequest, HttpResponse
 
 from config import logs, metrics
-from config.client import client_ip
+from core.client import client_ip
 
 log = logging.getLogger(__name__)
 

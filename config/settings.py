@@ -83,9 +83,9 @@ MIDDLEWARE = [
     "config.health.ProbeMiddleware",
     # Refuses NUL in addresses, answers JSON on the API paths, 503 when the database
     # cannot be reached.
-    "accounts.middleware.RequestGuardMiddleware",
+    "core.middleware.RequestGuardMiddleware",
     # Device endpoints are answered here, without the portal's middleware below.
-    "accounts.middleware.DeviceFastPathMiddleware",
+    "core.middleware.DeviceFastPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -95,8 +95,8 @@ MIDDLEWARE = [
     # Portal pages in the time zone of the user's customer (accounts.timezones).
     "accounts.timezones.CustomerTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # The portal's 403/404/405/500 pages, under DEBUG too (accounts.error_pages).
-    "accounts.error_pages.PortalErrorPagesMiddleware",
+    # The portal's 403/404/405/500 pages, under DEBUG too (core.error_pages).
+    "core.error_pages.PortalErrorPagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees the outcome of the login views (django-axes' rule).
     "axes.middleware.AxesMiddleware",
@@ -159,7 +159,7 @@ elif _database["ENGINE"] == "django.db.backends.postgresql":
             "timeout": env_int("DB_POOL_TIMEOUT", 10, minimum=1),
         }
     # The hot device statements are prepared, each once per connection
-    # (config.rawsql.prepared_cursor asks for it); Django's own cursors bind parameters
+    # (core.rawsql.prepared_cursor asks for it); Django's own cursors bind parameters
     # client-side and prepare nothing whatever this says.
     _database.setdefault("OPTIONS", {})["prepare_threshold"] = 1
 DATABASES = {"default": _database}
@@ -188,7 +188,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
-AXES_CLIENT_IP_CALLABLE = "config.client.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.client.client_ip"
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -276,13 +276,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "accounts.api.parsers.StrictJSONParser",
+        "core.api.parsers.StrictJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "EXCEPTION_HANDLER": "accounts.api.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "accounts.api.pagination.PagePagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PagePagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -313,7 +313,7 @@ if PUBLIC_URL and (
         f"PUBLIC_URL: expected an address like https://pm.example.com, got {PUBLIC_URL!r}"
     )
 # Trusted reverse proxies in front of the app; the client address is read behind them
-# (config.client). 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored.
+# (core.client). 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored.
 NUM_PROXIES = env_int("NUM_PROXIES", 0, minimum=0)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15, minimum=1)),
@@ -503,7 +503,7 @@ LOGGING = {
 }
 
 # --- Metrics (config.health, config.metrics) -------------------------------------------
-# /metrics answers the client addresses in METRICS_ALLOW (networks, as config.client
+# /metrics answers the client addresses in METRICS_ALLOW (networks, as core.client
 # reads the address) and requests with `Authorization: Bearer <METRICS_TOKEN>`; everyone
 # else gets 404.
 METRICS_TOKEN = env_str("METRICS_TOKEN").strip()

@@ -15,10 +15,10 @@ from provisioning.urls import device_page_urlpatterns
 from reports.api.urls import api_urlpatterns as reports_api
 from ztp.urls import customer_page_urlpatterns
 
-# The portal's error pages (accounts.error_pages; also under DEBUG, through its middleware).
-handler403 = "accounts.error_pages.permission_denied"
-handler404 = "accounts.error_pages.page_not_found"
-handler500 = "accounts.error_pages.server_error"
+# The portal's error pages (core.error_pages; also under DEBUG, through its middleware).
+handler403 = "core.error_pages.permission_denied"
+handler404 = "core.error_pages.page_not_found"
+handler500 = "core.error_pages.server_error"
 
 admin.site.site_header = "Provisioning Manager: support"
 admin.site.site_title = "Provisioning Manager support"

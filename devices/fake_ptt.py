@@ -24,7 +24,7 @@ from email.message import Message
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from config.loopback import LoopbackServer
+from core.loopback import LoopbackServer
 from devices.ptt import API_PREFIX, SOURCE_MANUAL, SOURCE_PROVISIONING
 
 DEVICE_PREFIX = f"{API_PREFIX}/devices/"
@@ -32,7 +32,7 @@ DEVICE_PREFIX = f"{API_PREFIX}/devices/"
 
 class FakePttServer(LoopbackServer):
     """In-memory departments and device rows behind real HTTP on 127.0.0.1 (see
-    config.loopback). ``rows`` maps device_id -> (department, source)."""
+    core.loopback). ``rows`` maps device_id -> (department, source)."""
 
     thread_name = "fake-ptt"
 

@@ -31,7 +31,7 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 
-from config.http import error_text
+from core.http import error_text
 
 logger = logging.getLogger(__name__)
 

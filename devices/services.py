@@ -15,8 +15,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from accounts.errors import AlreadyExists, Missing, version_check
 from accounts.models import Customer, User
+from core.errors import AlreadyExists, Missing, version_check
 from devices.models import Device, DeviceKind, DeviceState, Site, SiteStatus
 from devices.ptt import PttClient, PttError, PttRejected, PttUnavailable, ptt_client
 from reports.models import AppId, Event, EventType, Severity

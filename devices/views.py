@@ -10,11 +10,11 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import FormView, TemplateView
 
-from accounts.errors import AlreadyExists
-from accounts.exports import CsvExportMixin
 from accounts.permissions import Action, Area
 from accounts.views import add_service_errors
 from accounts.views_base import FilteredListMixin, TenantViewMixin
+from core.errors import AlreadyExists
+from core.exports import CsvExportMixin
 from devices import services
 from devices.filters import SITE_STATUS_CHOICES, DeviceFilterSet, SiteFilterSet
 from devices.forms import SERVICE_FIELDS, DeviceAddForm

@@ -40,8 +40,8 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 
-from config.http import error_text
-from config.jsontext import JSONTextError, json_parse
+from core.http import error_text
+from core.jsontext import JSONTextError, json_parse
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from email.message import Message
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from config.loopback import LoopbackServer
+from core.loopback import LoopbackServer
 from licensing.backend import API_PREFIX
 
 ACCOUNTS_PREFIX = f"{API_PREFIX}/accounts/"
@@ -81,7 +81,7 @@ def demo_entitlements(account: str, *, now: datetime | None = None) -> list[dict
 
 
 class FakeEntitlementBackend(LoopbackServer):
-    """In-memory accounts behind real HTTP on 127.0.0.1 (see config.loopback).
+    """In-memory accounts behind real HTTP on 127.0.0.1 (see core.loopback).
     ``malformed`` may be set at any time, like ``down`` and ``delay``."""
 
     thread_name = "fake-entitlements"

@@ -17,9 +17,9 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from accounts.errors import Unavailable
 from accounts.models import Customer, Role, User
-from config.rawsql import db_datetime, insert_select, prepared_cursor
+from core.errors import Unavailable
+from core.rawsql import db_datetime, insert_select, prepared_cursor
 from devices.models import Device
 from licensing.backend import EntitlementBackendError, entitlement_source
 from licensing.models import (

@@ -18,11 +18,11 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.generic import TemplateView, View
 
-from accounts.exports import csv_response, filter_errors_response
 from accounts.models import Customer
 from accounts.permissions import Action, Area
 from accounts.tenancy import ScopedQuerysetMixin
 from accounts.views_base import FilteredListMixin, PortalView
+from core.exports import csv_response, filter_errors_response
 from licensing.filters import (
     AssignmentFilterSet,
     EntitlementFilterSet,

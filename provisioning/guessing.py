@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from config import ratelimit
+from core import ratelimit
 from provisioning.models import CODE_DIGITS, KnownNetwork, ProvisioningCode
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Customer, User
-from config.jsontext import JSONTextError, json_parse
+from core.jsontext import JSONTextError, json_parse
 from provisioning import services
 from provisioning.models import MAX_REDEMPTIONS
 

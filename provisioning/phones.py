@@ -24,10 +24,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.errors import InUse, Missing, version_check
 from accounts.models import Customer, User
-from config import ratelimit
-from config.jsontext import json_value_error
+from core import ratelimit
+from core.errors import InUse, Missing, version_check
+from core.jsontext import json_value_error
 from devices.models import Device, DeviceKind, DeviceState
 from devices.services import mac_display, mac_normalize
 from provisioning import guessing

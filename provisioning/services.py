@@ -19,10 +19,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.errors import InUse, version_check
 from accounts.models import Customer, User
-from config.jsontext import JSONTextError, json_parse, json_value_error
-from config.rawsql import db_datetime, insert_select, prepared_cursor
+from core.errors import InUse, version_check
+from core.jsontext import JSONTextError, json_parse, json_value_error
+from core.rawsql import db_datetime, insert_select, prepared_cursor
 from devices.models import Device, DeviceKind, DeviceState
 from devices.services import (
     device_kind_guess,

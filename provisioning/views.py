@@ -23,14 +23,14 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header
 from django.views.generic import FormView, TemplateView, View
 
-from accounts.errors import InUse, StaleVersion
-from accounts.exports import CsvExportMixin, csv_response
 from accounts.filters import UserFilterSet
 from accounts.models import User
 from accounts.permissions import Action, Area, can
 from accounts.views import add_service_errors
 from accounts.views_base import FilteredListMixin, TenantViewMixin
-from config.client import client_ip
+from core.client import client_ip
+from core.errors import InUse, StaleVersion
+from core.exports import CsvExportMixin, csv_response
 from devices.models import Device, DeviceKind, DeviceState
 from provisioning import phones, services
 from provisioning.filters import (

@@ -5,10 +5,10 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.generic import TemplateView, View
 
-from accounts.exports import csv_response, filter_errors_response
 from accounts.models import Customer
 from accounts.permissions import Action, Area, can
 from accounts.views_base import PortalView
+from core.exports import csv_response, filter_errors_response
 from reports.api.dashboard import (
     DashboardQuerySerializer,
     LicenseChartSerializer,

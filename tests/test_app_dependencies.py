@@ -1,18 +1,18 @@
-"""The apps import one way (ARCHITECTURE.md, "App order"): each app may import only the
-apps before it in APP_ORDER, so the graph of app imports has no cycle and accounts, the
-base, imports no domain app.
+"""The product's packages import one way (ARCHITECTURE.md, "App order"): each may import
+only the packages before it in ORDER, so the graph of imports has no cycle. `core`, the
+shared kernel, imports no other package; `accounts`, the base app, imports only `core`;
+`config` (settings, URLs, Celery, serving) sits on top and may import every one. There is
+no list of exceptions.
 
 Every `import x` and `from x import y` counts, at module level or inside a function,
-relative ones too; migrations are left out (Django writes them). `config` is split in
-two: its helper modules (CONFIG_HELPERS) sit below every app and may import none; the
-rest of it (settings, urls, celery, the demo loader) sits on top and may import all.
+relative ones too; migrations are left out (Django writes them).
 
 How a failure reads, from the synthetic tree of the second test (a cycle and a base app
 importing a domain app):
 
-    accounts/services.py:1 imports provisioning (accounts may import only config helpers)
-    devices/services.py:1 imports provisioning (devices may import only config helpers,
-    accounts, reports)
+    accounts/services.py:1 imports provisioning (accounts may import only core)
+    devices/services.py:1 imports provisioning (devices may import only core, accounts,
+    reports)
     cycle: accounts -> provisioning -> devices -> accounts
     cycle: devices -> provisioning -> devices
 """
@@ -25,27 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Base first. Each may import the ones before it.
-APP_ORDER = ["accounts", "reports", "devices", "licensing", "provisioning", "ztp"]
-# config's modules that any app may use; they import no app themselves.
-CONFIG_HELPERS = {
-    "config",  # the version, and the Celery app every worker loads
-    "config.celery",
-    "config.client",
-    "config.env",
-    "config.gunicorn",
-    "config.health",
-    "config.http",
-    "config.jsontext",
-    "config.logs",
-    "config.loopback",
-    "config.metrics",
-    "config.observability",
-    "config.ratelimit",
-    "config.rawsql",
-}
-HELPERS = "config helpers"
-TOP = "config"
+# Ground floor first. Each may import the ones before it.
+ORDER = ["core", "accounts", "reports", "devices", "licensing", "provisioning", "ztp", "config"]
 
 
 @dataclass(frozen=True)
@@ -56,13 +37,9 @@ class Arrow:
 
 
 def node_of(module: str) -> str | None:
-    """The node of the app graph a dotted module belongs to, or None outside the project."""
-    if module in CONFIG_HELPERS:
-        return HELPERS
+    """The package a dotted module belongs to, or None outside the product."""
     top = module.split(".")[0]
-    if top == "config":
-        return TOP
-    return top if top in APP_ORDER else None
+    return top if top in ORDER else None
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -85,7 +62,7 @@ def imported_modules(tree: ast.AST, module: str, is_package: bool):
                 anchor = package.split(".")
                 anchor = anchor[: len(anchor) - (node.level - 1)]
                 base = ".".join([*anchor, base] if base else anchor)
-            # `from config import env` imports config.env, not just config.
+            # `from core import ratelimit` imports core.ratelimit, not just core.
             for alias in node.names:
                 yield (f"{base}.{alias.name}", node.lineno)
             yield base, node.lineno
@@ -94,7 +71,7 @@ def imported_modules(tree: ast.AST, module: str, is_package: bool):
 def arrows(root: Path) -> list[Arrow]:
     """Every import from one node of the app graph to another under `root`."""
     found: dict[tuple[str, str, str], Arrow] = {}
-    for top in [*APP_ORDER, "config"]:
+    for top in ORDER:
         for path in sorted((root / top).rglob("*.py")) if (root / top).is_dir() else []:
             if "migrations" in path.parts:
                 continue
@@ -106,27 +83,22 @@ def arrows(root: Path) -> list[Arrow]:
                 target = node_of(name)
                 if target is None or target == source:
                     continue
-                if target == TOP and name.split(".")[0] == "config":
-                    # `from config.x import y` also yields "config.x.y": judge the module.
-                    target = node_of(name.rpartition(".")[0]) or target
-                    if target == source:
-                        continue
                 key = (source, target, f"{path.relative_to(root)}:{line}")
                 found[key] = Arrow(source, target, key[2])
     return list(found.values())
 
 
 def allowed(source: str) -> list[str]:
-    if source == HELPERS:
-        return []
-    if source == TOP:
-        return [HELPERS, *APP_ORDER]
-    return [HELPERS, *APP_ORDER[: APP_ORDER.index(source)]]
+    return ORDER[: ORDER.index(source)]
 
 
 def violations(found: list[Arrow]) -> list[str]:
+    def rule(source: str) -> str:
+        below = allowed(source)
+        return f"may import only {', '.join(below)}" if below else "may import no other package"
+
     return sorted(
-        f"{a.where} imports {a.target} ({a.source} may import only {', '.join(allowed(a.source))})"
+        f"{a.where} imports {a.target} ({a.source} {rule(a.source)})"
         for a in found
         if a.target not in allowed(a.source)
     )
@@ -167,7 +139,8 @@ def test_the_check_catches_a_cycle_and_a_base_app_importing_a_domain_app(tmp_pat
         "accounts/services.py": "from provisioning.services import defaults\n",
         "provisioning/services.py": "def f():\n    from devices import services\n",
         "devices/services.py": "from ..provisioning import models\n",
-        "devices/models.py": "from accounts.models import Customer\nfrom config.http import x\n",
+        "devices/models.py": "from accounts.models import Customer\nfrom core.http import x\n",
+        "core/http.py": "from config.settings import y\n",
         "config/urls.py": "from provisioning import views\n",
     }
     for name, text in files.items():
@@ -175,12 +148,14 @@ def test_the_check_catches_a_cycle_and_a_base_app_importing_a_domain_app(tmp_pat
         (tmp_path / name).write_text(text)
     found = arrows(tmp_path)
     assert violations(found) == [
-        "accounts/services.py:1 imports provisioning (accounts may import only config helpers)",
-        "devices/services.py:1 imports provisioning (devices may import only config helpers, "
-        "accounts, reports)",
+        "accounts/services.py:1 imports provisioning (accounts may import only core)",
+        "core/http.py:1 imports config (core may import no other package)",
+        "devices/services.py:1 imports provisioning (devices may import only core, accounts, "
+        "reports)",
     ]
     assert cycles(found) == [
         "cycle: accounts -> provisioning -> devices -> accounts",
+        "cycle: config -> provisioning -> devices -> core -> config",
         "cycle: devices -> provisioning -> devices",
     ]
 
@@ -191,6 +166,6 @@ def test_a_function_level_import_counts(tmp_path):
         "def run():\n    import provisioning.services\n"
     )
     assert violations(arrows(tmp_path)) == [
-        "licensing/tasks.py:2 imports provisioning (licensing may import only config helpers, "
-        "accounts, reports, devices)"
+        "licensing/tasks.py:2 imports provisioning (licensing may import only core, accounts, "
+        "reports, devices)"
     ]

@@ -1,4 +1,4 @@
-"""One client address everywhere (config.client): the rate limits, History and the login
+"""One client address everywhere (core.client): the rate limits, History and the login
 lock-out all read it the same way, and X-Forwarded-For counts only behind the trusted
 proxies NUM_PROXIES names. Guessing tokens is cut short per address, and new token
 values are long enough not to be guessed."""
@@ -9,7 +9,7 @@ import pytest
 from django.test import RequestFactory
 from rest_framework.test import APIClient
 
-from config.client import client_ip
+from core.client import client_ip
 from provisioning.models import Bootstrap, Token
 from provisioning.services import new_token_value, token_save
 from reports.models import AppId, History, HistoryResult

@@ -19,7 +19,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from config import ratelimit
+from core import ratelimit
 from provisioning.models import Bootstrap, Token
 from reports.models import AppId, Event, EventType
 

@@ -46,7 +46,8 @@ from django.utils import timezone
 from kombu import Connection
 from rest_framework.test import APIClient
 
-from config import celery_app, ratelimit
+from config import celery_app
+from core import ratelimit
 from devices.fake_ptt import FakePttServer
 from devices.models import Device, DeviceKind, Site, SiteStatus
 from devices.ptt import PttClient
@@ -278,7 +279,7 @@ def test_device_requests_answer_while_redis_is_down(
         assert int(refused["Retry-After"]) > 0
 
     messages = [(r.name, r.getMessage()) for r in caplog.records if r.levelno >= logging.WARNING]
-    fallback = [m for name, m in messages if name == "config.ratelimit"]
+    fallback = [m for name, m in messages if name == "core.ratelimit"]
     assert len(fallback) == 1, messages  # logged once, not once per request
     assert fallback[0].startswith("rate limits: shared cache unreachable, counting per process")
     queueing = [m for name, m in messages if name == "devices.tasks"]

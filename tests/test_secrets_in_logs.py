@@ -8,7 +8,7 @@ import logging
 import httpx
 import pytest
 
-from config.http import error_text
+from core.http import error_text
 from tests.ztp.test_sraps import URL, adapter_for
 from ztp.fake_sraps import FakeSraps
 

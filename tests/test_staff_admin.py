@@ -227,7 +227,7 @@ def test_history_and_events_never_count_the_whole_table(staff_client, customer, 
 def test_bad_list_filters_are_refused_not_a_server_error(staff_client, model, params):
     response = staff_client.get(admin_url(model, "changelist"), params)
     if any("\x00" in value for value in params.values()):
-        # Refused before any view: no address may carry a NUL (accounts.middleware).
+        # Refused before any view: no address may carry a NUL (core.middleware).
         assert response.status_code == 400
     else:
         assert response.status_code == 302

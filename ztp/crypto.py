@@ -16,7 +16,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
-from accounts.errors import Unavailable
+from core.errors import Unavailable
 
 
 class EncryptionUnavailable(Unavailable):

@@ -31,7 +31,7 @@ from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from config import loopback
+from core import loopback
 from ztp import hawk
 
 API_PREFIX = "/api/v1/"
@@ -56,7 +56,7 @@ class Answer:
 
 
 class _Handler(loopback._Handler):
-    """config.loopback's handler, able to send the headers of an `Answer`."""
+    """core.loopback's handler, able to send the headers of an `Answer`."""
 
     _extra: tuple = ()
 
@@ -109,7 +109,7 @@ class FakeSraps(loopback.LoopbackServer):
         self._profiles: dict[str, dict[str, Any]] = {}
         self._endpoints: dict[str, dict[str, Any]] = {}  # mac -> endpoint (with "company")
 
-    # --- serving (config.loopback, with response headers) -----------------------------
+    # --- serving (core.loopback, with response headers) -----------------------------
 
     def start(self) -> FakeSraps:
         if self._httpd is not None:

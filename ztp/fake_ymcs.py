@@ -27,7 +27,7 @@ from email.message import Message
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from config.loopback import LoopbackServer
+from core.loopback import LoopbackServer
 
 TRUNCATED = b'{"access_token": "'
 _MAC = re.compile(r"[0-9a-f]{12}")

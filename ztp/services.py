@@ -11,7 +11,7 @@ credentials are replaced by a single UPDATE, so a reader sees the old ones or th
 
 Every action writes one Event (type ZTP_<ACTION>), whatever its outcome. A failure is also
 stored on the account (`last_error`, status Error) for the card to show, and raised as an
-accounts.errors refusal whose sentence says what to do next.
+core.errors refusal whose sentence says what to do next.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from django.db import IntegrityError
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from accounts.errors import AlreadyExists, InUse, Missing, ServiceError, Unavailable
 from accounts.models import Customer, User
+from core.errors import AlreadyExists, InUse, Missing, ServiceError, Unavailable
 from devices.services import mac_display, mac_normalize
 from provisioning import phones
 from reports.models import Severity

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from config.http import error_text
+from core.http import error_text
 from ztp.adapters import (
     READ_ATTEMPTS,
     CredentialsRejected,

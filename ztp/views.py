@@ -22,9 +22,9 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.generic import TemplateView, View
 
-from accounts.errors import ServiceError
 from accounts.permissions import Action, Area, can
 from accounts.views_base import FilteredListMixin, PortalView, TenantViewMixin
+from core.errors import ServiceError
 from provisioning import phones
 from ztp import services
 from ztp.filters import ZtpPhoneFilterSet

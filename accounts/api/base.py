@@ -28,12 +28,12 @@ from rest_framework.response import Response
 from rest_framework.utils import encoders
 from rest_framework.views import APIView
 
-from accounts.api.exceptions import Refused
-from accounts.api.pagination import PagePagination
-from accounts.errors import ANY_VERSION, StaleVersion
 from accounts.models import Customer
 from accounts.permissions import Action, can
 from accounts.tenancy import ScopedQuerysetMixin, acting_customer, staff_acting_record
+from core.api.exceptions import Refused
+from core.api.pagination import PagePagination
+from core.errors import ANY_VERSION, StaleVersion
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ class AdminAPIMixin:
       `?customer=<slug>` (recorded in the audit log once per access token or session),
       however the request authenticated (a token or the portal's session): the customer
       staff picked in the portal does not carry over.
-    - Service refusals become answers (accounts.api.exceptions, the API's one exception
+    - Service refusals become answers (core.api.exceptions, the API's one exception
       handler): a django ValidationError is 400 naming the fields (renamed through
       `service_fields`), a ServiceError is {"error", "detail"} with its status.
     """

@@ -15,8 +15,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts import services
-from accounts.api.fields import StrictCharField, StrictEmailField
 from accounts.models import Role, User
+from core.api.fields import StrictCharField, StrictEmailField
 
 # The time of the login a refresh token descends from (the OpenID Connect claim name).
 AUTH_TIME_CLAIM = "auth_time"

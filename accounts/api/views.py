@@ -21,7 +21,6 @@ from accounts.api.base import (
     TenantViewSet,
     error_response,
 )
-from accounts.api.parsers import StrictJSONParser
 from accounts.api.serializers import (
     AdminLoginSerializer,
     AdminRefreshSerializer,
@@ -36,6 +35,7 @@ from accounts.filters import UserFilterSet
 from accounts.models import User
 from accounts.permissions import Area
 from accounts.tenancy import acting_customer
+from core.api.parsers import StrictJSONParser
 
 
 def _token_response(request, *, access: str, refresh: str) -> Response:

@@ -6,7 +6,7 @@ import copy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.api.fields import NOT_BLANK_PATTERN
+from core.api.fields import NOT_BLANK_PATTERN
 from devices.models import Device, DeviceKind, DeviceState, SiteStatus
 from devices.services import THIRD_PARTY_MARKER, VENDOR_ANDROID_ID_MARKER
 from reports.models import AppId

@@ -12,9 +12,9 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from accounts.api.base import CUSTOMER_PARAMETER, TenantViewSet, error_response
-from accounts.api.pagination import PagePagination
-from accounts.api.parsers import StrictJSONParser
 from accounts.permissions import Area
+from core.api.pagination import PagePagination
+from core.api.parsers import StrictJSONParser
 from devices import services
 from devices.api.serializers import (
     DEVICE_ID_MAX_LENGTH,

@@ -19,8 +19,8 @@ from accounts.api.base import (
     AdminAPIView,
     error_response,
 )
-from accounts.api.pagination import PagePagination
 from accounts.permissions import Area
+from core.api.pagination import PagePagination
 from licensing.api.serializers import (
     AssignmentSerializer,
     EntitlementSummarySerializer,

@@ -26,11 +26,11 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from accounts.api.base import APISchema, error_response
-from accounts.api.exceptions import DATABASE_RETRY_AFTER, DatabaseUnavailable
-from accounts.api.fields import NOT_BLANK_PATTERN, StrictCharField
-from accounts.api.parsers import StrictJSONParser
-from config import ratelimit
-from config.client import client_ip
+from core import ratelimit
+from core.api.exceptions import DATABASE_RETRY_AFTER, DatabaseUnavailable
+from core.api.fields import NOT_BLANK_PATTERN, StrictCharField
+from core.api.parsers import StrictJSONParser
+from core.client import client_ip
 from devices.services import mac_normalize
 from licensing.models import Feature
 from provisioning.api.serializers import TokenValueField
@@ -44,9 +44,9 @@ log = logging.getLogger(__name__)
 
 class DeviceLimits(BaseThrottle):
     """Every rate limit of a device request, counted in one round trip to the shared
-    cache (config.ratelimit):
+    cache (core.ratelimit):
 
-    - requests per client address (config.client: behind NUM_PROXIES trusted proxies);
+    - requests per client address (core.client: behind NUM_PROXIES trusted proxies);
     - requests per token, whoever sends them: guessing one token from many addresses;
     - refused token and code presentations per address, only looked at here (the view
       counts them when it refuses): a guesser is stopped long before a fleet is.

@@ -9,11 +9,11 @@ from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from accounts.api.base import CUSTOMER_PARAMETER, TenantViewSet, error_response
-from accounts.api.fields import StrictCharField
-from accounts.api.parsers import StrictJSONParser
 from accounts.models import User
 from accounts.permissions import Area
-from config.client import client_ip
+from core.api.fields import StrictCharField
+from core.api.parsers import StrictJSONParser
+from core.client import client_ip
 from provisioning import phones
 from provisioning.filters import (
     CategoryFilterSet,

@@ -8,7 +8,7 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.api.fields import QueryBooleanField, QueryIntegerField, StrictCharField, or_empty
+from core.api.fields import QueryBooleanField, QueryIntegerField, StrictCharField, or_empty
 from provisioning.models import (
     MAX_REDEMPTIONS,
     TOKEN_CHARACTERS,

@@ -28,8 +28,8 @@ from accounts.api.base import (
     TenantViewSet,
     error_response,
 )
-from accounts.api.parsers import PayloadTooLarge, read_limited
 from accounts.permissions import Action, Area, can
+from core.api.parsers import PayloadTooLarge, read_limited
 from devices.api import views as devices_api
 from devices.models import Device
 from provisioning import importing, services

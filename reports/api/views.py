@@ -19,8 +19,8 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from accounts.api.base import AdminAPIMixin
-from accounts.api.pagination import PagePagination
 from accounts.permissions import Area
+from core.api.pagination import PagePagination
 from reports.api.serializers import EventSerializer, HistorySerializer
 from reports.filters import EventFilterSet, HistoryFilterSet
 from reports.lists import ReportScopeMixin

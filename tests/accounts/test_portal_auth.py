@@ -102,9 +102,9 @@ def test_toolbar_shows_user_customer_swagger_and_version(portal_client, super_ad
     assert super_admin.username in body
     assert customer.contact_email in body
     assert reverse("swagger_ui") in body
-    import config
+    import core
 
-    assert f"v{config.__version__}" in body
+    assert f"v{core.__version__}" in body
 
 
 @pytest.mark.django_db

@@ -13,7 +13,7 @@ from django.utils import timezone
 from freezegun import freeze_time
 from rest_framework.test import APIClient
 
-from config import ratelimit
+from core import ratelimit
 from provisioning import guessing
 from provisioning.models import Category, KnownNetwork, ProvisioningCode
 from provisioning.phones import provisioning_code_issue

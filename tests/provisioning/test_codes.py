@@ -503,7 +503,7 @@ def test_createprovisioningcode_errors_name_the_option(
 
 
 def test_a_system_key_registers_phones_until_revoked_or_disabled(customer, admin, phones):
-    from accounts.errors import Missing
+    from core.errors import Missing
     from provisioning.phones import auto_provisioning_key_issue, auto_provisioning_key_revoke
 
     with pytest.raises(Missing, match="no provisioning token"):

@@ -3,8 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from accounts.errors import InUse, StaleVersion
 from accounts.services import customer_create
+from core.errors import InUse, StaleVersion
 from provisioning.models import Bootstrap, Token
 from provisioning.services import (
     bootstrap_delete,

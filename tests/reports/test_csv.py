@@ -12,7 +12,7 @@ import pytest
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 
-from accounts.exports import csv_cell
+from core.exports import csv_cell
 from provisioning import phones
 from provisioning.models import Category
 from reports.models import History

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.utils import timezone
 
-from accounts.errors import Missing, Unavailable
+from core.errors import Missing, Unavailable
 from provisioning.models import AutoProvisioningKey
 from reports.models import Event, Severity
 from ztp import crypto, services

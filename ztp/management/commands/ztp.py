@@ -4,9 +4,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.errors import ServiceError
 from accounts.management.utils import describe
 from accounts.models import Customer
+from core.errors import ServiceError
 from ztp import crypto, services
 from ztp.models import Vendor
 

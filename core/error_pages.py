@@ -20,7 +20,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template import loader
 
-from accounts.middleware import database_unavailable, is_api
+from core.middleware import database_unavailable, is_api
 
 log = logging.getLogger("django.request")
 

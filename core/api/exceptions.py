@@ -20,7 +20,7 @@ from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.exceptions import PermissionDenied as DRFPermissionDenied
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from accounts.errors import AlreadyExists, InUse, Missing, ServiceError, StaleVersion, Unavailable
+from core.errors import AlreadyExists, InUse, Missing, ServiceError, StaleVersion, Unavailable
 
 log = logging.getLogger(__name__)
 

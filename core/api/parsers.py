@@ -1,4 +1,4 @@
-"""The one JSON parser of every API (device and admin): strict JSON (config.jsontext), a
+"""The one JSON parser of every API (device and admin): strict JSON (core.jsontext), a
 size limit answered 413, and errors that name the body."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import BaseParser
 
-from config.jsontext import JSONTextError, json_parse
+from core.jsontext import JSONTextError, json_parse
 
 
 class PayloadTooLarge(APIException):

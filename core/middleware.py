@@ -6,7 +6,7 @@
   (an unknown path's 404, an oversized form body).
 - A database that cannot be reached (connection pool exhausted, server down) answers 503
   with Retry-After on every path, never a 500. The API views answer it themselves
-  (accounts.api.exceptions); this catches the portal's.
+  (core.api.exceptions); this catches the portal's.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 
-from accounts.api.exceptions import DATABASE_RETRY_AFTER
+from core.api.exceptions import DATABASE_RETRY_AFTER
 
 log = logging.getLogger(__name__)
 
