@@ -88,6 +88,12 @@ class Token(TenantModel):
             # A device presents only the token, so it is unique across all customers,
             # ignoring case.
             models.UniqueConstraint(Lower("value"), name="%(app_label)s_%(class)s_unique_value"),
+            # None allows any number; 0 would be a token no device can redeem that the
+            # lists call usable.
+            models.CheckConstraint(
+                condition=models.Q(max_redemptions__isnull=True) | models.Q(max_redemptions__gte=1),
+                name="%(app_label)s_%(class)s_max_redemptions_positive",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -101,7 +107,8 @@ class Token(TenantModel):
     @property
     def is_used_up(self) -> bool:
         """Redeemed as often as allowed: a new device gets 410 (the list marks it)."""
-        return bool(self.max_redemptions) and self.redemption_count >= self.max_redemptions
+        # As the redemption's SQL: max_redemptions IS NULL OR redemption_count < it.
+        return self.max_redemptions is not None and self.redemption_count >= self.max_redemptions
 
     @property
     def intent_url(self) -> str:
