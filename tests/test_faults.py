@@ -14,6 +14,7 @@ import copy
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -654,7 +655,14 @@ class WorkerProcess:
         )
 
     def pool_child(self) -> int:
-        """The pid of the pool process that runs the tasks."""
+        """The pid of the pool process that runs the tasks. Read once the worker says it
+        is ready: before that, a child may be a passing helper process of its start-up
+        (seen under load: the test then killed that one and the task ran untouched)."""
+        wait_for(
+            lambda: re.search(r"@\S+ ready\.", self.output(whole=True)),
+            timeout=60,
+            what="the worker to be ready",
+        )
         children = wait_for(
             lambda: _process_children(self.process.pid), timeout=60, what="the worker's pool"
         )
