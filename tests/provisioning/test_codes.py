@@ -573,3 +573,51 @@ def test_a_code_redemption_costs_the_same_statements_however_many_jobs_apply(
             "INSERT",
         ]
     )
+
+
+@pytest.mark.django_db
+def test_an_automatic_registration_costs_the_same_statements_however_many_jobs_apply(
+    customer, admin, phones
+):
+    token = auto_provisioning_enable(customer=customer, user=admin, token=STRONG)
+
+    def statements(config_types: int, mac: str) -> list[str]:
+        for n in range(config_types):
+            config_job_create(
+                customer=customer,
+                user=admin,
+                category=phones,
+                config_type=f"auto-{config_types}-{n}",
+                parameters={"value": n},
+            )
+        with CaptureQueriesContext(connection) as captured:
+            response = auto(token=token, mac=mac)
+        assert response.status_code == 200, response.json()
+        assert len(response.json()["configJobs"]) >= config_types
+        return [
+            q["sql"].split()[0]
+            for q in captured.captured_queries
+            if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT"))
+        ]
+
+    software_job_create(customer=customer, user=admin, category=phones, firmware={"version": "1"})
+    few = statements(1, "009033000011")
+    many = statements(8, "009033000012")
+    # The domain's setup with its token, the category, the device (looked up, then
+    # written), the latest software job, the latest job of each config type (one query),
+    # the deliveries (one insert), the network seen, the History row: never one per job.
+    assert (
+        few
+        == many
+        == [
+            "SELECT",
+            "SELECT",
+            "SELECT",
+            "INSERT",
+            "SELECT",
+            "SELECT",
+            "INSERT",
+            "INSERT",
+            "INSERT",
+        ]
+    )
