@@ -30,9 +30,9 @@ MENU: list[tuple[str, list[Entry]]] = [
     (
         "Phones",
         [
-            Entry("Add a phone", "provisioning:phone_add", Area.PHONES),
-            Entry("Register phones", "provisioning:rollout_list", Area.PROVISIONING, Action.CHANGE),
-            Entry("Automatic provisioning", "provisioning:auto_provisioning", Area.PROVISIONING),
+            Entry("Add a phone", "phones:phone_add", Area.PHONES),
+            Entry("Register phones", "phones:rollout_list", Area.PROVISIONING, Action.CHANGE),
+            Entry("Automatic provisioning", "phones:auto_provisioning", Area.PROVISIONING),
         ],
     ),
     (
@@ -53,11 +53,11 @@ MENU: list[tuple[str, list[Entry]]] = [
         "System",
         [
             # The acting customer and its ZTP card (ztp.views; every role sees the page).
-            Entry("Customer", "accounts:customer_detail", Area.DASHBOARD),
+            Entry("Customer", "ztp:customer_detail", Area.DASHBOARD),
             Entry("Sites", "devices:site_list", Area.SITES),
             Entry("Devices", "devices:device_list", Area.DEVICES),
-            Entry("Categories", "provisioning:category_list", Area.PROVISIONING),
-            Entry("Update jobs", "provisioning:job_list", Area.PROVISIONING),
+            Entry("Categories", "phones:category_list", Area.PROVISIONING),
+            Entry("Update jobs", "phones:job_list", Area.PROVISIONING),
             Entry("Portal Users", "accounts:user_list", Area.USERS),
         ],
     ),

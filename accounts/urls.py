@@ -24,7 +24,7 @@ urlpatterns = [
     path("system/users/<int:pk>/edit", views.UserUpdateView.as_view(), name="user_edit"),
     path("system/users/<int:pk>/delete", views.UserDeleteView.as_view(), name="user_delete"),
     path("customer/switch", views.CustomerSwitchView.as_view(), name="customer_switch"),
-    # The customer page itself (accounts:customer_detail) is mounted by config/urls.py.
+    # The customer page itself (ztp:customer_detail) is mounted by config/urls.py.
     path(
         "system/customer/settings", views.CustomerSettingsView.as_view(), name="customer_settings"
     ),

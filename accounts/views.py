@@ -22,7 +22,7 @@ from accounts.models import Customer, User
 from accounts.permissions import Action, Area
 from accounts.signals import password_reset
 from accounts.tenancy import SESSION_KEY, staff_acting_record
-from accounts.views_base import FilteredListMixin, PortalView, TenantViewMixin
+from accounts.views_base import FilteredListMixin, PortalView, TenantViewMixin, add_service_errors
 from core.client import client_ip
 from core.errors import StaleVersion
 from core.exports import CsvExportMixin
@@ -87,15 +87,6 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "accounts/password_reset_complete.html"
-
-
-def add_service_errors(form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form field it names."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, messages_ in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages_)
 
 
 class UserListView(CsvExportMixin, FilteredListMixin, TenantViewMixin, TemplateView):
@@ -284,4 +275,4 @@ class CustomerSettingsView(PortalView, FormView):
             add_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, f"Saved: times are shown in {self.customer.time_zone}.")
-        return redirect("accounts:customer_detail")
+        return redirect("ztp:customer_detail")

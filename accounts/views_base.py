@@ -11,10 +11,10 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.mixins import AccessMixin
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.views.generic import TemplateView
@@ -197,3 +197,27 @@ class FilteredListMixin:
         except ValueError:
             return self.paginate_by
         return min(max(size, 1), self.max_page_size)
+
+
+class TenantObjectMixin:
+    """Detail, edit, delete and QR pages: the object comes from the tenant queryset, so
+    another customer's pk is a 404."""
+
+    object = None
+
+    def get_object(self):
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(object=self.object, **kwargs)
+
+
+def add_service_errors(form, error: ValidationError, renamed: dict | None = None) -> None:
+    """Show a service's ValidationError on the form field it names; `renamed` maps the
+    services' (API) field names to the form's."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, messages_ in error.message_dict.items():
+        field = (renamed or {}).get(field, field)
+        form.add_error(field if field in form.fields else None, messages_)

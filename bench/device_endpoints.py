@@ -89,8 +89,9 @@ def _load(work: Path) -> dict[str, Path]:
     from accounts.services import customer_create
     from devices.models import Device, DeviceKind
     from licensing.models import Assignment, Entitlement, LicenseType
-    from provisioning.models import Bootstrap, Category, ProvisioningCode, Token
-    from provisioning.phones import code_generate
+    from phones.models import Category, ProvisioningCode
+    from phones.services.codes import code_generate
+    from provisioning.models import Bootstrap, Token
     from reports.models import AppId
 
     now = timezone.now()

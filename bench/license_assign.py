@@ -1,4 +1,4 @@
-"""Time license requests (provisioning.services.license_request, whose pool side is
+"""Time license requests (gateway.services.licenses.license_request, whose pool side is
 licensing.services.license_take): one at a time, then from many threads at once.
 
 Meant to run against PostgreSQL, the production database, through DATABASE_URL (the
@@ -50,9 +50,10 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import Customer  # noqa: E402
 from devices.models import Device, DeviceKind  # noqa: E402
+from gateway.services.licenses import license_request  # noqa: E402
 from licensing.models import Assignment, Entitlement, LicenseType  # noqa: E402
 from provisioning.models import Bootstrap, Token  # noqa: E402
-from provisioning.services import customer_defaults_create, license_request  # noqa: E402
+from provisioning.services import customer_defaults_create  # noqa: E402
 from reports.models import Event, History, HistoryResult  # noqa: E402
 
 BATCH = 5000

@@ -36,7 +36,7 @@ from django.test.utils import setup_test_environment  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
 from accounts.models import Customer, Role, User  # noqa: E402
-from provisioning.models import Category, ProvisioningCode, Rollout  # noqa: E402
+from phones.models import Category, ProvisioningCode, Rollout  # noqa: E402
 from reports.models import Event  # noqa: E402
 
 
@@ -82,7 +82,7 @@ def main() -> None:
         client = Client()
         client.force_login(admin)
         # Step 3 of the wizard, "all users" ticked: one POST creates the rollout.
-        url = reverse("provisioning:rollout_users")
+        url = reverse("phones:rollout_users")
         data = {"category": category.pk, "all": "1", "go": "create", "q": "", "shown_q": ""}
         start = time.perf_counter()
         response = client.post(url, data)
@@ -92,7 +92,7 @@ def main() -> None:
         rollout = Rollout.objects.filter(customer=customer).latest("pk")
         codes = rollout.codes.count()
         start = time.perf_counter()
-        csv = client.get(reverse("provisioning:rollout_csv", args=[rollout.pk]))
+        csv = client.get(reverse("phones:rollout_csv", args=[rollout.pk]))
         size = sum(len(chunk) for chunk in csv.streaming_content)
         csv_elapsed = time.perf_counter() - start
         print(f"database: {connection.vendor}")

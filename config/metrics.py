@@ -8,7 +8,7 @@ runserver and the tests) the metrics are this process's own.
 
 Every label has a bounded set of values: a route is the URL pattern's name (never the
 raw path), a device endpoint's result is the error code the answer carries (one of the
-codes of provisioning.api.device, which name the History result) or "ok", a task is a
+codes of gateway.api.device, which name the History result) or "ok", a task is a
 registered task's name. Every metric has labels, so that importing this module writes no
 file in the multiprocess folder.
 """

@@ -22,7 +22,7 @@ from config.env import (
 )
 from devices import schedule as devices_schedule
 from licensing import schedule as licensing_schedule
-from provisioning import schedule as provisioning_schedule
+from phones import schedule as phones_schedule
 from reports import schedule as reports_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "provisioning",
+    "phones",
+    "gateway",
     "devices",
     "licensing",
     "reports",
@@ -224,7 +226,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BEAT_SCHEDULE = {
     **devices_schedule.SCHEDULE,
     **licensing_schedule.SCHEDULE,
-    **provisioning_schedule.SCHEDULE,
+    **phones_schedule.SCHEDULE,
     **reports_schedule.SCHEDULE,
 }
 
@@ -292,7 +294,7 @@ DEVICE_RATE_PER_IP = env_rate("DEVICE_RATE_PER_IP", "300/min")
 DEVICE_RATE_PER_TOKEN = env_rate("DEVICE_RATE_PER_TOKEN", "1200/min")
 DEVICE_FAILURES_PER_IP = env_rate("DEVICE_FAILURES_PER_IP", "30/hour")
 # Provisioning codes: 12 random digits are found only by trying, so wrong tries are
-# budgeted (provisioning.guessing) to keep a guesser's daily odds of hitting any pending
+# budgeted (phones.guessing) to keep a guesser's daily odds of hitting any pending
 # code at CODE_GUESS_ODDS_PER_DAY however many are pending, and at most CODE_FAILURES_MAX
 # when few are; and redemptions of one customer's codes.
 CODE_GUESS_ODDS_PER_DAY = env_fraction("CODE_GUESS_ODDS_PER_DAY", 4e-7)

@@ -3,17 +3,15 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts import urls as accounts_urls
 from accounts import views as accounts_views
 from accounts.api.urls import api_urlpatterns as accounts_api
 from config.health import probe_urlpatterns
-from devices import urls as devices_urls
+from gateway.api.urls import api_urlpatterns as gateway_api
+from gateway.api.urls import device_urlpatterns
 from licensing.api.urls import api_urlpatterns as licensing_api
-from provisioning.api.device_urls import device_urlpatterns
+from phones.api.urls import api_urlpatterns as phones_api
 from provisioning.api.urls import api_urlpatterns as provisioning_api
-from provisioning.urls import device_page_urlpatterns
 from reports.api.urls import api_urlpatterns as reports_api
-from ztp.urls import customer_page_urlpatterns
 
 # The portal's error pages (core.error_pages; also under DEBUG, through its middleware).
 handler403 = "core.error_pages.permission_denied"
@@ -24,7 +22,14 @@ admin.site.site_header = "Provisioning Manager: support"
 admin.site.site_title = "Provisioning Manager support"
 
 # Every app's api/urls.py exports api_urlpatterns; they share one prefix and namespace.
-api_urlpatterns = [*accounts_api, *reports_api, *provisioning_api, *licensing_api]
+api_urlpatterns = [
+    *accounts_api,
+    *reports_api,
+    *provisioning_api,
+    *gateway_api,
+    *phones_api,
+    *licensing_api,
+]
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="reports:dashboard", permanent=False)),
@@ -36,17 +41,12 @@ urlpatterns = [
     path("admin/api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger_ui"),
     path("admin/api/v1/", include((api_urlpatterns, "api"))),
     path("device/api/v1/", include((device_urlpatterns, "device"))),
-    # The customer page (ztp.views) joins the accounts namespace: accounts:customer_detail.
-    path(
-        "admin/",
-        include(([*accounts_urls.urlpatterns, *customer_page_urlpatterns], accounts_urls.app_name)),
-    ),
+    path("admin/", include("accounts.urls")),
     path("admin/", include("reports.urls")),
     path("admin/", include("provisioning.urls")),
+    path("admin/", include("phones.urls")),
     path("admin/", include("licensing.urls")),
-    path(
-        "admin/",
-        include(([*devices_urls.urlpatterns, *device_page_urlpatterns], devices_urls.app_name)),
-    ),
+    path("admin/", include("devices.urls")),
+    path("admin/", include("gateway.urls")),
     path("admin/", include("ztp.urls")),
 ]

@@ -39,3 +39,8 @@ def _is_ip(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def public_base_url(request: HttpRequest) -> str:
+    """Where devices reach this server: PUBLIC_URL, else the address of this request."""
+    return settings.PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")

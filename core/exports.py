@@ -9,6 +9,7 @@ would run as a formula are escaped (CSV injection)."""
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
@@ -29,6 +30,11 @@ def csv_cell(value: Any, zone: tzinfo | None = None) -> str:
         return timezone.localtime(value, zone).isoformat(timespec="seconds")
     text = str(value)
     return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+
+
+def json_cell(value: Any) -> str:
+    """JSON for a CSV cell."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 class _Echo:

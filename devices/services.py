@@ -516,7 +516,7 @@ def inactive_site_devices_sweep(*, now: datetime | None = None) -> dict[str, int
 
 def device_mark_obsolete(*, device: Device, user: User | None) -> None:
     """Mark a locked device obsolete, with an Event. The whole flow (its licenses given
-    back, with an Event of their own) is provisioning.services.device_obsolete."""
+    back, with an Event of their own) is gateway.services.devices.device_obsolete."""
     if device.state == DeviceState.OBSOLETE:
         return
     device.state = DeviceState.OBSOLETE

@@ -10,6 +10,6 @@ urlpatterns = [
     path("system/sites/<int:pk>/", views.SiteDetailView.as_view(), name="site_detail"),
     path("system/devices/", views.DeviceListView.as_view(), name="device_list"),
     path("system/devices/add", views.DeviceAddView.as_view(), name="device_add"),
-    # The device page itself (device_detail, device_obsolete) is
-    # provisioning.urls.device_page_urlpatterns, mounted in this namespace by config/urls.py.
+    # The device page itself (gateway:device_detail, gateway:device_obsolete) is in
+    # gateway.urls: it combines several apps.
 ]

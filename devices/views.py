@@ -11,8 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import FormView, TemplateView
 
 from accounts.permissions import Action, Area
-from accounts.views import add_service_errors
-from accounts.views_base import FilteredListMixin, TenantViewMixin
+from accounts.views_base import FilteredListMixin, TenantViewMixin, add_service_errors
 from core.errors import AlreadyExists
 from core.exports import CsvExportMixin
 from devices import services
@@ -106,7 +105,7 @@ class DeviceAddView(TenantViewMixin, FormView):
             add_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, f"Device {device.device_id} added.")
-        return redirect("devices:device_detail", pk=device.pk)
+        return redirect("gateway:device_detail", pk=device.pk)
 
 
 # --- Sites -----------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def short_app_version(version: str) -> str:
 
 # --- Assignment ------------------------------------------------------------------------
 # The device-facing flow (token, device, which license it holds) is
-# provisioning.services.license_request; the pool's side of it is here.
+# gateway.services.licenses.license_request; the pool's side of it is here.
 
 
 _KEEP_SQL = """

@@ -10,24 +10,13 @@ from __future__ import annotations
 import json
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 
-from accounts.admin import REFUSALS, ReadOnlyAdmin, ServiceAdmin, acts_as_staff, refusal_text
-from devices.models import Device
-from provisioning.models import (
-    AutoProvisioning,
-    Bootstrap,
-    Category,
-    ConfigJob,
-    ProvisioningCode,
-    Rollout,
-    SoftwareJob,
-    Token,
-)
+from accounts.admin import ServiceAdmin
+from provisioning.models import Bootstrap, Token
 from provisioning.services import (
     bootstrap_delete,
     bootstrap_save,
-    device_obsolete,
     parse_parameters,
     token_delete,
     token_save,
@@ -217,112 +206,3 @@ class TokenAdmin(ServiceAdmin):
 
     def delete_through_service(self, request, obj):
         token_delete(token=obj, user=request.user)
-
-
-# --- Devices ---------------------------------------------------------------------------
-
-
-@admin.action(description="Mark obsolete", permissions=["obsolete"])
-def mark_obsolete(modeladmin, request, queryset):
-    """Mark each selected device obsolete through the service (which releases its
-    licenses and writes an Event)."""
-    done = 0
-    for device in queryset.order_by("pk"):
-        try:
-            device_obsolete(device=device, user=request.user)
-        except REFUSALS as exc:
-            modeladmin.message_user(request, f"{device}: {refusal_text(exc)}", messages.ERROR)
-        else:
-            done += 1
-    if done:
-        modeladmin.message_user(request, f"{done} device(s) marked obsolete.", messages.SUCCESS)
-
-
-# Registered here rather than in devices/admin.py: its action calls provisioning.services,
-# and devices sits below provisioning in the app order.
-@admin.register(Device)
-class DeviceAdmin(ReadOnlyAdmin):
-    """Devices appear by redeeming a token or through direct add in the portal and API;
-    here staff only look, and mark them obsolete."""
-
-    list_display = [
-        "device_id",
-        "customer",
-        "state",
-        "kind",
-        "model",
-        "app_id",
-        "app_version",
-        "site",
-        "site_status",
-        "last_checkin",
-    ]
-    list_filter = ["state", "kind", "site_status", "customer"]
-    search_fields = ["device_id"]
-    list_select_related = ["customer", "site"]
-    show_full_result_count = False
-    # Newest first: the primary key is an index every page can walk, among millions.
-    ordering = ["-pk"]
-    exclude = ["password"]
-    actions = [mark_obsolete]
-
-    def has_obsolete_permission(self, request) -> bool:
-        return acts_as_staff(request)
-
-
-# --- Desk phones -----------------------------------------------------------------------
-# Read-only for support: categories, codes and jobs are the customer's, changed in the
-# portal or the API through provisioning.phones.
-
-
-@admin.register(Category)
-class CategoryAdmin(ReadOnlyAdmin):
-    list_display = ["name", "customer", "is_provisioning", "bootstrap", "updated"]
-    list_filter = ["is_provisioning", "customer"]
-    search_fields = ["name", "customer__name", "customer__slug"]
-    list_select_related = ["customer", "bootstrap"]
-
-
-@admin.register(ProvisioningCode)
-class ProvisioningCodeAdmin(ReadOnlyAdmin):
-    list_display = ["code", "customer", "category", "user", "state_label", "expires_at", "device"]
-    list_filter = [("used_at", admin.EmptyFieldListFilter), "customer"]
-    search_fields = ["code", "customer__name", "user__username", "device__device_id"]
-    list_select_related = ["customer", "category", "user", "device"]
-    date_hierarchy = "created"
-    show_full_result_count = False
-
-    @admin.display(description="state")
-    def state_label(self, obj: ProvisioningCode) -> str:
-        return obj.get_state_display()
-
-
-@admin.register(Rollout)
-class RolloutAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "customer", "category", "app_id", "created_by", "created"]
-    list_filter = ["customer"]
-    list_select_related = ["customer", "category", "created_by"]
-
-
-@admin.register(SoftwareJob)
-class SoftwareJobAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "customer", "category", "description", "created"]
-    list_filter = ["customer"]
-    search_fields = ["description", "category__name", "customer__name"]
-    list_select_related = ["customer", "category"]
-
-
-@admin.register(ConfigJob)
-class ConfigJobAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "customer", "category", "config_type", "description", "created"]
-    list_filter = ["config_type", "customer"]
-    search_fields = ["config_type", "description", "category__name", "customer__name"]
-    list_select_related = ["customer", "category"]
-
-
-@admin.register(AutoProvisioning)
-class AutoProvisioningAdmin(ReadOnlyAdmin):
-    # The token's hash is never shown; the hint tells tokens apart.
-    list_display = ["customer", "enabled", "token_hint", "token_set_at"]
-    fields = ["customer", "enabled", "token_hint", "token_set_at"]
-    list_select_related = ["customer"]

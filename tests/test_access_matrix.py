@@ -18,7 +18,9 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.permissions import ROLE_PERMISSIONS
-from provisioning import phones
+from phones.services.categories import category_save
+from phones.services.codes import provisioning_code_issue, rollout_create
+from phones.services.jobs import config_job_create, software_job_create
 from tests.devices.factories import DeviceFactory, SiteFactory
 from tests.provisioning.factories import TokenFactory
 
@@ -105,9 +107,7 @@ def _bootstrap_name(ctx):
 def _category(ctx):
     """A provisioning category of `customer`, made once per test."""
     if "category" not in ctx:
-        ctx["category"], _ = phones.category_save(
-            customer=ctx["customer"], user=None, name="Desk Phones"
-        )
+        ctx["category"], _ = category_save(customer=ctx["customer"], user=None, name="Desk Phones")
     return ctx["category"]
 
 
@@ -116,14 +116,14 @@ def _category_pk(ctx):
 
 
 def _software_job_pk(ctx):
-    job = phones.software_job_create(
+    job = software_job_create(
         customer=ctx["customer"], user=None, category=_category(ctx), firmware={"v": "13r1"}
     )
     return {"pk": job.pk}
 
 
 def _config_job_pk(ctx):
-    job = phones.config_job_create(
+    job = config_job_create(
         customer=ctx["customer"],
         user=None,
         category=_category(ctx),
@@ -135,7 +135,7 @@ def _config_job_pk(ctx):
 
 def _viewer_code_pk(ctx):
     """The User's own code: every role of the customer may follow it, the outsider not."""
-    code = phones.provisioning_code_issue(
+    code = provisioning_code_issue(
         customer=ctx["customer"],
         user=ctx["users"]["viewer"],
         category=_category(ctx),
@@ -145,7 +145,7 @@ def _viewer_code_pk(ctx):
 
 
 def _rollout_pk(ctx):
-    rollout = phones.rollout_create(
+    rollout = rollout_create(
         customer=ctx["customer"],
         user=None,
         category=_category(ctx),
@@ -204,29 +204,29 @@ ROUTES: dict[str, Rule] = {
     "provisioning:bootstrap_delete": Rule("portal", "bootstraps", C, _bootstrap_pk),
     # Desk phones: categories and update jobs (System), Add a phone (every role), Register
     # phones (Super-Admin, Admin) and automatic provisioning.
-    "provisioning:category_list": Rule("portal", "provisioning"),
-    "provisioning:category_add": Rule("portal", "provisioning", C),
-    "provisioning:category_edit": Rule("portal", "provisioning", C, _category_pk),
-    "provisioning:category_delete": Rule("portal", "provisioning", C, _category_pk),
-    "provisioning:job_list": Rule("portal", "provisioning"),
-    "provisioning:job_software_add": Rule("portal", "provisioning", C),
-    "provisioning:job_config_add": Rule("portal", "provisioning", C),
-    "provisioning:job_software_delete": Rule("portal", "provisioning", C, _software_job_pk),
-    "provisioning:job_config_delete": Rule("portal", "provisioning", C, _config_job_pk),
-    "provisioning:phone_add": Rule("portal", "phones", C),
-    "provisioning:phone_code": Rule("portal", "phones", V, _viewer_code_pk),
-    "provisioning:code_status": Rule("portal", "phones", V, _viewer_code_pk),
-    "provisioning:rollout_list": Rule("portal", "provisioning", C),
-    "provisioning:rollout_check": Rule("portal", "provisioning", C),
-    "provisioning:rollout_options": Rule("portal", "provisioning", C),
-    "provisioning:rollout_users": Rule("portal", "provisioning", C),
-    "provisioning:rollout_detail": Rule("portal", "provisioning", C, _rollout_pk),
-    "provisioning:rollout_status": Rule("portal", "provisioning", C, _rollout_pk),
-    "provisioning:rollout_csv": Rule("portal", "provisioning", C, _rollout_pk),
-    "provisioning:auto_provisioning": Rule("portal", "provisioning"),
-    "provisioning:auto_enable": Rule("portal", "provisioning", C),
-    "provisioning:auto_line": Rule("portal", "provisioning", C),
-    "provisioning:auto_disable": Rule("portal", "provisioning", C),
+    "phones:category_list": Rule("portal", "provisioning"),
+    "phones:category_add": Rule("portal", "provisioning", C),
+    "phones:category_edit": Rule("portal", "provisioning", C, _category_pk),
+    "phones:category_delete": Rule("portal", "provisioning", C, _category_pk),
+    "phones:job_list": Rule("portal", "provisioning"),
+    "phones:job_software_add": Rule("portal", "provisioning", C),
+    "phones:job_config_add": Rule("portal", "provisioning", C),
+    "phones:job_software_delete": Rule("portal", "provisioning", C, _software_job_pk),
+    "phones:job_config_delete": Rule("portal", "provisioning", C, _config_job_pk),
+    "phones:phone_add": Rule("portal", "phones", C),
+    "phones:phone_code": Rule("portal", "phones", V, _viewer_code_pk),
+    "phones:code_status": Rule("portal", "phones", V, _viewer_code_pk),
+    "phones:rollout_list": Rule("portal", "provisioning", C),
+    "phones:rollout_check": Rule("portal", "provisioning", C),
+    "phones:rollout_options": Rule("portal", "provisioning", C),
+    "phones:rollout_users": Rule("portal", "provisioning", C),
+    "phones:rollout_detail": Rule("portal", "provisioning", C, _rollout_pk),
+    "phones:rollout_status": Rule("portal", "provisioning", C, _rollout_pk),
+    "phones:rollout_csv": Rule("portal", "provisioning", C, _rollout_pk),
+    "phones:auto_provisioning": Rule("portal", "provisioning"),
+    "phones:auto_enable": Rule("portal", "provisioning", C),
+    "phones:auto_line": Rule("portal", "provisioning", C),
+    "phones:auto_disable": Rule("portal", "provisioning", C),
     "licensing:summary": Rule("portal", "licenses"),
     "licensing:assigned": Rule("portal", "licenses"),
     # Sync now: a POST button, staff only (see tests/licensing/test_pages.py).
@@ -234,10 +234,10 @@ ROUTES: dict[str, Rule] = {
     "devices:site_list": Rule("portal", "sites"),
     "devices:device_list": Rule("portal", "devices"),
     "devices:device_add": Rule("portal", "devices", C),
-    "devices:device_detail": Rule(
+    "gateway:device_detail": Rule(
         "portal", "devices", V, lambda ctx: {"pk": DeviceFactory(customer=ctx["customer"]).pk}
     ),
-    "devices:device_obsolete": Rule(
+    "gateway:device_obsolete": Rule(
         "portal", "devices", C, lambda ctx: {"pk": DeviceFactory(customer=ctx["customer"]).pk}
     ),
     "devices:site_detail": Rule(
@@ -251,7 +251,7 @@ ROUTES: dict[str, Rule] = {
     "accounts:customer_switch": Rule("staff_only"),
     # System > Customer (ztp.views): every role sees its customer; the ZTP card and its
     # pages are for Super-Admins and staff (the "ztp" area); its actions are POST only.
-    "accounts:customer_detail": Rule("portal", "dashboard"),
+    "ztp:customer_detail": Rule("portal", "dashboard"),
     "accounts:customer_settings": Rule("portal", "customer", C),
     "ztp:action": Rule("post_only", kwargs=lambda ctx: {"vendor": "snom", "name": "onboard"}),
     "ztp:phone_list": Rule("portal", "ztp"),

@@ -26,7 +26,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # Ground floor first. Each may import the ones before it.
-ORDER = ["core", "accounts", "reports", "devices", "licensing", "provisioning", "ztp", "config"]
+ORDER = [
+    "core",
+    "accounts",
+    "reports",
+    "devices",
+    "licensing",
+    "provisioning",
+    "phones",
+    "ztp",
+    "gateway",
+    "config",
+]
 
 
 @dataclass(frozen=True)

@@ -390,7 +390,7 @@ def explode():
 
 @pytest.mark.django_db
 def test_job_runs_and_failures_are_counted():
-    from provisioning.tasks import delete_expired_codes
+    from phones.tasks import delete_expired_codes
 
     name = delete_expired_codes.name
     success = sample("pm_jobs_total", task=name, outcome="success")

@@ -12,10 +12,11 @@ from devices import tasks
 from devices.fake_ptt import FakePttServer
 from devices.models import Device, SiteStatus
 from devices.services import sites_sync
+from gateway.services.redemption import token_redeem
 from licensing import tasks as licensing_tasks
 from licensing.fake_backend import FakeEntitlementBackend, entry
 from licensing.models import Entitlement, EntitlementState
-from provisioning.services import bootstrap_save, token_redeem, token_save
+from provisioning.services import bootstrap_save, token_save
 from reports.models import AppId
 
 

@@ -34,7 +34,13 @@ from django.utils import timezone
 from accounts.models import Customer, User
 from core.errors import AlreadyExists, InUse, Missing, ServiceError, Unavailable
 from devices.services import mac_display, mac_normalize
-from provisioning import phones
+from phones.services.auto import (
+    auto_provisioning_key_issue,
+    auto_provisioning_key_revoke,
+    auto_provisioning_line,
+    device_url,
+)
+from phones.services.categories import default_provisioning_category
 from reports.models import Severity
 from reports.services import event_log
 from ztp import crypto
@@ -387,22 +393,22 @@ def ztp_onboard(*, customer: Customer, vendor: str, user: User | None, base_url:
         try:
             adapter.require_reseller()
             crypto.cipher()  # no keys: refuse before the vendor makes anything
-            category = phones.default_provisioning_category(customer)
+            category = default_provisioning_category(customer)
             if category is None:
                 raise Missing(
                     "Customer has no provisioning category: add one under System > Categories, "
                     "then try again."
                 )
             try:
-                token = phones.auto_provisioning_key_issue(customer=customer, purpose=purpose)
+                token = auto_provisioning_key_issue(customer=customer, purpose=purpose)
             except Missing:
                 raise Missing(
                     f"Customer has no provisioning token: enable automatic provisioning for "
                     f"{customer.name} under Phones > Automatic provisioning, then try again."
                 ) from None
             token_issued = True
-            line, _config = phones.auto_provisioning_line(
-                url=phones.device_url(customer=customer, base_url=base_url),
+            line, _config = auto_provisioning_line(
+                url=device_url(customer=customer, base_url=base_url),
                 token=token,
                 category=category.name,
             )
@@ -420,7 +426,7 @@ def ztp_onboard(*, customer: Customer, vendor: str, user: User | None, base_url:
             )
         except (ServiceError, VendorError) as exc:
             if token_issued:
-                phones.auto_provisioning_key_revoke(customer=customer, purpose=purpose)
+                auto_provisioning_key_revoke(customer=customer, purpose=purpose)
             raise _failed(
                 account,
                 lease,
@@ -513,7 +519,7 @@ def ztp_disable(*, customer: Customer, vendor: str, user: User | None) -> Outcom
                 + "; try Disable again.",
             )
             raise _failed(account, lease, Action.DISABLE, user, error) from None
-        phones.auto_provisioning_key_revoke(customer=customer, purpose=f"ztp:{vendor}")
+        auto_provisioning_key_revoke(customer=customer, purpose=f"ztp:{vendor}")
         _finish(
             account,
             lease,

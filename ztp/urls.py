@@ -5,6 +5,8 @@ from ztp import views
 app_name = "ztp"
 
 urlpatterns = [
+    # System > Customer: the acting customer and its ZTP card.
+    path("system/customer/", views.CustomerDetailView.as_view(), name="customer_detail"),
     path(
         "system/customer/ztp/actions/<str:vendor>/<str:name>",
         views.ZtpActionView.as_view(),
@@ -27,10 +29,4 @@ urlpatterns = [
         views.ZtpPhoneImportView.as_view(),
         name="phone_import",
     ),
-]
-
-# Mounted by config/urls.py in the "accounts" namespace, beside accounts.urls: the page of
-# the acting customer, which carries the ZTP card (accounts may not import ztp).
-customer_page_urlpatterns = [
-    path("system/customer/", views.CustomerDetailView.as_view(), name="customer_detail"),
 ]

@@ -24,8 +24,9 @@ from django.views.generic import TemplateView, View
 
 from accounts.permissions import Action, Area, can
 from accounts.views_base import FilteredListMixin, PortalView, TenantViewMixin
+from core.client import public_base_url
 from core.errors import ServiceError
-from provisioning import phones
+from phones.services.auto import device_url
 from ztp import services
 from ztp.filters import ZtpPhoneFilterSet
 from ztp.forms import PhoneForm, PhoneImportForm
@@ -57,11 +58,6 @@ CARD_ACTIONS = {
 
 def can_manage_ztp(user) -> bool:
     return can(user, ZTP_AREA, Action.CHANGE)
-
-
-def _base_url(request) -> str:
-    """Where phones reach this server: PUBLIC_URL, else the address of this request."""
-    return settings.PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
 
 
 def card_context(customer, *, notice=None, confirm=None) -> dict:
@@ -96,7 +92,7 @@ class CustomerDetailView(PortalView, TemplateView):
         context = super().get_context_data(**kwargs)
         customer = self.customer
         context.update(
-            device_url=phones.device_url(customer=customer, base_url=_base_url(self.request)),
+            device_url=device_url(customer=customer, base_url=public_base_url(self.request)),
             public_url=settings.PUBLIC_URL,
             ztp_rows=None,
             can_edit_settings=can(self.request.user, Area.CUSTOMER, Action.CHANGE),
@@ -141,13 +137,13 @@ class ZtpActionView(_PostOnlyMixin, PortalView, View):
             return response
         level = messages.ERROR if notice["level"] == "error" else messages.SUCCESS
         messages.add_message(request, level, notice["text"])
-        return redirect(reverse("accounts:customer_detail") + "#ztp")
+        return redirect(reverse("ztp:customer_detail") + "#ztp")
 
     def _run(self, vendor: str, name: str) -> dict:
         common = {"customer": self.customer, "vendor": vendor, "user": self.request.user}
         try:
             if name == ZtpAction.ONBOARD:
-                outcome = services.ztp_onboard(**common, base_url=_base_url(self.request))
+                outcome = services.ztp_onboard(**common, base_url=public_base_url(self.request))
             elif name == ZtpAction.ROTATE:
                 outcome = services.ztp_rotate(**common)
             elif name == ZtpAction.DISABLE:

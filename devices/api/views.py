@@ -16,11 +16,7 @@ from accounts.permissions import Area
 from core.api.pagination import PagePagination
 from core.api.parsers import StrictJSONParser
 from devices import services
-from devices.api.serializers import (
-    DEVICE_ID_MAX_LENGTH,
-    DeviceSerializer,
-    MergeRequestSerializer,
-)
+from devices.api.serializers import DEVICE_ID_MAX_LENGTH, DeviceSerializer, MergeRequestSerializer
 from devices.filters import DeviceFilterSet
 from devices.models import Device
 
@@ -41,7 +37,7 @@ FORBIDDEN = error_response("Your role may only read devices.")
 
 
 class DeviceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
-    """The customer's devices. Served through provisioning.api.views.DeviceViewSet, which
+    """The customer's devices. Served through gateway.api.views.DeviceViewSet, which
     adds DELETE (obsoleting a device returns its licenses to the pool, a flow above this
     app)."""
 

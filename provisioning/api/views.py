@@ -30,8 +30,6 @@ from accounts.api.base import (
 )
 from accounts.permissions import Action, Area, can
 from core.api.parsers import PayloadTooLarge, read_limited
-from devices.api import views as devices_api
-from devices.models import Device
 from provisioning import importing, services
 from provisioning.api.serializers import (
     IMPORT_REQUEST_SCHEMA,
@@ -385,25 +383,3 @@ class CatalogImportView(AdminAPIView):
     @staticmethod
     def _too_large() -> str:
         return f"the file is larger than {importing.MAX_IMPORT_BYTES // (1024 * 1024)} MiB"
-
-
-# --- Devices ---------------------------------------------------------------------------
-
-
-class DeviceViewSet(mixins.DestroyModelMixin, devices_api.DeviceViewSet):
-    """The devices resource (devices.api.views) with DELETE, which marks the device
-    obsolete and returns its licenses to the pool: a flow across devices and licensing."""
-
-    @extend_schema(
-        tags=[devices_api.TAG],
-        summary="Mark a device obsolete",
-        description="The device stays listed as obsolete and the licenses it holds go back "
-        "to the pool. Obsoleting an obsolete device changes nothing.",
-        parameters=[devices_api.DEVICE_ID_PARAMETER, CUSTOMER_PARAMETER],
-        responses={204: None, 403: devices_api.FORBIDDEN, 404: devices_api.NOT_FOUND},
-    )
-    def destroy(self, request, *args, **kwargs):
-        return super().destroy(request, *args, **kwargs)
-
-    def perform_destroy(self, instance: Device) -> None:
-        services.device_obsolete(device=instance, user=self.request.user)

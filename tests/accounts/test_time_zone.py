@@ -85,14 +85,14 @@ def test_a_zone_this_machine_does_not_know_falls_back_to_the_servers(
 
 def test_a_super_admin_changes_the_zone_on_the_customer_page(super_admin, portal_client):
     client = portal_client(super_admin)
-    detail = client.get(reverse("accounts:customer_detail")).content.decode()
+    detail = client.get(reverse("ztp:customer_detail")).content.decode()
     assert "Change time zone" in detail
     form = client.get(SETTINGS)
     assert form.status_code == 200
     assert 'value="UTC" selected' in form.content.decode()
 
     response = client.post(SETTINGS, {"time_zone": "America/New_York"}, follow=True)
-    assert response.redirect_chain[-1][0] == reverse("accounts:customer_detail")
+    assert response.redirect_chain[-1][0] == reverse("ztp:customer_detail")
     assert "times are shown in America/New_York" in response.content.decode()
     super_admin.customer.refresh_from_db()
     assert super_admin.customer.time_zone == "America/New_York"
@@ -149,7 +149,7 @@ def test_the_service_refuses_a_bad_zone_naming_the_field(customer):
 @pytest.mark.parametrize("who", ["admin", "viewer"])
 def test_other_roles_see_the_zone_but_may_not_change_it(who, users, customer, portal_client):
     client = portal_client(users[who])
-    detail = client.get(reverse("accounts:customer_detail")).content.decode()
+    detail = client.get(reverse("ztp:customer_detail")).content.decode()
     assert "UTC" in detail and "Change time zone" not in detail
     assert client.get(SETTINGS).status_code == 403
     assert client.post(SETTINGS, {"time_zone": "Asia/Tokyo"}).status_code == 403

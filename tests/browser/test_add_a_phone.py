@@ -10,8 +10,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from provisioning import phones
-from provisioning.models import Rollout
+from phones.models import Rollout
+from phones.services.categories import category_save
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
@@ -22,7 +22,7 @@ MAC = "00:90:33:1A:2B:3C"
 def test_user_adds_a_phone_and_sees_it_register_live(
     page: Page, login, viewer, customer, live_server
 ):
-    phones.category_save(customer=customer, user=None, name="Desk Phones")
+    category_save(customer=customer, user=None, name="Desk Phones")
     login(page, viewer)
 
     menu = page.get_by_role("navigation", name="Navigation menu")
@@ -75,7 +75,7 @@ def test_user_adds_a_phone_and_sees_it_register_live(
 def test_admin_registers_phones_for_users_and_sees_them_register(
     page: Page, login, admin, customer, live_server
 ):
-    phones.category_save(customer=customer, user=None, name="Desk Phones")
+    category_save(customer=customer, user=None, name="Desk Phones")
     people = [UserFactory(customer=customer, username=f"desk-{i:02}") for i in range(3)]
     login(page, admin)
 

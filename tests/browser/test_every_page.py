@@ -27,14 +27,12 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from gateway.services.licenses import license_request
+from gateway.services.redemption import token_redeem
 from licensing.models import Entitlement, LicenseType
-from provisioning import phones
-from provisioning.services import (
-    bootstrap_save,
-    license_request,
-    token_redeem,
-    token_save,
-)
+from phones.services.categories import category_save
+from phones.services.jobs import config_job_create, software_job_create
+from provisioning.services import bootstrap_save, token_save
 from reports.models import AppId
 from reports.services import event_log
 from tests.browser.test_ztp_card import OVERFLOW
@@ -115,11 +113,11 @@ def full_customer(customer, super_admin):
         token_redeem(token=token.value, device_id=device_id, app_id=AppId.VOICE, model="TC52")
         license_request(token=token.value, device_id=device_id, feature="CUCM")
     SiteFactory(customer=customer, name="South Store")
-    category, _ = phones.category_save(customer=customer, user=None, name="Desk Phones")
-    phones.software_job_create(
+    category, _ = category_save(customer=customer, user=None, name="Desk Phones")
+    software_job_create(
         customer=customer, user=None, category=category, firmware={"v": "10.1.73.16"}
     )
-    phones.config_job_create(
+    config_job_create(
         customer=customer,
         user=None,
         category=category,

@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from provisioning import phones
+from phones.services.auto import auto_provisioning_enable
+from phones.services.categories import customer_phone_defaults_create
 from ztp.fake_sraps import FakeSraps
 from ztp.models import ZtpAccount
 
@@ -48,8 +49,8 @@ def sraps(settings, monkeypatch):
 
 @pytest.fixture
 def ready(customer):
-    phones.customer_phone_defaults_create(customer=customer)
-    phones.auto_provisioning_enable(customer=customer, user=None)
+    customer_phone_defaults_create(customer=customer)
+    auto_provisioning_enable(customer=customer, user=None)
     return customer
 
 

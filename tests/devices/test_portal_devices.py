@@ -18,11 +18,11 @@ ADD = reverse("devices:device_add")
 
 
 def detail_url(device):
-    return reverse("devices:device_detail", args=[device.pk])
+    return reverse("gateway:device_detail", args=[device.pk])
 
 
 def obsolete_url(device):
-    return reverse("devices:device_obsolete", args=[device.pk])
+    return reverse("gateway:device_obsolete", args=[device.pk])
 
 
 def ids(response):

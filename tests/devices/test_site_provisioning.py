@@ -12,12 +12,9 @@ from rest_framework.test import APIClient
 from devices import services, tasks
 from devices.models import Device, Site, SiteStatus
 from devices.ptt import PttClient, PttUnavailable
-from devices.services import (
-    device_site_provision,
-    inactive_site_devices_sweep,
-    sites_sync,
-)
-from provisioning.services import bootstrap_save, device_checkin, token_save
+from devices.services import device_site_provision, inactive_site_devices_sweep, sites_sync
+from gateway.services.licenses import device_checkin
+from provisioning.services import bootstrap_save, token_save
 from reports.models import AppId, Event
 from tests.devices.factories import DeviceFactory, SiteFactory
 

@@ -9,9 +9,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from devices.models import DeviceKind
+from gateway.services import licenses as license_flow
 from licensing import services as licensing_services
 from licensing.models import Assignment, Entitlement, EntitlementState, LicenseType
-from provisioning import services as provisioning_services
 from reports.models import Event, History, HistoryAction, HistoryResult
 from reports.services import history_values
 from tests.licensing.test_pages import assign
@@ -316,7 +316,7 @@ def test_a_license_released_while_it_is_kept_is_not_claimed(
         )
         return keep(**kwargs)
 
-    monkeypatch.setattr(provisioning_services, "license_keep", released_first)
+    monkeypatch.setattr(license_flow, "license_keep", released_first)
     response = ask()
     assert response.status_code == 200
     # The device is told about a license it really holds: a new assignment of the seat.
@@ -346,7 +346,7 @@ def test_a_license_released_while_it_is_kept_is_not_taken_from_a_full_pool(
         assert ask(device="OTHER").status_code == 200
         return keep(**kwargs)
 
-    monkeypatch.setattr(provisioning_services, "license_keep", released_and_taken_first)
+    monkeypatch.setattr(license_flow, "license_keep", released_and_taken_first)
     response = ask()
     assert response.status_code == 409
     assert response.json()["error"] == "no_license_available"

@@ -345,7 +345,7 @@ def test_assigned_row_links_the_device(portal_client, super_admin, make_entitlem
     assignment = assign(entitlement, device, app_version="20406")
     response = portal_client(super_admin).get(ASSIGNED)
     body = response.content.decode()
-    detail = reverse("devices:device_detail", args=[device.pk])
+    detail = reverse("gateway:device_detail", args=[device.pk])
     assert f'<a href="{detail}">TC52_18304522512397</a>' in body
     text = row_text(response, "assignment", assignment)
     assert "CUCM Standard" in text
@@ -360,7 +360,7 @@ def test_staff_open_another_customers_device_through_the_switcher(portal_client,
     device = Device.objects.get(device_id="THEIRS_1")
     body = portal_client(staff).get(ASSIGNED, {"customer": "globex"}).content.decode()
     switch = reverse("accounts:customer_switch")
-    detail = reverse("devices:device_detail", args=[device.pk])
+    detail = reverse("gateway:device_detail", args=[device.pk])
     assert f'href="{switch}?next={detail}"' in body
 
 
@@ -663,7 +663,7 @@ def test_device_page_lists_its_licenses(
     live = assign(make_entitlement(activation_id="aid-0000-00000000ABC"), device)
     assign(make_entitlement(), device, released=True, feature="Mitel")
     assign(make_entitlement(), other, feature="Rauland")
-    url = reverse("devices:device_detail", args=[device.pk])
+    url = reverse("gateway:device_detail", args=[device.pk])
 
     response = portal_client(super_admin).get(url)
     body = response.content.decode()
@@ -685,7 +685,7 @@ def test_device_page_lists_its_licenses(
 @pytest.mark.django_db
 def test_device_page_without_licenses(portal_client, super_admin, make_device):
     device = make_device("TC52_1")
-    body = portal_client(super_admin).get(reverse("devices:device_detail", args=[device.pk]))
+    body = portal_client(super_admin).get(reverse("gateway:device_detail", args=[device.pk]))
     assert "This device holds no licenses yet." in body.content.decode()
 
 

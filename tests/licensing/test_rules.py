@@ -10,6 +10,8 @@ from freezegun import freeze_time
 
 from accounts.models import Role
 from accounts.permissions import Area
+from gateway.services.devices import device_obsolete
+from gateway.services.licenses import license_request
 from licensing.backend import BackendUnavailable
 from licensing.fake_backend import FakeEntitlementBackend, entry
 from licensing.models import Assignment, Entitlement, EntitlementState, ExpiryNotice, LicenseType
@@ -20,7 +22,6 @@ from licensing.services import (
     license_keep,
     standard_licenses_release,
 )
-from provisioning.services import device_obsolete, license_request
 from reports.models import Event, event_area
 from tests.factories import UserFactory
 

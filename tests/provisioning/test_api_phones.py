@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from provisioning import phones
-from provisioning.models import Category, ConfigJob, ProvisioningCode, SoftwareJob
+from phones.models import Category, ConfigJob, ProvisioningCode, SoftwareJob
+from phones.services.codes import provisioning_code_issue, rollout_create
+from phones.services.jobs import software_job_create
 from reports.models import Event
 from tests.provisioning.factories import BootstrapFactory
 
@@ -78,7 +79,7 @@ def test_codes_issue_list_and_withdraw(api_client, admin, viewer, customer, cate
 
 
 def test_a_used_code_is_kept(api_client, admin, customer, category):
-    code = phones.provisioning_code_issue(customer=customer, user=admin, category=category)
+    code = provisioning_code_issue(customer=customer, user=admin, category=category)
     code.used_at = timezone.now()
     code.save()
     response = api_client(admin).delete(f"{API}/codes/{code.pk}")
@@ -114,8 +115,8 @@ def test_jobs_add_list_and_delete(api_client, admin, customer, category):
 def test_users_read_only_and_the_outsider_sees_nothing(
     api_client, viewer, outsider, customer, category
 ):
-    phones.software_job_create(customer=customer, user=None, category=category, firmware={"v": 1})
-    code = phones.provisioning_code_issue(customer=customer, user=None, category=category)
+    software_job_create(customer=customer, user=None, category=category, firmware={"v": 1})
+    code = provisioning_code_issue(customer=customer, user=None, category=category)
     user_api = api_client(viewer)
     assert user_api.get(f"{API}/categories").status_code == 200
     assert user_api.post(f"{API}/codes", {}, format="json").status_code == 403
@@ -138,13 +139,9 @@ def test_a_user_reads_only_their_own_codes_through_the_api_as_in_the_portal(
     them; Admins, Super-Admins and staff follow every code of the customer. Another
     user's pending rollout code is a credential a User must not read."""
     viewer = users["viewer"]
-    own = phones.provisioning_code_issue(
-        customer=customer, user=None, category=category, for_user=viewer
-    )
-    phones.rollout_create(
-        customer=customer, user=None, category=category, users=[users["admin"], viewer]
-    )
-    anyone = phones.provisioning_code_issue(customer=customer, user=None, category=category)
+    own = provisioning_code_issue(customer=customer, user=None, category=category, for_user=viewer)
+    rollout_create(customer=customer, user=None, category=category, users=[users["admin"], viewer])
+    anyone = provisioning_code_issue(customer=customer, user=None, category=category)
     mine = {own.pk, *ProvisioningCode.objects.filter(user=viewer).values_list("pk", flat=True)}
     every = set(ProvisioningCode.objects.values_list("pk", flat=True))
     expected = {

@@ -1,4 +1,4 @@
-"""Guessing provisioning codes: the budgets of provisioning.guessing. A guesser with many
+"""Guessing provisioning codes: the budgets of phones.guessing. A guesser with many
 addresses is stopped, its odds stay below one in a million a day however many codes are
 pending, and it cannot lock any customer's phones out of their own network."""
 
@@ -14,9 +14,9 @@ from freezegun import freeze_time
 from rest_framework.test import APIClient
 
 from core import ratelimit
-from provisioning import guessing
-from provisioning.models import Category, KnownNetwork, ProvisioningCode
-from provisioning.phones import provisioning_code_issue
+from phones import guessing
+from phones.models import Category, KnownNetwork, ProvisioningCode
+from phones.services.codes import provisioning_code_issue
 from reports.models import History, HistoryAction, HistoryResult
 from tests.test_faults import private_redis  # noqa: F401  (a fixture)
 

@@ -21,20 +21,20 @@ from rest_framework.test import APIClient
 from accounts.models import Role, User
 from accounts.services import customer_create
 from devices.models import Device, DeviceKind
-from provisioning.models import Category, JobDelivery, ProvisioningCode
-from provisioning.phones import (
+from phones.models import Category, JobDelivery, ProvisioningCode
+from phones.services.auto import (
     auto_provisioning_disable,
     auto_provisioning_enable,
     auto_provisioning_line,
-    category_save,
+)
+from phones.services.categories import category_save, default_provisioning_category
+from phones.services.codes import (
     code_generate,
-    config_job_create,
-    default_provisioning_category,
     expired_codes_delete,
     provisioning_code_issue,
     rollout_create,
-    software_job_create,
 )
+from phones.services.jobs import config_job_create, software_job_create
 from provisioning.services import bootstrap_save
 from reports.models import AppId, Event, History, HistoryAction, HistoryResult
 from tests.factories import UserFactory
@@ -92,13 +92,13 @@ def test_codes_are_12_digits_uniform_and_without_structure():
 def test_pending_codes_are_unique_and_a_clash_is_drawn_again(customer, admin, phones, monkeypatch):
     first = provisioning_code_issue(customer=customer, user=admin, category=phones)
     drawn = iter([first.code, "123456789012"])
-    monkeypatch.setattr("provisioning.phones.code_generate", lambda: next(drawn))
+    monkeypatch.setattr("phones.services.codes.code_generate", lambda: next(drawn))
     second = provisioning_code_issue(customer=customer, user=admin, category=phones)
     assert second.code == "123456789012"
     # A used code's digits may be drawn again: only pending codes are redeemable.
     first.used_at = timezone.now()
     first.save()
-    monkeypatch.setattr("provisioning.phones.code_generate", lambda: first.code)
+    monkeypatch.setattr("phones.services.codes.code_generate", lambda: first.code)
     assert (
         provisioning_code_issue(customer=customer, user=admin, category=phones).code == first.code
     )
@@ -504,7 +504,7 @@ def test_createprovisioningcode_errors_name_the_option(
 
 def test_a_system_key_registers_phones_until_revoked_or_disabled(customer, admin, phones):
     from core.errors import Missing
-    from provisioning.phones import auto_provisioning_key_issue, auto_provisioning_key_revoke
+    from phones.services.auto import auto_provisioning_key_issue, auto_provisioning_key_revoke
 
     with pytest.raises(Missing, match="no provisioning token"):
         auto_provisioning_key_issue(customer=customer, purpose="ztp:snom")

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from devices.models import Device, DeviceKind
-from provisioning import phones
-from provisioning.models import (
+from gateway.services.phones import PhoneReport, auto_register, code_redeem
+from phones.models import (
     AutoProvisioning,
     Category,
     ConfigJob,
@@ -25,34 +25,38 @@ from provisioning.models import (
     Rollout,
     SoftwareJob,
 )
+from phones.services.auto import auto_provisioning_enable
+from phones.services.categories import category_save
+from phones.services.codes import provisioning_code_issue, rollout_create
+from phones.services.jobs import config_job_create, software_job_create
 from reports.models import Event
 from tests.devices.factories import DeviceFactory
 from tests.factories import UserFactory
 from tests.provisioning.factories import BootstrapFactory
 
-CATEGORIES = reverse("provisioning:category_list")
-CATEGORY_ADD = reverse("provisioning:category_add")
-JOBS = reverse("provisioning:job_list")
-SOFTWARE_ADD = reverse("provisioning:job_software_add")
-CONFIG_ADD = reverse("provisioning:job_config_add")
-PHONE_ADD = reverse("provisioning:phone_add")
-ROLLOUTS = reverse("provisioning:rollout_list")
-ROLLOUT_CHECK = reverse("provisioning:rollout_check")
-ROLLOUT_OPTIONS = reverse("provisioning:rollout_options")
-ROLLOUT_USERS = reverse("provisioning:rollout_users")
-AUTO = reverse("provisioning:auto_provisioning")
-AUTO_ENABLE = reverse("provisioning:auto_enable")
-AUTO_LINE = reverse("provisioning:auto_line")
-AUTO_DISABLE = reverse("provisioning:auto_disable")
+CATEGORIES = reverse("phones:category_list")
+CATEGORY_ADD = reverse("phones:category_add")
+JOBS = reverse("phones:job_list")
+SOFTWARE_ADD = reverse("phones:job_software_add")
+CONFIG_ADD = reverse("phones:job_config_add")
+PHONE_ADD = reverse("phones:phone_add")
+ROLLOUTS = reverse("phones:rollout_list")
+ROLLOUT_CHECK = reverse("phones:rollout_check")
+ROLLOUT_OPTIONS = reverse("phones:rollout_options")
+ROLLOUT_USERS = reverse("phones:rollout_users")
+AUTO = reverse("phones:auto_provisioning")
+AUTO_ENABLE = reverse("phones:auto_enable")
+AUTO_LINE = reverse("phones:auto_line")
+AUTO_DISABLE = reverse("phones:auto_disable")
 MAC = "00:90:33:1A:2B:3C"
 
 
 def url(name, obj):
-    return reverse(f"provisioning:{name}", args=[obj.pk])
+    return reverse(f"phones:{name}", args=[obj.pk])
 
 
 def category_of(customer, name="Desk Phones", **fields) -> Category:
-    category, _ = phones.category_save(customer=customer, user=None, name=name, **fields)
+    category, _ = category_save(customer=customer, user=None, name=name, **fields)
     return category
 
 
@@ -68,8 +72,8 @@ def messages_of(response) -> list[str]:
 
 
 def redeem(code: str, mac: str = MAC, model: str = "IP112"):
-    return phones.code_redeem(
-        code=code, phone=phones.PhoneReport(mac=mac, model=model), base_url="http://testserver"
+    return code_redeem(
+        code=code, phone=PhoneReport(mac=mac, model=model), base_url="http://testserver"
     )
 
 
@@ -114,17 +118,15 @@ def test_categories_list_counts_devices_jobs_and_pending_codes(
         for i in range(n):
             category = category_of(customer, f"Cat-{len(Category.objects.all()):03}")
             DeviceFactory(customer=customer, category=category.name)
-            phones.software_job_create(
-                customer=customer, user=None, category=category, firmware={"v": i}
-            )
-            phones.config_job_create(
+            software_job_create(customer=customer, user=None, category=category, firmware={"v": i})
+            config_job_create(
                 customer=customer,
                 user=None,
                 category=category,
                 config_type="ntp",
                 parameters={},
             )
-            phones.provisioning_code_issue(customer=customer, user=None, category=category)
+            provisioning_code_issue(customer=customer, user=None, category=category)
 
     client = portal_client(admin)
     make(2)
@@ -236,7 +238,7 @@ def test_edit_category_renames_its_devices_and_checks_the_version(
 
 @pytest.mark.django_db
 def test_delete_category_with_confirmation(portal_client, admin, customer, category):
-    phones.software_job_create(customer=customer, user=None, category=category, firmware={})
+    software_job_create(customer=customer, user=None, category=category, firmware={})
     delete = url("category_delete", category)
     page = portal_client(admin).get(delete)
     assert 'name="version" value="1"' in page.content.decode()
@@ -256,7 +258,7 @@ def test_delete_category_stale_version_and_in_use(portal_client, admin, customer
     assert portal_client(admin).post(delete, {}, follow=True).status_code == 200
     assert Category.objects.filter(pk=category.pk).exists()
 
-    phones.provisioning_code_issue(customer=customer, user=None, category=category)
+    provisioning_code_issue(customer=customer, user=None, category=category)
     page = portal_client(admin).get(delete).content.decode()
     assert "1 pending code" in page
     # The refusal does not offer the refused action.
@@ -272,7 +274,7 @@ def test_delete_category_stale_version_and_in_use(portal_client, admin, customer
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["super_admin", "admin", "viewer", "staff"])
 def test_jobs_page_for_every_role(portal_client, users, customer, category, who):
-    phones.software_job_create(
+    software_job_create(
         customer=customer, user=None, category=category, firmware={"version": "13r1"}
     )
     response = portal_client(users[who]).get(JOBS)
@@ -333,7 +335,7 @@ def test_add_config_job(portal_client, admin, customer, category):
 
 @pytest.mark.django_db
 def test_viewer_may_not_add_or_delete_jobs(portal_client, viewer, customer, category):
-    job = phones.software_job_create(customer=customer, user=None, category=category, firmware={})
+    job = software_job_create(customer=customer, user=None, category=category, firmware={})
     client = portal_client(viewer)
     assert client.get(SOFTWARE_ADD).status_code == 403
     assert client.post(CONFIG_ADD, {}).status_code == 403
@@ -343,10 +345,10 @@ def test_viewer_may_not_add_or_delete_jobs(portal_client, viewer, customer, cate
 
 @pytest.mark.django_db
 def test_delete_jobs_with_confirmation(portal_client, admin, outsider, customer, category):
-    software = phones.software_job_create(
+    software = software_job_create(
         customer=customer, user=None, category=category, firmware={"v": 1}
     )
-    config = phones.config_job_create(
+    config = config_job_create(
         customer=customer, user=None, category=category, config_type="ntp", parameters={}
     )
     client = portal_client(admin)
@@ -354,8 +356,7 @@ def test_delete_jobs_with_confirmation(portal_client, admin, outsider, customer,
     assert "Delete this software job of category" in page
     # A config job's pk on the software path is another table's row: not found.
     assert (
-        client.get(reverse("provisioning:job_software_delete", args=[config.pk + 100])).status_code
-        == 404
+        client.get(reverse("phones:job_software_delete", args=[config.pk + 100])).status_code == 404
     )
     response = client.post(url("job_config_delete", config), follow=True)
     assert f"Job {config.pk} (Desk Phones) deleted." in messages_of(response)
@@ -370,16 +371,12 @@ def test_jobs_tabs_filters_current_badge_and_query_count(
 ):
     lobby = category_of(customer, "Lobby")
     hall = category_of(customer, "Hall")
-    older = phones.software_job_create(
-        customer=customer, user=None, category=lobby, firmware={"v": "old"}
-    )
-    newer = phones.software_job_create(
-        customer=customer, user=None, category=lobby, firmware={"v": "new"}
-    )
-    ntp = phones.config_job_create(
+    older = software_job_create(customer=customer, user=None, category=lobby, firmware={"v": "old"})
+    newer = software_job_create(customer=customer, user=None, category=lobby, firmware={"v": "new"})
+    ntp = config_job_create(
         customer=customer, user=None, category=hall, config_type="ntp", parameters={"s": 1}
     )
-    phones.config_job_create(
+    config_job_create(
         customer=customer, user=None, category=hall, config_type="language", parameters={}
     )
     client = portal_client(viewer)
@@ -400,7 +397,7 @@ def test_jobs_tabs_filters_current_badge_and_query_count(
     with django_assert_max_num_queries(12) as few:
         client.get(JOBS)
     for i in range(30):
-        phones.software_job_create(
+        software_job_create(
             customer=customer,
             user=viewer,
             category=category_of(customer, f"C{i}"),
@@ -478,7 +475,7 @@ def test_status_turns_registered_after_redemption(portal_client, viewer, custome
     assert status["device"] == {
         "mac": MAC,
         "model": "IP112",
-        "url": reverse("devices:device_detail", args=[device.pk]),
+        "url": reverse("gateway:device_detail", args=[device.pk]),
     }
     page = client.get(url("phone_code", code)).content.decode()
     assert "Registered" in page
@@ -489,7 +486,7 @@ def test_status_turns_registered_after_redemption(portal_client, viewer, custome
 
 @pytest.mark.django_db
 def test_expired_code_says_so(portal_client, viewer, customer, category):
-    code = phones.provisioning_code_issue(
+    code = provisioning_code_issue(
         customer=customer, user=viewer, category=category, for_user=viewer
     )
     ProvisioningCode.objects.filter(pk=code.pk).update(expires_at=timezone.now())
@@ -502,7 +499,7 @@ def test_a_user_cannot_follow_another_users_code(
     portal_client, viewer, admin, super_admin, staff, outsider, customer, category
 ):
     colleague = UserFactory(customer=customer, role=Role.USER, username="colleague")
-    code = phones.provisioning_code_issue(
+    code = provisioning_code_issue(
         customer=customer, user=colleague, category=category, for_user=colleague
     )
     for name in ("code_status", "phone_code"):
@@ -556,7 +553,7 @@ def test_staff_get_a_code_for_nobody(portal_client, staff, customer, category):
 def test_rollout_pages_are_for_super_admins_and_admins(
     portal_client, viewer, outsider, customer, category
 ):
-    rollout = phones.rollout_create(customer=customer, user=None, category=category, users=[viewer])
+    rollout = rollout_create(customer=customer, user=None, category=category, users=[viewer])
     for page in (ROLLOUTS, ROLLOUT_CHECK, ROLLOUT_OPTIONS, ROLLOUT_USERS):
         assert portal_client(viewer).get(page).status_code == 403
     for name in ("rollout_detail", "rollout_status", "rollout_csv"):
@@ -738,9 +735,7 @@ def test_rollout_for_ten_thousand_users_sends_the_search(
 
 @pytest.fixture
 def rollout(customer, category, staff_list):
-    return phones.rollout_create(
-        customer=customer, user=None, category=category, users=staff_list[:12]
-    )
+    return rollout_create(customer=customer, user=None, category=category, users=staff_list[:12])
 
 
 @pytest.mark.django_db
@@ -775,7 +770,7 @@ def test_step_4_lists_codes_with_state_search_sort_and_paging(
 
     with django_assert_max_num_queries(10) as few:
         client.get(detail)
-    more = phones.rollout_create(
+    more = rollout_create(
         customer=customer,
         user=None,
         category=rollout.category,
@@ -801,7 +796,7 @@ def test_rollout_status_json(portal_client, admin, customer, rollout):
     assert states == {codes[0].pk: "registered", codes[1].pk: "pending"}
     assert answer["totals"] == {"total": 12, "registered": 1, "expired": 0, "pending": 11}
     # Codes of another rollout are not answered through this one.
-    other = phones.rollout_create(
+    other = rollout_create(
         customer=customer, user=None, category=rollout.category, users=[customer.users.first()]
     )
     foreign = other.codes.get()
@@ -813,9 +808,7 @@ def test_rollout_status_json(portal_client, admin, customer, rollout):
 def test_rollout_csv(portal_client, admin, customer, category):
     sly = UserFactory(customer=customer, username="sly", name='=HYPERLINK("http://x")')
     plain = UserFactory(customer=customer, username="pat", name="Pat Müller")
-    rollout = phones.rollout_create(
-        customer=customer, user=None, category=category, users=[sly, plain]
-    )
+    rollout = rollout_create(customer=customer, user=None, category=category, users=[sly, plain])
     redeem(rollout.codes.get(user=plain).code)
     response = portal_client(admin).get(url("rollout_csv", rollout))
     assert response.streaming
@@ -850,7 +843,7 @@ def test_past_rollouts_list(
     assert "1 / 12" in text
     assert url("rollout_detail", rollout) in response.content.decode()
     theirs = category_of(other_customer, "Theirs")
-    phones.rollout_create(
+    rollout_create(
         customer=other_customer,
         user=None,
         category=theirs,
@@ -861,9 +854,7 @@ def test_past_rollouts_list(
     with django_assert_max_num_queries(5) as few:
         client.get(ROLLOUTS)
     for _ in range(5):
-        phones.rollout_create(
-            customer=customer, user=admin, category=rollout.category, users=[admin]
-        )
+        rollout_create(customer=customer, user=admin, category=rollout.category, users=[admin])
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert len(client.get(ROLLOUTS).context["object_list"]) == 6
 
@@ -1011,11 +1002,11 @@ def test_desk_phone_page_shows_its_reports_and_latest_jobs(
     portal_client, viewer, customer, category, django_assert_max_num_queries
 ):
     def jobs(n):
-        phones.software_job_create(
+        software_job_create(
             customer=customer, user=None, category=category, firmware={"version": f"sw-{n}"}
         )
         for kind in ("ntp", "language"):
-            phones.config_job_create(
+            config_job_create(
                 customer=customer,
                 user=None,
                 category=category,
@@ -1024,10 +1015,10 @@ def test_desk_phone_page_shows_its_reports_and_latest_jobs(
             )
 
     jobs(1)
-    code = phones.provisioning_code_issue(customer=customer, user=None, category=category)
-    phones.code_redeem(
+    code = provisioning_code_issue(customer=customer, user=None, category=category)
+    code_redeem(
         code=code.code,
-        phone=phones.PhoneReport(
+        phone=PhoneReport(
             mac=MAC, model="IP112", firmware="13r1 sr13", bootcode="13r1 bc", local_ip="10.0.0.7"
         ),
         base_url="http://testserver",
@@ -1035,7 +1026,7 @@ def test_desk_phone_page_shows_its_reports_and_latest_jobs(
     device = Device.objects.get()
     assert device.kind == DeviceKind.DESK_PHONE
     client = portal_client(viewer)
-    detail = reverse("devices:device_detail", args=[device.pk])
+    detail = reverse("gateway:device_detail", args=[device.pk])
     with django_assert_max_num_queries(20) as few:
         response = client.get(detail)
     text = text_of(response)
@@ -1050,14 +1041,12 @@ def test_desk_phone_page_shows_its_reports_and_latest_jobs(
     # The phone registers again several times, with newer jobs each time.
     for n in range(2, 6):
         jobs(n)
-        phones.auto_provisioning_enable(
-            customer=customer, user=None, token="Phone-Token-2026-aQ7x#1"
-        )
-        phones.auto_register(
+        auto_provisioning_enable(customer=customer, user=None, token="Phone-Token-2026-aQ7x#1")
+        auto_register(
             domain="acme",
             token="Phone-Token-2026-aQ7x#1",
             category=category.name,
-            phone=phones.PhoneReport(mac=MAC, model="IP112"),
+            phone=PhoneReport(mac=MAC, model="IP112"),
             base_url="http://testserver",
         )
     assert JobDelivery.objects.count() == 15
@@ -1077,7 +1066,7 @@ def test_desk_phone_page_shows_its_reports_and_latest_jobs(
 @pytest.mark.django_db
 def test_other_devices_have_no_desk_phone_section(portal_client, viewer, customer):
     device = DeviceFactory(customer=customer)
-    response = portal_client(viewer).get(reverse("devices:device_detail", args=[device.pk]))
+    response = portal_client(viewer).get(reverse("gateway:device_detail", args=[device.pk]))
     assert response.context["jobs_received"] is None
     assert "Jobs last received" not in response.content.decode()
 
@@ -1105,7 +1094,7 @@ def test_menu_entries_by_role(portal_client, users, who, entries):
 
 @pytest.mark.django_db
 def test_menu_marks_the_section_of_nested_pages(portal_client, admin, customer, category):
-    job = phones.software_job_create(customer=customer, user=None, category=category, firmware={})
+    job = software_job_create(customer=customer, user=None, category=category, firmware={})
     response = portal_client(admin).get(url("job_software_delete", job))
     active = [e["label"] for g in response.context["menu"] for e in g["entries"] if e["active"]]
     assert active == ["Update jobs"]

@@ -4,8 +4,9 @@ what a device is answered, on every count, and a token cannot allow 0 redemption
 import pytest
 from django.db import IntegrityError, transaction
 
+from gateway.services.redemption import token_redeem
 from provisioning.models import Token
-from provisioning.services import bootstrap_save, token_redeem, token_save
+from provisioning.services import bootstrap_save, token_save
 from reports.models import AppId, HistoryResult
 
 

@@ -13,8 +13,10 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 
 from core.exports import csv_cell
-from provisioning import phones
-from provisioning.models import Category
+from phones.models import Category
+from phones.services.categories import category_save
+from phones.services.codes import rollout_create
+from phones.services.jobs import config_job_create, software_job_create
 from reports.models import History
 from tests.devices.factories import DeviceFactory, SiteFactory
 from tests.factories import UserFactory
@@ -175,13 +177,11 @@ def catalog(customer, other_customer):
     DeviceFactory(customer=customer, device_id="-TC52_2")
     DeviceFactory(customer=other_customer, device_id="GLOBEX_DEVICE")
     UserFactory(customer=customer, username="csvuser", name="@name")
-    category, _ = phones.category_save(
+    category, _ = category_save(
         customer=customer, user=None, name="Desk", bootstrap=bootstrap, is_provisioning=True
     )
-    phones.software_job_create(
-        customer=customer, user=None, category=category, firmware={"v": "13r1"}
-    )
-    phones.config_job_create(
+    software_job_create(customer=customer, user=None, category=category, firmware={"v": "13r1"})
+    config_job_create(
         customer=customer,
         user=None,
         category=category,
@@ -202,9 +202,9 @@ def catalog(customer, other_customer):
         ("devices:device_list", {"site": "North"}, "Device ID", {"TC52_1"}),
         ("devices:site_list", {}, "Name", {"North"}),
         ("accounts:user_list", {"q": "csvuser"}, "Login Name", {"csvuser"}),
-        ("provisioning:category_list", {}, "Name", {"Desk"}),
-        ("provisioning:job_list", {}, "Firmware (JSON)", {'{"v": "13r1"}'}),
-        ("provisioning:job_list", {"kind": "config"}, "Config type", {"ntp"}),
+        ("phones:category_list", {}, "Name", {"Desk"}),
+        ("phones:job_list", {}, "Firmware (JSON)", {'{"v": "13r1"}'}),
+        ("phones:job_list", {"kind": "config"}, "Config type", {"ntp"}),
     ],
 )
 def test_each_list_exports_its_filtered_rows(
@@ -230,8 +230,8 @@ def test_the_users_csv_escapes_and_shows_roles(catalog, portal_client, super_adm
 @pytest.mark.django_db
 def test_rollouts_export(catalog, portal_client, super_admin, viewer, customer):
     category = Category.objects.get(customer=customer)
-    phones.rollout_create(customer=customer, user=super_admin, category=category, users=[viewer])
-    rows = exported(portal_client(super_admin).get(reverse("provisioning:rollout_list"), CSV))
+    rollout_create(customer=customer, user=super_admin, category=category, users=[viewer])
+    rows = exported(portal_client(super_admin).get(reverse("phones:rollout_list"), CSV))
     assert rows[0] == ["Created", "Category", "Phone app", "Created by", "Codes", "Registered"]
     assert rows[1][1:] == ["Desk", "", "sam", "1", "0"]
 

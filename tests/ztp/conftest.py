@@ -5,7 +5,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from provisioning import phones
+from phones.services.auto import auto_provisioning_enable
+from phones.services.categories import customer_phone_defaults_create
 from ztp.fake_sraps import FakeSraps
 from ztp.fake_ymcs import FakeYmcs
 
@@ -62,6 +63,6 @@ def ymcs(settings) -> Iterator[FakeYmcs]:
 @pytest.fixture
 def ready(customer):
     """The customer with its default provisioning category and automatic provisioning on."""
-    phones.customer_phone_defaults_create(customer=customer)
-    phones.auto_provisioning_enable(customer=customer, user=None, token="Acme-Auto-Token-2026-zT7")
+    customer_phone_defaults_create(customer=customer)
+    auto_provisioning_enable(customer=customer, user=None, token="Acme-Auto-Token-2026-zT7")
     return customer

@@ -6,7 +6,7 @@ import io
 from django.core.management import call_command
 
 from accounts.models import Customer
-from provisioning.models import AutoProvisioningKey
+from phones.models import AutoProvisioningKey
 from ztp import services
 from ztp.models import Status, ZtpAccount
 

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from core.errors import Missing, Unavailable
-from provisioning.models import AutoProvisioningKey
+from phones.models import AutoProvisioningKey
 from reports.models import Event, Severity
 from ztp import crypto, services
 from ztp.models import Action, Status, Vendor, ZtpAccount, ZtpPhone
@@ -110,9 +110,9 @@ def test_missing_reseller_credentials_are_an_error_on_the_card(ready, super_admi
 
 
 def test_no_provisioning_token_is_a_prerequisite_named_on_the_card(customer, sraps):
-    from provisioning import phones
+    from phones.services.categories import customer_phone_defaults_create
 
-    phones.customer_phone_defaults_create(customer=customer)  # automatic provisioning off
+    customer_phone_defaults_create(customer=customer)  # automatic provisioning off
 
     with pytest.raises(Missing) as caught:
         onboard(customer)

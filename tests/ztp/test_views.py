@@ -18,7 +18,7 @@ def action_url(vendor: str, name: str) -> str:
 
 
 def test_urls():
-    assert reverse("accounts:customer_detail") == PAGE
+    assert reverse("ztp:customer_detail") == PAGE
     assert reverse("ztp:phone_list") == PHONES
 
 

@@ -16,16 +16,17 @@ from django.utils import timezone
 from accounts.models import Customer, Role, User
 from accounts.services import customer_create, portal_user_create
 from devices.services import sites_sync
+from gateway.services.licenses import license_request
+from gateway.services.redemption import token_redeem
 from licensing.backend import EntitlementBackendError
 from licensing.services import entitlements_sync, license_snapshot
-from provisioning.models import AutoProvisioning, AutoProvisioningKey, Token
-from provisioning.phones import auto_provisioning_enable
+from phones.models import AutoProvisioning, AutoProvisioningKey
+from phones.services.auto import auto_provisioning_enable
+from provisioning.models import Token
 from provisioning.services import (
     DIRECT_ACCESS_BOOTSTRAP,
     bootstrap_save,
-    license_request,
     new_token_value,
-    token_redeem,
     token_save,
 )
 from reports.models import AppId, LicenseRollup

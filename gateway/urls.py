@@ -1,0 +1,16 @@
+from django.urls import path
+
+from gateway import views
+
+app_name = "gateway"
+
+# The device page combines several apps: the registry, its licenses, its requests and the
+# jobs it received.
+urlpatterns = [
+    path("system/devices/<int:pk>/", views.DeviceDetailView.as_view(), name="device_detail"),
+    path(
+        "system/devices/<int:pk>/obsolete",
+        views.DeviceObsoleteView.as_view(),
+        name="device_obsolete",
+    ),
+]
