@@ -6,9 +6,14 @@ typo in a deployment shows up as a clear message instead of a surprising default
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+
+from core.http import http_url_valid
+
+BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -95,4 +100,47 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         allowed = ", ".join(repr(choice) for choice in choices)
         raise ImproperlyConfigured(f"{name}: expected one of {allowed}, got {raw!r}")
+    return value
+
+
+def url_check(label: str, value: str) -> str:
+    """`value` without a trailing slash, or ImproperlyConfigured naming `label` when it is
+    not an http:// or https:// address of a host (core.http.http_url_valid)."""
+    if not http_url_valid(value):
+        raise ImproperlyConfigured(
+            f"{label}: must be http:// or https:// followed by a host name (and an optional path)"
+        )
+    return value.rstrip("/")
+
+
+def env_url(name: str, default: str = "") -> str:
+    """A base URL (see url_check); empty when unset and no default."""
+    value = env_str(name, default).strip()
+    return url_check(name, value) if value else ""
+
+
+def env_file_or_value(name: str) -> tuple[str, str]:
+    """NAME, or the content of the file NAME_FILE names (a mounted secret), not both; with
+    which variable it came from. Relative files are read from the project directory."""
+    value, file_name = env_str(name), env_str(f"{name}_FILE").strip()
+    if value and file_name:
+        raise ImproperlyConfigured(f"{name}: set it or {name}_FILE, not both")
+    if not file_name:
+        return value, name
+    try:
+        return (BASE_DIR / file_name).read_text(), f"{name}_FILE"
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImproperlyConfigured(
+            f"{name}_FILE: cannot read {file_name!r} ({getattr(exc, 'strerror', None) or exc})"
+        ) from None
+
+
+def env_secret(name: str) -> str:
+    """A secret given as NAME or NAME_FILE (trimmed): printable ASCII without spaces."""
+    value, source = env_file_or_value(name)
+    value = value.strip() if source != name else value
+    if source != name and not value:
+        raise ImproperlyConfigured(f"{source}: {env_str(source)!r} is empty")
+    if value and not all("!" <= char <= "~" for char in value):
+        raise ImproperlyConfigured(f"{name}: must be printable ASCII without spaces")
     return value

@@ -5,7 +5,6 @@ import secrets
 from datetime import timedelta
 from ipaddress import ip_network
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -13,12 +12,16 @@ from django.core.exceptions import ImproperlyConfigured
 from config.env import (
     env_bool,
     env_choice,
+    env_file_or_value,
     env_fraction,
     env_int,
     env_json,
     env_list,
     env_rate,
+    env_secret,
     env_str,
+    env_url,
+    url_check,
 )
 from devices import schedule as devices_schedule
 from licensing import schedule as licensing_schedule
@@ -305,15 +308,7 @@ CODE_REDEMPTIONS_PER_CUSTOMER = env_rate("CODE_REDEMPTIONS_PER_CUSTOMER", "600/m
 AUTO_FAILURES_PER_DOMAIN = env_rate("AUTO_FAILURES_PER_DOMAIN", "60/hour")
 # The address devices reach this server at (e.g. https://pm.example.com), for the device
 # URL given to phones and registered with vendors; empty: the address of each request.
-PUBLIC_URL = env_str("PUBLIC_URL").rstrip("/")
-if PUBLIC_URL and (
-    urlsplit(PUBLIC_URL).scheme not in {"http", "https"}
-    or not urlsplit(PUBLIC_URL).netloc
-    or urlsplit(PUBLIC_URL).query
-):
-    raise ImproperlyConfigured(
-        f"PUBLIC_URL: expected an address like https://pm.example.com, got {PUBLIC_URL!r}"
-    )
+PUBLIC_URL = env_url("PUBLIC_URL")
 # Trusted reverse proxies in front of the app; the client address is read behind them
 # (core.client). 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored.
 NUM_PROXIES = env_int("NUM_PROXIES", 0, minimum=0)
@@ -374,15 +369,7 @@ def _ptt_servers() -> dict[str, dict[str, str]]:
         for key in ("url", "api_key"):
             if not isinstance(server.get(key), str) or not server[key].strip():
                 raise ImproperlyConfigured(f"PTT_SERVERS: {name!r} needs a non-empty {key}")
-        try:
-            url = urlsplit(server["url"])
-            valid = url.scheme in {"http", "https"} and bool(url.hostname) and url.port != 0
-        except ValueError:  # a bad port or IPv6 literal
-            valid = False
-        if not valid:
-            raise ImproperlyConfigured(
-                f"PTT_SERVERS: {name!r} url must be http:// or https:// followed by a host name"
-            )
+        url_check(f"PTT_SERVERS: {name!r} url", server["url"])
     return servers
 
 
@@ -415,22 +402,7 @@ def _license_backend_file() -> str:
                 f"but LICENSE_BACKEND is {LICENSE_BACKEND or 'empty'}"
             )
     if LICENSE_BACKEND == "http":
-        try:
-            url = urlsplit(LICENSE_BACKEND_URL)
-            valid = (
-                url.scheme in {"http", "https"}
-                and bool(url.hostname)
-                and url.port != 0
-                and not url.query
-                and not url.fragment
-            )
-        except ValueError:  # a bad port or IPv6 literal
-            valid = False
-        if not valid:
-            raise ImproperlyConfigured(
-                "LICENSE_BACKEND_URL: must be http:// or https:// followed by a host name "
-                "(and an optional path)"
-            )
+        url_check("LICENSE_BACKEND_URL", LICENSE_BACKEND_URL)
         if not all("!" <= char <= "~" for char in LICENSE_BACKEND_TOKEN):
             raise ImproperlyConfigured(
                 "LICENSE_BACKEND_TOKEN: must be printable ASCII without spaces"
@@ -530,43 +502,6 @@ for _network in METRICS_ALLOW:
 # secret); never from the database. Messages name variables but never quote a value.
 
 
-def _ztp_secret(name: str, value: str, file_name: str) -> str:
-    """A secret given directly or as NAME_FILE (the file's content, trimmed); not both."""
-    if value and file_name:
-        raise ImproperlyConfigured(f"{name}: set it or {name}_FILE, not both")
-    if file_name:
-        try:
-            value = (BASE_DIR / file_name).read_text().strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ImproperlyConfigured(
-                f"{name}_FILE: cannot read {file_name!r} ({getattr(exc, 'strerror', None) or exc})"
-            ) from None
-        if not value:
-            raise ImproperlyConfigured(f"{name}_FILE: {file_name!r} is empty")
-    if value and not all("!" <= char <= "~" for char in value):
-        raise ImproperlyConfigured(f"{name}: must be printable ASCII without spaces")
-    return value
-
-
-def _ztp_url(name: str, value: str) -> str:
-    try:
-        url = urlsplit(value)
-        valid = (
-            url.scheme in {"http", "https"}
-            and bool(url.hostname)
-            and url.port != 0
-            and not url.query
-            and not url.fragment
-        )
-    except ValueError:  # a bad port or IPv6 literal
-        valid = False
-    if not valid:
-        raise ImproperlyConfigured(
-            f"{name}: must be http:// or https:// followed by a host name (and an optional path)"
-        )
-    return value.rstrip("/")
-
-
 def _ztp_vendor(url: str, key_id: str, secret: str, names: tuple[str, str, str]) -> dict:
     url_name, id_name, secret_name = names
     if bool(key_id) != bool(secret):
@@ -574,28 +509,20 @@ def _ztp_vendor(url: str, key_id: str, secret: str, names: tuple[str, str, str])
         raise ImproperlyConfigured(f"{missing}: required when {given} is set")
     if key_id and not all("!" <= char <= "~" for char in key_id):
         raise ImproperlyConfigured(f"{id_name}: must be printable ASCII without spaces")
-    return {"url": _ztp_url(url_name, url), "key_id": key_id, "secret": secret}
+    return {"url": url_check(url_name, url), "key_id": key_id, "secret": secret}
 
 
 ZTP_VENDORS = {
     "snom": _ztp_vendor(
         env_str("ZTP_SNOM_API_URL", "https://api.sraps.snom.com/api/v1").strip(),
         env_str("ZTP_SNOM_RESELLER_KEY_ID").strip(),
-        _ztp_secret(
-            "ZTP_SNOM_RESELLER_SECRET",
-            env_str("ZTP_SNOM_RESELLER_SECRET"),
-            env_str("ZTP_SNOM_RESELLER_SECRET_FILE").strip(),
-        ),
+        env_secret("ZTP_SNOM_RESELLER_SECRET"),
         ("ZTP_SNOM_API_URL", "ZTP_SNOM_RESELLER_KEY_ID", "ZTP_SNOM_RESELLER_SECRET"),
     ),
     "yealink": _ztp_vendor(
         env_str("ZTP_YEALINK_API_URL", "https://eu-api.ymcs.yealink.com").strip(),
         env_str("ZTP_YEALINK_CLIENT_ID").strip(),
-        _ztp_secret(
-            "ZTP_YEALINK_CLIENT_SECRET",
-            env_str("ZTP_YEALINK_CLIENT_SECRET"),
-            env_str("ZTP_YEALINK_CLIENT_SECRET_FILE").strip(),
-        ),
+        env_secret("ZTP_YEALINK_CLIENT_SECRET"),
         ("ZTP_YEALINK_API_URL", "ZTP_YEALINK_CLIENT_ID", "ZTP_YEALINK_CLIENT_SECRET"),
     ),
 }
@@ -610,9 +537,7 @@ def _ztp_encryption_keys() -> list[str]:
     import base64
     import binascii
 
-    raw = _ztp_secret_list(
-        env_str("ZTP_ENCRYPTION_KEYS"), env_str("ZTP_ENCRYPTION_KEYS_FILE").strip()
-    )
+    raw, _source = env_file_or_value("ZTP_ENCRYPTION_KEYS")
     if not raw and DEBUG:
         key_file = DATA_DIR / "ztp_encryption_key"
         if not key_file.exists():
@@ -634,22 +559,6 @@ def _ztp_encryption_keys() -> list[str]:
     if len(set(keys)) != len(keys):
         raise ImproperlyConfigured("ZTP_ENCRYPTION_KEYS: a key is listed twice")
     return keys
-
-
-def _ztp_secret_list(value: str, file_name: str) -> str:
-    if value and file_name:
-        raise ImproperlyConfigured(
-            "ZTP_ENCRYPTION_KEYS: set it or ZTP_ENCRYPTION_KEYS_FILE, not both"
-        )
-    if not file_name:
-        return value
-    try:
-        return (BASE_DIR / file_name).read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImproperlyConfigured(
-            f"ZTP_ENCRYPTION_KEYS_FILE: cannot read {file_name!r} "
-            f"({getattr(exc, 'strerror', None) or exc})"
-        ) from None
 
 
 ZTP_ENCRYPTION_KEYS = _ztp_encryption_keys()

@@ -1,6 +1,7 @@
 """What our HTTP clients of external systems share."""
 
 import re
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -41,3 +42,19 @@ def _explanation(response: httpx.Response) -> str:
     except UnicodeDecodeError:
         return ""
     return " ".join(text.split())[:ERROR_TEXT_LIMIT]
+
+
+def http_url_valid(value: str) -> bool:
+    """Whether `value` is an http:// or https:// address of a host, with an optional path
+    and no query or fragment: what every configured base URL must be."""
+    try:
+        url = urlsplit(value)
+        return (
+            url.scheme in {"http", "https"}
+            and bool(url.hostname)
+            and url.port != 0
+            and not url.query
+            and not url.fragment
+        )
+    except ValueError:  # a bad port or IPv6 literal
+        return False

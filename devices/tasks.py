@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 
 from accounts.models import Customer
-from devices import services
+from devices import sites
 from devices.ptt import PttError, PttUnavailable
 
 log = logging.getLogger(__name__)
@@ -21,13 +21,13 @@ def provision_device_site(self, device_pk: int) -> str:
     sweep leaves a device in back-off alone. A device that runs out of retries stays
     pending, and `retry_pending_site_provisioning` schedules it again."""
     try:
-        return services.device_site_provision(device_pk=device_pk)
+        return sites.device_site_provision(device_pk=device_pk)
     except PttUnavailable as exc:
         if self.request.retries >= self.max_retries:
-            services.site_provisioning_give_up(device_pk=device_pk, reason=str(exc))
+            sites.site_provisioning_give_up(device_pk=device_pk, reason=str(exc))
             return "gave up for now"
         delay = min(RETRY_BASE_SECONDS * 2**self.request.retries, RETRY_MAX_SECONDS)
-        services.site_provisioning_retry_due(device_pk=device_pk, countdown=delay)
+        sites.site_provisioning_retry_due(device_pk=device_pk, countdown=delay)
         raise self.retry(exc=exc, countdown=delay) from None
 
 
@@ -45,7 +45,7 @@ def schedule_site_provisioning(device_pk: int) -> None:
 def retry_pending_site_provisioning() -> int:
     """Queue again pending devices whose task was lost (next attempt overdue); devices in
     back-off are left to their retries."""
-    pending = services.pending_site_devices()
+    pending = sites.pending_site_devices()
     for device_pk in pending:
         provision_device_site.delay(device_pk)
     return len(pending)
@@ -53,7 +53,7 @@ def retry_pending_site_provisioning() -> int:
 
 @shared_task
 def sweep_inactive_site_devices() -> dict[str, int]:
-    return services.inactive_site_devices_sweep()
+    return sites.inactive_site_devices_sweep()
 
 
 @shared_task
@@ -61,7 +61,7 @@ def sync_sites() -> dict[str, int]:
     counts = {"synced": 0, "failed": 0}
     for customer in Customer.objects.filter(is_active=True).exclude(ptt_server=""):
         try:
-            services.sites_sync(customer=customer)
+            sites.sites_sync(customer=customer)
         except PttError:
             counts["failed"] += 1
         else:

@@ -14,7 +14,7 @@ from accounts.permissions import Action, Area
 from accounts.views_base import FilteredListMixin, TenantViewMixin, add_service_errors
 from core.errors import AlreadyExists
 from core.exports import CsvExportMixin
-from devices import services
+from devices import services, sites
 from devices.filters import SITE_STATUS_CHOICES, DeviceFilterSet, SiteFilterSet
 from devices.forms import SERVICE_FIELDS, DeviceAddForm
 from devices.models import Device, DeviceState, Site
@@ -177,7 +177,7 @@ class SiteSyncView(TenantViewMixin, TemplateView):
 
     def post(self, request, *args, **kwargs):
         try:
-            count = services.sites_sync(customer=self.customer, user=self.request.user)
+            count = sites.sites_sync(customer=self.customer, user=self.request.user)
         except PttError as exc:
             messages.error(request, f"Site sync failed: {exc}")
         except ValidationError as exc:

@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 
 from accounts.admin import ReadOnlyAdmin, acts_as_staff
 from licensing.models import Assignment, Entitlement, ExpiryNotice
-from licensing.services import SyncNotQueued, entitlement_sync_queue
+from licensing.sync import SyncNotQueued, entitlement_sync_queue
 
 
 class ExpiryNoticeInline(admin.TabularInline):

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from accounts.models import Customer
-from licensing import services
+from licensing import services, sync
 from licensing.backend import EntitlementBackendError, entitlement_source
 
 
@@ -16,7 +16,7 @@ def _sync_all(*, full: bool) -> dict[str, int]:
         return counts
     for customer in Customer.objects.filter(is_active=True).order_by("pk"):
         try:
-            services.entitlements_sync(customer=customer, full=full)
+            sync.entitlements_sync(customer=customer, full=full)
         except EntitlementBackendError:
             counts["failed"] += 1  # already logged as an ERROR event
         else:
@@ -39,7 +39,7 @@ def sync_entitlements() -> dict[str, int]:
 @shared_task
 def sync_customer_entitlements(customer_pk: int) -> dict[str, int]:
     """One customer's full sync, started by staff from the portal or Django admin."""
-    return services.entitlements_sync(customer=Customer.objects.get(pk=customer_pk), full=True)
+    return sync.entitlements_sync(customer=Customer.objects.get(pk=customer_pk), full=True)
 
 
 @shared_task

@@ -30,7 +30,7 @@ from licensing.filters import (
     UseStatus,
 )
 from licensing.models import Assignment, Entitlement, EntitlementState, Feature, LicenseType
-from licensing.services import SyncNotQueued, entitlement_sync_queue
+from licensing.sync import SyncNotQueued, entitlement_sync_queue
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,11 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_SOURCE = (PROJECT_ROOT / "config" / "settings.py").read_text()
 # Read from the settings module itself so a variable added later is scrubbed too.
-SETTINGS_VARIABLES = set(re.findall(r'env_\w+\(\s*"([A-Z][A-Z0-9_]*)"', SETTINGS_SOURCE))
+SETTINGS_VARIABLES = set(re.findall(r'env_\w+\(\s*"([A-Z][A-Z0-9_]*)"', SETTINGS_SOURCE)) | {
+    # Secrets may also come from a file: config.env reads NAME and NAME_FILE.
+    f"{name}_FILE"
+    for name in re.findall(r'env_(?:secret|file_or_value)\(\s*"([A-Z][A-Z0-9_]*)"', SETTINGS_SOURCE)
+}
 
 PRODUCTION = {
     "DEBUG": "false",

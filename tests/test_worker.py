@@ -11,7 +11,7 @@ from config import celery_app
 from devices import tasks
 from devices.fake_ptt import FakePttServer
 from devices.models import Device, SiteStatus
-from devices.services import sites_sync
+from devices.sites import sites_sync
 from gateway.services.redemption import token_redeem
 from licensing import tasks as licensing_tasks
 from licensing.fake_backend import FakeEntitlementBackend, entry

@@ -27,11 +27,25 @@ from accounts.views_base import FilteredListMixin, PortalView, TenantViewMixin
 from core.client import public_base_url
 from core.errors import ServiceError
 from phones.services.auto import device_url
-from ztp import services
 from ztp.filters import ZtpPhoneFilterSet
 from ztp.forms import PhoneForm, PhoneImportForm
 from ztp.models import Action as ZtpAction
 from ztp.models import Vendor, ZtpPhone
+from ztp.services.card import (
+    ztp_account_state,
+    ztp_card,
+    ztp_check,
+    ztp_disable,
+    ztp_onboard,
+    ztp_rotate,
+)
+from ztp.services.common import IMPORT_MAX
+from ztp.services.phones import (
+    ztp_phone_import,
+    ztp_phone_lookup,
+    ztp_phone_register,
+    ztp_phone_unregister,
+)
 
 # Who drives ZTP: the customer's Super-Admins and staff (accounts.permissions).
 ZTP_AREA = Area.ZTP
@@ -63,7 +77,7 @@ def can_manage_ztp(user) -> bool:
 def card_context(customer, *, notice=None, confirm=None) -> dict:
     """What templates/ztp/includes/card.html needs: stored state only, two queries."""
     rows = []
-    for row in services.ztp_card(customer):
+    for row in ztp_card(customer):
         actions = []
         for name in row.actions:
             css, question = CARD_ACTIONS[name]
@@ -143,13 +157,13 @@ class ZtpActionView(_PostOnlyMixin, PortalView, View):
         common = {"customer": self.customer, "vendor": vendor, "user": self.request.user}
         try:
             if name == ZtpAction.ONBOARD:
-                outcome = services.ztp_onboard(**common, base_url=public_base_url(self.request))
+                outcome = ztp_onboard(**common, base_url=public_base_url(self.request))
             elif name == ZtpAction.ROTATE:
-                outcome = services.ztp_rotate(**common)
+                outcome = ztp_rotate(**common)
             elif name == ZtpAction.DISABLE:
-                outcome = services.ztp_disable(**common)
+                outcome = ztp_disable(**common)
             else:
-                outcome = services.ztp_check(**common)
+                outcome = ztp_check(**common)
         except ServiceError as exc:
             return {"level": "error", "text": exc.detail, "vendor": vendor}
         return {"level": "success", "text": outcome.message, "vendor": vendor}
@@ -198,7 +212,7 @@ class ZtpPhoneListView(FilteredListMixin, TenantViewMixin, TemplateView):
         counts = dict(
             self.scope().values("vendor").annotate(n=Count("pk")).values_list("vendor", "n")
         )
-        account = services.ztp_account_state(self.customer, self.vendor)
+        account = ztp_account_state(self.customer, self.vendor)
         context.update(
             vendor=self.vendor,
             vendor_label=Vendor(self.vendor).label,
@@ -209,7 +223,7 @@ class ZtpPhoneListView(FilteredListMixin, TenantViewMixin, TemplateView):
             ],
             add_form=PhoneForm(),
             import_form=PhoneImportForm(),
-            import_max=services.IMPORT_MAX,
+            import_max=IMPORT_MAX,
         )
         return context
 
@@ -239,20 +253,20 @@ class ZtpPhoneAddView(_PhoneActionView):
         form = PhoneForm(self.request.POST)
         if not form.is_valid():
             raise ValidationError({"mac": list(form.errors.get("mac", ["enter a MAC address"]))})
-        outcome = services.ztp_phone_register(**self.common(vendor), mac=form.cleaned_data["mac"])
+        outcome = ztp_phone_register(**self.common(vendor), mac=form.cleaned_data["mac"])
         return outcome.message
 
 
 class ZtpPhoneRemoveView(_PhoneActionView):
     def run(self, vendor: str) -> str:
         mac = self.request.POST.get("mac", "")
-        return services.ztp_phone_unregister(**self.common(vendor), mac=mac).message
+        return ztp_phone_unregister(**self.common(vendor), mac=mac).message
 
 
 class ZtpPhoneLookupView(_PhoneActionView):
     def run(self, vendor: str) -> str:
         mac = self.request.POST.get("mac", "")
-        return services.ztp_phone_lookup(**self.common(vendor), mac=mac).message
+        return ztp_phone_lookup(**self.common(vendor), mac=mac).message
 
 
 class ZtpPhoneImportView(_PhoneActionView):
@@ -260,7 +274,7 @@ class ZtpPhoneImportView(_PhoneActionView):
         form = PhoneImportForm(self.request.POST, self.request.FILES)
         if not form.is_valid():
             raise ValidationError({"file": form.errors.get("file") or ["choose a CSV file"]})
-        result = services.ztp_phone_import(**self.common(vendor), text=form.cleaned_data["file"])
+        result = ztp_phone_import(**self.common(vendor), text=form.cleaned_data["file"])
         for problem in result.failed[:10]:
             messages.warning(self.request, problem)
         if len(result.failed) > 10:

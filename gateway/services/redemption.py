@@ -15,7 +15,8 @@ from django.utils import timezone
 from accounts.models import Customer
 from core.rawsql import insert_select, prepared_cursor
 from devices.models import Device, DeviceState
-from devices.services import device_kind_guess, device_site_request, site_provisioning_applies
+from devices.services import device_kind_guess
+from devices.sites import device_site_request, site_provisioning_applies
 from devices.tasks import schedule_site_provisioning
 from gateway.services.answers import DeviceAnswer
 from provisioning.models import Bootstrap, Token

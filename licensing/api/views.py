@@ -28,7 +28,7 @@ from licensing.api.serializers import (
 )
 from licensing.filters import AssignmentFilterSet, EntitlementFilterSet
 from licensing.models import Assignment, Entitlement
-from licensing.services import entitlement_sync_queue
+from licensing.sync import entitlement_sync_queue
 from licensing.views import LicensingScopeMixin
 
 TAG = "licenses"

@@ -4,12 +4,8 @@ add accepts for each kind."""
 import pytest
 
 from devices.models import DeviceKind
-from devices.services import (
-    device_id_problem,
-    device_kind_guess,
-    parse_version,
-    site_provisioning_applies,
-)
+from devices.services import device_id_problem, device_kind_guess, parse_version
+from devices.sites import site_provisioning_applies
 from reports.models import AppId
 
 V, T, IOS = DeviceKind.VENDOR, DeviceKind.THIRD_PARTY_ANDROID, DeviceKind.IOS

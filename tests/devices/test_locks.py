@@ -1,5 +1,5 @@
 """No database lock or transaction is held while PTT Pro is called
-(devices.services.device_site_provision), and runs that overlap still agree with the server.
+(devices.sites.device_site_provision), and runs that overlap still agree with the server.
 
 The first test runs everywhere. The others need PostgreSQL's row locks: they run the
 provisioning in a thread with its own connection, on committed data (transaction=True),
@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from devices.models import Device, SiteStatus
 from devices.ptt import PttClient
-from devices.services import device_site_provision, device_site_request, sites_sync
+from devices.sites import device_site_provision, device_site_request, sites_sync
 from tests.devices.factories import DeviceFactory
 
 postgresql_only = pytest.mark.skipif(

@@ -9,10 +9,10 @@ from freezegun import freeze_time
 from kombu.exceptions import OperationalError
 from rest_framework.test import APIClient
 
-from devices import services, tasks
+from devices import sites, tasks
 from devices.models import Device, Site, SiteStatus
 from devices.ptt import PttClient, PttUnavailable
-from devices.services import device_site_provision, inactive_site_devices_sweep, sites_sync
+from devices.sites import device_site_provision, inactive_site_devices_sweep, sites_sync
 from gateway.services.licenses import device_checkin
 from provisioning.services import bootstrap_save, token_save
 from reports.models import AppId, Event
@@ -339,7 +339,7 @@ def test_a_run_overtaken_by_a_move_it_did_not_act_on_leaves_it_to_the_new_run(
         return get(client, device_id)
 
     monkeypatch.setattr(PttClient, "get_device", get_device)
-    assert device_site_provision(device_pk=device.pk) == services.SUPERSEDED
+    assert device_site_provision(device_pk=device.pk) == sites.SUPERSEDED
     device.refresh_from_db()
     assert (device.site.name, device.site_status) == ("South", SiteStatus.PENDING)
     assert not Event.objects.filter(type="SITE_PROVISIONING_FAILED").exists()
@@ -352,14 +352,14 @@ def test_sweep_keeps_a_device_that_checks_in_while_it_runs(
     start = timezone.now()
     with freeze_time(start):
         redeem_and_run("tok-North", django_capture_on_commit_callbacks)
-    remove = services._remove_our_row
+    remove = sites._remove_our_row
 
     def checked_in_first(client, device_id):
         # The device checks in after the sweep read it as inactive.
         assert device_checkin(token="tok-North", device_id=device_id).ok
         remove(client, device_id)
 
-    monkeypatch.setattr(services, "_remove_our_row", checked_in_first)
+    monkeypatch.setattr(sites, "_remove_our_row", checked_in_first)
     with freeze_time(start + timedelta(days=31)):
         counts = inactive_site_devices_sweep()
     assert counts == {"candidates": 1, "removed": 0, "kept": 1, "failed": 0}

@@ -17,11 +17,11 @@ from licensing.fake_backend import FakeEntitlementBackend, entry
 from licensing.models import Assignment, Entitlement, EntitlementState, ExpiryNotice, LicenseType
 from licensing.services import (
     entitlements_expire,
-    entitlements_sync,
     expiry_phrase,
     license_keep,
     standard_licenses_release,
 )
+from licensing.sync import entitlements_sync
 from reports.models import Event, event_area
 from tests.factories import UserFactory
 

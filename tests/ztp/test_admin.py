@@ -2,14 +2,15 @@
 
 from django.urls import reverse
 
-from ztp import crypto, services
+from ztp import crypto
 from ztp.models import ZtpAccount
+from ztp.services.card import ztp_onboard
 
 from .conftest import BASE_URL
 
 
 def test_staff_see_the_wiring_but_never_the_credentials(client, staff, ready, sraps):
-    services.ztp_onboard(customer=ready, vendor="snom", user=None, base_url=BASE_URL)
+    ztp_onboard(customer=ready, vendor="snom", user=None, base_url=BASE_URL)
     account = ZtpAccount.objects.get()
     stored = crypto.unseal(account.secrets)
     client.force_login(staff)

@@ -9,9 +9,11 @@ import pytest
 from django.db import connection, connections
 
 from tests.devices.test_locks import wait_for
-from ztp import crypto, services
+from ztp import crypto
 from ztp.models import Status, Vendor, ZtpAccount
-from ztp.services import ActionInProgress
+from ztp.services.card import ztp_disable, ztp_onboard, ztp_rotate
+from ztp.services.common import ActionInProgress
+from ztp.services.phones import ztp_phone_register
 from ztp.vendor_http import VendorHttp
 
 from .conftest import BASE_URL
@@ -28,17 +30,17 @@ def in_thread(function, **kwargs):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_double_action_one_runs_one_is_refused(ready, sraps):
-    services.ztp_onboard(customer=ready, vendor=SNOM, user=None, base_url=BASE_URL)
+    ztp_onboard(customer=ready, vendor=SNOM, user=None, base_url=BASE_URL)
     before = crypto.unseal(ZtpAccount.objects.get().secrets)["key_id"]
     sraps.requests.clear()
     sraps.delay = 0.4  # each answer: the rotation's four calls take over a second
     with ThreadPoolExecutor(max_workers=1) as pool:
-        first = pool.submit(in_thread, services.ztp_rotate, customer=ready, vendor=SNOM, user=None)
+        first = pool.submit(in_thread, ztp_rotate, customer=ready, vendor=SNOM, user=None)
         wait_for(lambda: sraps.requests)  # the rotation is calling the vendor
         with pytest.raises(ActionInProgress, match="Rotate is already running"):
-            services.ztp_rotate(customer=ready, vendor=SNOM, user=None)
+            ztp_rotate(customer=ready, vendor=SNOM, user=None)
         with pytest.raises(ActionInProgress):
-            services.ztp_disable(customer=ready, vendor=SNOM, user=None)
+            ztp_disable(customer=ready, vendor=SNOM, user=None)
         assert first.result(timeout=30).message.startswith("Snom (SRAPS): Credentials rotated")
     account = ZtpAccount.objects.get()
     after = crypto.unseal(account.secrets)["key_id"]
@@ -57,10 +59,10 @@ def test_no_transaction_is_open_while_the_vendor_is_called(ready, sraps, monkeyp
         return send(client, method, url, body, ok)
 
     monkeypatch.setattr(VendorHttp, "_once", once)
-    services.ztp_onboard(customer=ready, vendor=SNOM, user=None, base_url=BASE_URL)
-    services.ztp_phone_register(customer=ready, vendor=SNOM, user=None, mac="0004132A3B4C")
-    services.ztp_rotate(customer=ready, vendor=SNOM, user=None)
-    services.ztp_disable(customer=ready, vendor=SNOM, user=None)
+    ztp_onboard(customer=ready, vendor=SNOM, user=None, base_url=BASE_URL)
+    ztp_phone_register(customer=ready, vendor=SNOM, user=None, mac="0004132A3B4C")
+    ztp_rotate(customer=ready, vendor=SNOM, user=None)
+    ztp_disable(customer=ready, vendor=SNOM, user=None)
 
     assert len(seen) > 10
     assert not any(seen)

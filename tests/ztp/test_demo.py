@@ -7,15 +7,15 @@ from django.core.management import call_command
 
 from accounts.models import Customer
 from phones.models import AutoProvisioningKey
-from ztp import services
 from ztp.models import Status, ZtpAccount
+from ztp.services.card import ztp_onboard
 
 
 def test_the_demo_customer_can_onboard_at_once(db, sraps):
     call_command("loaddemo", stdout=io.StringIO())
     demo = Customer.objects.get(slug="demo")
 
-    services.ztp_onboard(customer=demo, vendor="snom", user=None, base_url="http://127.0.0.1:8000")
+    ztp_onboard(customer=demo, vendor="snom", user=None, base_url="http://127.0.0.1:8000")
 
     assert ZtpAccount.objects.get(customer=demo).status == Status.CONFIGURED
     # The next start: the fakes have forgotten everything, and so has the demo.

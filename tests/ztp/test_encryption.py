@@ -7,17 +7,18 @@ import pytest
 from django.core.management import call_command
 
 from reports.models import Event
-from ztp import crypto, services
+from ztp import crypto
 from ztp.crypto import EncryptionUnavailable
 from ztp.models import Vendor, ZtpAccount
+from ztp.services.card import ztp_check, ztp_onboard, ztp_rotate
 
 from .conftest import BASE_URL
 
 
 def test_a_database_dump_holds_no_plaintext_secret(ready, sraps, ymcs):
     for vendor in Vendor.values:
-        services.ztp_onboard(customer=ready, vendor=vendor, user=None, base_url=BASE_URL)
-        services.ztp_rotate(customer=ready, vendor=vendor, user=None)
+        ztp_onboard(customer=ready, vendor=vendor, user=None, base_url=BASE_URL)
+        ztp_rotate(customer=ready, vendor=vendor, user=None)
     secrets = []
     for account in ZtpAccount.objects.all():
         stored = crypto.unseal(account.secrets)
@@ -36,7 +37,7 @@ def test_a_database_dump_holds_no_plaintext_secret(ready, sraps, ymcs):
 def test_encryption_key_rotation(ready, sraps, settings):
     old, new = crypto.new_key(), crypto.new_key()
     settings.ZTP_ENCRYPTION_KEYS = [old]
-    services.ztp_onboard(customer=ready, vendor="snom", user=None, base_url=BASE_URL)
+    ztp_onboard(customer=ready, vendor="snom", user=None, base_url=BASE_URL)
     plain = crypto.unseal(ZtpAccount.objects.get().secrets)
 
     # 1. The new key goes in front: everything still reads, new writes use it.
@@ -51,19 +52,19 @@ def test_encryption_key_rotation(ready, sraps, settings):
     # 3. The old key is retired: the credentials still read, and still work at the vendor.
     settings.ZTP_ENCRYPTION_KEYS = [new]
     assert crypto.unseal(ZtpAccount.objects.get().secrets) == plain
-    services.ztp_check(customer=ready, vendor="snom", user=None)
+    ztp_check(customer=ready, vendor="snom", user=None)
 
 
 def test_retiring_a_key_before_the_rekey_is_explained(ready, sraps, settings):
     old, new = crypto.new_key(), crypto.new_key()
     settings.ZTP_ENCRYPTION_KEYS = [old]
-    services.ztp_onboard(customer=ready, vendor="snom", user=None, base_url=BASE_URL)
+    ztp_onboard(customer=ready, vendor="snom", user=None, base_url=BASE_URL)
     settings.ZTP_ENCRYPTION_KEYS = [new]
 
     with pytest.raises(
         EncryptionUnavailable, match=r"a key was removed before `manage\.py ztp rekey`"
     ):
-        services.ztp_check(customer=ready, vendor="snom", user=None)
+        ztp_check(customer=ready, vendor="snom", user=None)
 
 
 def test_each_encryption_is_different(settings):

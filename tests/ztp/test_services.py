@@ -12,9 +12,24 @@ from django.utils import timezone
 from core.errors import Missing, Unavailable
 from phones.models import AutoProvisioningKey
 from reports.models import Event, Severity
-from ztp import crypto, services
+from ztp import crypto
 from ztp.models import Action, Status, Vendor, ZtpAccount, ZtpPhone
-from ztp.services import ActionInProgress, MacRegisteredElsewhere, NotOnboarded, VendorFailed
+from ztp.services.card import ztp_card, ztp_check, ztp_disable, ztp_onboard, ztp_rotate
+from ztp.services.common import (
+    IMPORT_MAX,
+    LEASE,
+    ActionInProgress,
+    MacRegisteredElsewhere,
+    NotOnboarded,
+    VendorFailed,
+    ztp_account,
+)
+from ztp.services.phones import (
+    ztp_phone_import,
+    ztp_phone_lookup,
+    ztp_phone_register,
+    ztp_phone_unregister,
+)
 
 from .conftest import BASE_URL
 
@@ -23,7 +38,7 @@ MAC = "0004132A3B4C"
 
 
 def onboard(customer, vendor=SNOM, user=None):
-    return services.ztp_onboard(customer=customer, vendor=vendor, user=user, base_url=BASE_URL)
+    return ztp_onboard(customer=customer, vendor=vendor, user=user, base_url=BASE_URL)
 
 
 def account_of(customer, vendor=SNOM) -> ZtpAccount:
@@ -83,7 +98,7 @@ def test_onboard_twice_says_already_onboarded_and_makes_nothing(ready, sraps):
 
 def test_onboard_after_disable_reuses_the_vendor_company(ready, sraps):
     first = onboard(ready).account.company_id
-    services.ztp_disable(customer=ready, vendor=SNOM, user=None)
+    ztp_disable(customer=ready, vendor=SNOM, user=None)
 
     second = onboard(ready).account.company_id
 
@@ -161,11 +176,11 @@ def test_missing_encryption_keys_refuse_before_the_vendor_is_called(ready, sraps
 
 def test_rotate_replaces_the_credentials_and_registrations_keep_working(ready, sraps):
     onboard(ready)
-    services.ztp_phone_register(customer=ready, vendor=SNOM, user=None, mac=MAC)
+    ztp_phone_register(customer=ready, vendor=SNOM, user=None, mac=MAC)
     before = account_of(ready)
     old = crypto.unseal(before.secrets)
 
-    outcome = services.ztp_rotate(customer=ready, vendor=SNOM, user=None)
+    outcome = ztp_rotate(customer=ready, vendor=SNOM, user=None)
 
     after = account_of(ready)
     new = crypto.unseal(after.secrets)
@@ -176,7 +191,7 @@ def test_rotate_replaces_the_credentials_and_registrations_keep_working(ready, s
     assert sraps.keys_of(after.company_id) == [new["key_id"]]
     # The phone registered before is still sent to the same URL, and looked up with the new key.
     assert MAC.lower() in sraps.endpoints
-    found = services.ztp_phone_lookup(customer=ready, vendor=SNOM, user=None, mac=MAC)
+    found = ztp_phone_lookup(customer=ready, vendor=SNOM, user=None, mac=MAC)
     assert "is sent to this customer's provisioning URL" in found.message
 
 
@@ -195,7 +210,7 @@ def test_rotate_with_a_vendor_failure_midway_keeps_the_old_credentials(
         sraps.fail(method, fragment, 503)
 
     with pytest.raises(VendorFailed) as caught:
-        services.ztp_rotate(customer=ready, vendor=SNOM, user=None)
+        ztp_rotate(customer=ready, vendor=SNOM, user=None)
 
     assert caught.value.detail.endswith("The previous credentials are still in place.")
     after = account_of(ready)
@@ -205,13 +220,13 @@ def test_rotate_with_a_vendor_failure_midway_keeps_the_old_credentials(
     # Intact and still valid at the vendor; the half-made new key is gone again.
     assert sraps.keys_of(before.company_id) == [old["key_id"]]
     assert "still stored" not in after.last_error
-    services.ztp_check(customer=ready, vendor=SNOM, user=None)
+    ztp_check(customer=ready, vendor=SNOM, user=None)
     assert account_of(ready).status == Status.CONFIGURED
 
 
 def test_rotate_before_onboarding_is_refused(ready, sraps):
     with pytest.raises(NotOnboarded, match="Onboard it before you rotate its credentials"):
-        services.ztp_rotate(customer=ready, vendor=SNOM, user=None)
+        ztp_rotate(customer=ready, vendor=SNOM, user=None)
     (event,) = events(ready, "ZTP_ROTATE")
     assert event.data["outcome"] == "refused"
 
@@ -222,12 +237,12 @@ def test_rotate_before_onboarding_is_refused(ready, sraps):
 def test_disable_one_vendor_leaves_the_other(ready, sraps, ymcs):
     onboard(ready, SNOM)
     onboard(ready, YEALINK)
-    services.ztp_phone_register(customer=ready, vendor=SNOM, user=None, mac=MAC)
-    services.ztp_phone_register(customer=ready, vendor=YEALINK, user=None, mac="001565AABBCC")
+    ztp_phone_register(customer=ready, vendor=SNOM, user=None, mac=MAC)
+    ztp_phone_register(customer=ready, vendor=YEALINK, user=None, mac="001565AABBCC")
     snom_before, yealink_before = account_of(ready, SNOM), account_of(ready, YEALINK)
     snom_key = crypto.unseal(snom_before.secrets)["key_id"]
 
-    outcome = services.ztp_disable(customer=ready, vendor=SNOM, user=None)
+    outcome = ztp_disable(customer=ready, vendor=SNOM, user=None)
 
     assert outcome.message == (
         "Snom (SRAPS): Disabled; credentials revoked and cleared, 1 phone(s) removed."
@@ -255,14 +270,14 @@ def test_disable_when_the_vendor_is_down_keeps_the_credentials(ready, sraps):
     sraps.down = True
 
     with pytest.raises(VendorFailed, match="The credentials are still stored; try Disable again"):
-        services.ztp_disable(customer=ready, vendor=SNOM, user=None)
+        ztp_disable(customer=ready, vendor=SNOM, user=None)
 
     assert account_of(ready).secrets == before.secrets
     assert AutoProvisioningKey.objects.filter(customer=ready, purpose="ztp:snom").exists()
 
 
 def test_disable_before_onboarding_changes_nothing(ready, sraps):
-    outcome = services.ztp_disable(customer=ready, vendor=SNOM, user=None)
+    outcome = ztp_disable(customer=ready, vendor=SNOM, user=None)
 
     assert (outcome.changed, outcome.message) == (
         False,
@@ -281,13 +296,13 @@ def test_check_notices_credentials_revoked_behind_our_back(ready, sraps):
         del sraps._keys[key]
 
     with pytest.raises(VendorFailed, match="The stored credentials no longer work: Rotate them"):
-        services.ztp_check(customer=ready, vendor=SNOM, user=None)
+        ztp_check(customer=ready, vendor=SNOM, user=None)
 
     assert account_of(ready).status == Status.ERROR
 
 
 def test_check_before_onboarding_checks_the_reseller_credentials(ready, sraps):
-    outcome = services.ztp_check(customer=ready, vendor=SNOM, user=None)
+    outcome = ztp_check(customer=ready, vendor=SNOM, user=None)
 
     account = account_of(ready)
     assert outcome.message == "Snom (SRAPS): the reseller credentials work; ready to onboard."
@@ -308,7 +323,7 @@ def test_a_second_action_while_one_runs_is_refused(ready, sraps, super_admin):
     requests_before = len(sraps.requests)
 
     with pytest.raises(ActionInProgress) as caught:
-        services.ztp_disable(customer=ready, vendor=SNOM, user=super_admin)
+        ztp_disable(customer=ready, vendor=SNOM, user=super_admin)
 
     assert "Rotate is already running for Acme Logistics" in caught.value.detail
     assert len(sraps.requests) == requests_before
@@ -318,7 +333,7 @@ def test_a_second_action_while_one_runs_is_refused(ready, sraps, super_admin):
 
 
 def test_the_lease_is_per_customer_and_vendor(ready, sraps, ymcs):
-    account = services.ztp_account(ready, SNOM)
+    account = ztp_account(ready, SNOM)
     ZtpAccount.objects.filter(pk=account.pk).update(
         action=Action.ONBOARD, action_started_at=timezone.now(), lease="other"
     )
@@ -329,10 +344,10 @@ def test_the_lease_is_per_customer_and_vendor(ready, sraps, ymcs):
 
 
 def test_a_lease_left_by_a_dead_process_expires(ready, sraps):
-    account = services.ztp_account(ready, SNOM)
+    account = ztp_account(ready, SNOM)
     ZtpAccount.objects.filter(pk=account.pk).update(
         action=Action.ONBOARD,
-        action_started_at=timezone.now() - services.LEASE - timedelta(seconds=1),
+        action_started_at=timezone.now() - LEASE - timedelta(seconds=1),
         lease="dead",
     )
 
@@ -360,12 +375,12 @@ def test_the_lease_ends_with_the_action_even_when_it_fails(ready):
 def test_register_and_unregister_phones(ready, sraps, admin):
     onboard(ready)
 
-    services.ztp_phone_register(customer=ready, vendor=SNOM, user=admin, mac="00:04:13:2a:3b:4c")
+    ztp_phone_register(customer=ready, vendor=SNOM, user=admin, mac="00:04:13:2a:3b:4c")
 
     phone = ZtpPhone.objects.get()
     assert (phone.mac, phone.registered_by) == (MAC, "ada")
     assert MAC.lower() in sraps.endpoints
-    services.ztp_phone_unregister(customer=ready, vendor=SNOM, user=admin, mac=MAC)
+    ztp_phone_unregister(customer=ready, vendor=SNOM, user=admin, mac=MAC)
     assert not ZtpPhone.objects.exists()
     assert sraps.endpoints == {}
     assert [e.data["outcome"] for e in events(ready, "ZTP_REGISTER")] == ["ok"]
@@ -377,7 +392,7 @@ def test_a_mac_owned_elsewhere_is_refused_without_marking_the_card(ready, sraps)
     sraps.add_foreign_endpoint(MAC)
 
     with pytest.raises(MacRegisteredElsewhere, match="registered to another Snom SRAPS account"):
-        services.ztp_phone_register(customer=ready, vendor=SNOM, user=None, mac=MAC)
+        ztp_phone_register(customer=ready, vendor=SNOM, user=None, mac=MAC)
 
     assert account_of(ready).status == Status.CONFIGURED
     assert not ZtpPhone.objects.exists()
@@ -387,14 +402,14 @@ def test_a_mac_owned_elsewhere_is_refused_without_marking_the_card(ready, sraps)
 
 def test_registering_before_onboarding_is_refused(ready, sraps):
     with pytest.raises(NotOnboarded, match="Onboard it before you register phones"):
-        services.ztp_phone_register(customer=ready, vendor=SNOM, user=None, mac=MAC)
+        ztp_phone_register(customer=ready, vendor=SNOM, user=None, mac=MAC)
 
 
 def test_a_bad_mac_is_a_field_error(ready, sraps):
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as caught:
-        services.ztp_phone_register(customer=ready, vendor=SNOM, user=None, mac="00:04:13")
+        ztp_phone_register(customer=ready, vendor=SNOM, user=None, mac="00:04:13")
     assert caught.value.message_dict == {"mac": ["'00:04:13' is not a MAC address"]}
 
 
@@ -403,7 +418,7 @@ def test_import_registers_each_line_and_reports_the_rest(ready, ymcs):
     ymcs.add_foreign_device("001565000002")
     text = "mac\n00:15:65:00:00:01\n001565000002\nnot-a-mac\n\n00-15-65-00-00-03\n001565000001\n"
 
-    result = services.ztp_phone_import(customer=ready, vendor=YEALINK, user=None, text=text)
+    result = ztp_phone_import(customer=ready, vendor=YEALINK, user=None, text=text)
 
     assert result.registered == ["001565000001", "001565000003"]
     assert result.failed[0] == "line 4: 'not-a-mac' is not a MAC address"
@@ -418,7 +433,7 @@ def test_import_stops_at_a_vendor_outage(ready, ymcs):
     onboard(ready, YEALINK)
     ymcs.fail("POST", "/addDevicesByMac", 503)
 
-    result = services.ztp_phone_import(
+    result = ztp_phone_import(
         customer=ready, vendor=YEALINK, user=None, text="001565000001\n001565000002\n"
     )
 
@@ -431,19 +446,19 @@ def test_import_is_limited(ready, ymcs):
     from django.core.exceptions import ValidationError
 
     onboard(ready, YEALINK)
-    text = "\n".join(f"0015650{n:05X}" for n in range(services.IMPORT_MAX + 1))
+    text = "\n".join(f"0015650{n:05X}" for n in range(IMPORT_MAX + 1))
     with pytest.raises(ValidationError, match="at most 200 MAC addresses per import"):
-        services.ztp_phone_import(customer=ready, vendor=YEALINK, user=None, text=text)
+        ztp_phone_import(customer=ready, vendor=YEALINK, user=None, text=text)
 
 
 def test_the_card_reads_stored_state_only(ready, sraps, django_assert_num_queries):
     onboard(ready)
-    services.ztp_phone_register(customer=ready, vendor=SNOM, user=None, mac=MAC)
+    ztp_phone_register(customer=ready, vendor=SNOM, user=None, mac=MAC)
     requests_before = len(sraps.requests)
 
     # 1. the customer's ZTP accounts, 2. their phone counts per vendor
     with django_assert_num_queries(2):
-        rows = services.ztp_card(ready)
+        rows = ztp_card(ready)
 
     assert [(r.vendor, r.account.status, r.phones) for r in rows] == [
         (SNOM, Status.CONFIGURED, 1),

@@ -4,8 +4,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from ztp import services
 from ztp.models import Status, Vendor, ZtpAccount, ZtpPhone
+from ztp.services.card import ztp_onboard
 
 from .conftest import BASE_URL
 
@@ -67,7 +67,7 @@ def test_the_outsider_sees_their_own_customer_and_acts_on_it_only(
 def test_the_page_renders_from_stored_state(
     users, ready, sraps, portal_client, django_assert_num_queries
 ):
-    services.ztp_onboard(customer=ready, vendor="snom", user=None, base_url=BASE_URL)
+    ztp_onboard(customer=ready, vendor="snom", user=None, base_url=BASE_URL)
     client = portal_client(users["super_admin"])
     requests_before = len(sraps.requests)
 
@@ -151,7 +151,7 @@ def test_actions_are_post_only(users, portal_client, client):
 
 
 def test_phone_list_add_look_up_remove_and_import(users, ready, sraps, portal_client):
-    services.ztp_onboard(customer=ready, vendor="snom", user=None, base_url=BASE_URL)
+    ztp_onboard(customer=ready, vendor="snom", user=None, base_url=BASE_URL)
     client = portal_client(users["super_admin"])
 
     added = client.post(
@@ -204,7 +204,7 @@ def test_phone_list_is_per_vendor_and_paged(users, ready, portal_client, django_
 
 
 def test_a_bad_mac_is_reported(users, ready, sraps, portal_client):
-    services.ztp_onboard(customer=ready, vendor="snom", user=None, base_url=BASE_URL)
+    ztp_onboard(customer=ready, vendor="snom", user=None, base_url=BASE_URL)
 
     response = portal_client(users["super_admin"]).post(
         reverse("ztp:phone_add"), {"vendor": "snom", "mac": "00:04"}, follow=True

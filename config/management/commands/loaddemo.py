@@ -15,11 +15,12 @@ from django.utils import timezone
 
 from accounts.models import Customer, Role, User
 from accounts.services import customer_create, portal_user_create
-from devices.services import sites_sync
+from devices.sites import sites_sync
 from gateway.services.licenses import license_request
 from gateway.services.redemption import token_redeem
 from licensing.backend import EntitlementBackendError
-from licensing.services import entitlements_sync, license_snapshot
+from licensing.services import license_snapshot
+from licensing.sync import entitlements_sync
 from phones.models import AutoProvisioning, AutoProvisioningKey
 from phones.services.auto import auto_provisioning_enable
 from provisioning.models import Token

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from devices.services import inactive_site_devices_sweep
+from devices.sites import inactive_site_devices_sweep
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Customer
 from devices.ptt import PttError
-from devices.services import sites_sync
+from devices.sites import sites_sync
 from devices.tasks import sync_sites
 
 

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.management.utils import describe
 from accounts.models import Customer
 from licensing.backend import EntitlementBackendError
-from licensing.services import entitlements_sync
+from licensing.sync import entitlements_sync
 from licensing.tasks import check_entitlements, sync_entitlements
 
 

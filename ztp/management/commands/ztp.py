@@ -1,5 +1,3 @@
-from urllib.parse import urlsplit
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -7,8 +5,18 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.management.utils import describe
 from accounts.models import Customer
 from core.errors import ServiceError
-from ztp import crypto, services
+from core.http import http_url_valid
+from ztp import crypto
 from ztp.models import Vendor
+from ztp.services.card import (
+    ztp_account_state,
+    ztp_check,
+    ztp_disable,
+    ztp_onboard,
+    ztp_rekey,
+    ztp_rotate,
+    ztp_status_line,
+)
 
 NEEDS_VENDOR = {"onboard", "rotate", "disable", "check"}
 
@@ -40,7 +48,7 @@ class Command(BaseCommand):
             return
         if action == "rekey":
             try:
-                done, left = services.ztp_rekey()
+                done, left = ztp_rekey()
             except ServiceError as exc:
                 raise CommandError(exc.detail) from None
             self.stdout.write(f"{done} credential(s) re-encrypted with the first key, {left} left.")
@@ -52,21 +60,21 @@ class Command(BaseCommand):
         if action == "status":
             vendors = [vendor] if vendor else Vendor.values
             for name in vendors:
-                account = services.ztp_account_state(customer, name)
-                self.stdout.write(services.ztp_status_line(account))
+                account = ztp_account_state(customer, name)
+                self.stdout.write(ztp_status_line(account))
             return
         if not vendor:
             raise CommandError(f"--vendor: required for {action} ({', '.join(Vendor.values)})")
         common = {"customer": customer, "vendor": vendor, "user": None}
         try:
             if action == "onboard":
-                outcome = services.ztp_onboard(**common, base_url=self._base_url(options))
+                outcome = ztp_onboard(**common, base_url=self._base_url(options))
             elif action == "rotate":
-                outcome = services.ztp_rotate(**common)
+                outcome = ztp_rotate(**common)
             elif action == "disable":
-                outcome = services.ztp_disable(**common)
+                outcome = ztp_disable(**common)
             else:
-                outcome = services.ztp_check(**common)
+                outcome = ztp_check(**common)
         except ServiceError as exc:
             raise CommandError(exc.detail) from None
         except ValidationError as exc:
@@ -88,7 +96,6 @@ class Command(BaseCommand):
                 "--base-url: required when PUBLIC_URL is not set (the address phones reach "
                 "this server at, e.g. https://pm.example.com)"
             )
-        parts = urlsplit(base_url)
-        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query:
+        if not http_url_valid(base_url):
             raise CommandError("--base-url: expected an address like https://pm.example.com")
         return base_url
