@@ -21,6 +21,7 @@ from licensing.models import (
     EntitlementState,
     Feature,
     LicenseType,
+    usable_lines,
 )
 
 # Entitlement.masked_activation_id shows "***" and this many trailing characters. Search
@@ -93,11 +94,7 @@ class EntitlementFilterSet(django_filters.FilterSet):
             queryset = queryset.select_related("customer").annotate(
                 aid_tail=_visible_aid("activation_id"),
                 state_now=Case(
-                    When(
-                        state=EntitlementState.ACTIVE,
-                        expiration__gt=timezone.now(),
-                        then=Value(EntitlementState.ACTIVE),
-                    ),
+                    When(usable_lines(timezone.now()), then=Value(EntitlementState.ACTIVE)),
                     default=Value(EntitlementState.EXPIRED),
                     output_field=CharField(),
                 ),

@@ -2,7 +2,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import TenantModel
+from accounts.models import TenantModel, TenantQuerySet
 
 
 class LicenseType(models.TextChoices):
@@ -48,6 +48,30 @@ def license_type_for(feature: str) -> str:
     return LicenseType.PREMIUM if feature in PREMIUM_FEATURES else LicenseType.STANDARD
 
 
+# --- When a license line is usable ------------------------------------------------------
+# One rule, in the forms the code needs: a line is usable while the back end reports it
+# (state active) and it has not expired; seats are taken from usable lines only and only
+# they count toward the pool. usable_lines() is the ORM condition, ENTITLEMENT_USABLE_SQL
+# the seat statement's (licensing.services), entitlement_usable the Python form.
+# tests/licensing/test_entitlement_rules.py runs every case through all three.
+
+# {e}: the entitlement table or its alias; parameters: "active", now.
+ENTITLEMENT_USABLE_SQL = "{e}.state = %s AND {e}.expiration > %s"
+
+
+def usable_lines(now) -> Q:
+    return Q(state=EntitlementState.ACTIVE, expiration__gt=now)
+
+
+def entitlement_usable(*, state: str, expiration, now) -> bool:
+    return state == EntitlementState.ACTIVE and expiration > now
+
+
+class EntitlementQuerySet(TenantQuerySet):
+    def usable(self, now) -> "EntitlementQuerySet":
+        return self.filter(usable_lines(now))
+
+
 class Entitlement(TenantModel):
     """A license line of a customer, synced from the entitlement back end."""
 
@@ -66,6 +90,8 @@ class Entitlement(TenantModel):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
+    objects = EntitlementQuerySet.as_manager()
+
     class Meta:
         ordering = ["expiration", "pk"]
         indexes = [
@@ -81,7 +107,10 @@ class Entitlement(TenantModel):
     @property
     def current_state(self) -> str:
         """Expired from the moment the expiration passes, before the daily job records it."""
-        if self.state == EntitlementState.ACTIVE and self.expiration <= timezone.now():
+        now = timezone.now()
+        if self.state == EntitlementState.ACTIVE and not entitlement_usable(
+            state=self.state, expiration=self.expiration, now=now
+        ):
             return EntitlementState.EXPIRED
         return self.state
 

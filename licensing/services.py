@@ -19,6 +19,7 @@ from accounts.models import Customer, Role, User
 from core.rawsql import db_datetime, insert_select, prepared_cursor
 from devices.models import Device
 from licensing.models import (
+    ENTITLEMENT_USABLE_SQL,
     Assignment,
     Entitlement,
     EntitlementState,
@@ -178,8 +179,7 @@ _SEAT_TAKE_SQL = """
 UPDATE {entitlement} SET used = used + 1
 WHERE used < total AND id = (
     SELECT id FROM {entitlement}
-    WHERE customer_id = %s AND license_type = %s AND state = %s AND expiration > %s
-      AND used < total
+    WHERE customer_id = %s AND license_type = %s AND {usable} AND used < total
     ORDER BY expiration DESC, id
     LIMIT 1
 )
@@ -203,7 +203,8 @@ def _seat_take(
     farthest expiration: one UPDATE … RETURNING. Must run inside a transaction unless it
     is the only statement. `inserts` (insert_select's, PostgreSQL only) are rows written
     in the same statement when a seat is taken, which they read as `s`."""
-    sql = _SEAT_TAKE_SQL.format(entitlement=connection.ops.quote_name(Entitlement._meta.db_table))
+    table = connection.ops.quote_name(Entitlement._meta.db_table)
+    sql = _SEAT_TAKE_SQL.format(entitlement=table, usable=ENTITLEMENT_USABLE_SQL.format(e=table))
     params = [customer_id, license_type, EntitlementState.ACTIVE, _stamp(now)]
     if inserts:
         sql = _SEAT_WITH_SQL.format(
@@ -222,13 +223,11 @@ def _seat_take(
             return Entitlement(
                 pk=pk, expiration=db_datetime(expiration), activation_id=activation_id
             )
-        if not Entitlement.objects.filter(
-            customer_id=customer_id,
-            license_type=license_type,
-            state=EntitlementState.ACTIVE,
-            expiration__gt=now,
-            used__lt=F("total"),
-        ).exists():
+        if (
+            not Entitlement.objects.usable(now)
+            .filter(customer_id=customer_id, license_type=license_type, used__lt=F("total"))
+            .exists()
+        ):
             return None
     return None
 
@@ -436,7 +435,7 @@ def license_snapshot(*, now: datetime | None = None) -> int:
         .annotate(n=Count("pk"))
     )
     totals = (
-        Entitlement.objects.filter(state=EntitlementState.ACTIVE, expiration__gt=now)
+        Entitlement.objects.usable(now)
         .order_by()
         .values_list("customer_id", "license_type")
         .annotate(n=Sum("total"))

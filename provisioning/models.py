@@ -3,11 +3,12 @@ from __future__ import annotations
 import re
 
 from django.db import models
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts.models import TenantModel
-from reports.models import AppId
+from accounts.models import TenantModel, TenantQuerySet
+from reports.models import AppId, HistoryResult
 
 models.CharField.register_lookup(Lower)  # value__lower=…: the case-insensitive token match
 
@@ -65,6 +66,58 @@ class Bootstrap(TenantModel):
         return self.name
 
 
+# --- When a device may use a token ------------------------------------------------------
+# One rule, in the three forms the code needs. A token is *live* when it is not revoked,
+# not expired and its customer is active: a known device may ask for a license and check
+# in with it. It is *redeemable* when it is live and has a redemption left: a device may
+# get its bootstrap with it. TokenQuerySet.live()/redeemable() are the ORM form,
+# TOKEN_LIVE_SQL/TOKEN_REDEMPTION_LEFT_SQL the SQL of the device endpoints' statements
+# (gateway.services), token_refusal the Python form that says why not.
+# tests/provisioning/test_token_rules.py runs every case through all three.
+
+# {t}: the token table or its alias; parameters: False (revoked), now.
+TOKEN_LIVE_SQL = "{t}.revoked = %s AND ({t}.expires_at IS NULL OR {t}.expires_at > %s)"
+TOKEN_REDEMPTION_LEFT_SQL = (
+    "({t}.max_redemptions IS NULL OR {t}.redemption_count < {t}.max_redemptions)"
+)
+# {c}: the customer table or its alias; parameter: True.
+CUSTOMER_ACTIVE_SQL = "{c}.is_active = %s"
+
+
+class TokenQuerySet(TenantQuerySet):
+    def live(self, now) -> TokenQuerySet:
+        return self.filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+            revoked=False,
+            customer__is_active=True,
+        )
+
+    def redeemable(self, now) -> TokenQuerySet:
+        return self.live(now).filter(
+            Q(max_redemptions__isnull=True) | Q(redemption_count__lt=F("max_redemptions"))
+        )
+
+
+def token_refusal(
+    *,
+    revoked: bool,
+    customer_active: bool,
+    expires_at,
+    now,
+    used_up: bool = False,
+) -> tuple[str, str] | None:
+    """Why a device may not use a token, as (History result, detail), or None when it
+    may: not live (revoked or its customer disabled, expired), or, for a redemption
+    (`used_up` given), no redemption left."""
+    if revoked or not customer_active:
+        return HistoryResult.REVOKED, "token: revoked"
+    if expires_at is not None and expires_at <= now:
+        return HistoryResult.EXPIRED, "token: expired"
+    if used_up:
+        return HistoryResult.USED_UP, "token: already redeemed the allowed number of times"
+    return None
+
+
 class Token(TenantModel):
     """What a device presents (typed, scanned or sent by intent) to get its bootstrap."""
 
@@ -80,6 +133,8 @@ class Token(TenantModel):
     version = models.PositiveIntegerField(default=1)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+
+    objects = TokenQuerySet.as_manager()
 
     class Meta:
         ordering = ["value"]
@@ -106,7 +161,7 @@ class Token(TenantModel):
     @property
     def is_used_up(self) -> bool:
         """Redeemed as often as allowed: a new device gets 410 (the list marks it)."""
-        # As the redemption's SQL: max_redemptions IS NULL OR redemption_count < it.
+        # The negation of TOKEN_REDEMPTION_LEFT_SQL.
         return self.max_redemptions is not None and self.redemption_count >= self.max_redemptions
 
     @property

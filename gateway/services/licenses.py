@@ -15,12 +15,12 @@ from gateway.services.answers import DeviceAnswer
 from licensing.models import (
     Assignment,
     Entitlement,
-    EntitlementState,
     LicenseType,
+    entitlement_usable,
     license_type_for,
 )
 from licensing.services import license_keep, license_take, short_app_version
-from provisioning.models import Token
+from provisioning.models import CUSTOMER_ACTIVE_SQL, TOKEN_LIVE_SQL, Token, token_refusal
 from reports.models import History, HistoryAction, HistoryResult
 from reports.services import history_record, history_values
 
@@ -78,10 +78,14 @@ def license_request(
 
     if found is None:
         return refuse(HistoryResult.UNKNOWN_TOKEN, "token: no such token")
-    if found.revoked or not found.customer_active:
-        return refuse(HistoryResult.REVOKED, "token: revoked")
-    if found.expires_at is not None and found.expires_at <= now:
-        return refuse(HistoryResult.EXPIRED, "token: expired")
+    refusal = token_refusal(
+        revoked=found.revoked,
+        customer_active=found.customer_active,
+        expires_at=found.expires_at,
+        now=now,
+    )
+    if refusal is not None:
+        return refuse(*refusal)
     if found.device_pk is None:
         return refuse(
             HistoryResult.UNKNOWN_DEVICE,
@@ -100,10 +104,8 @@ def license_request(
     # From here the licensing services write the History row with what they decide.
     granted = {"feature": feature, "license_type": license_type}
     replacing_pk = found.live_pk
-    if (
-        found.live_pk is not None
-        and found.live_state == EntitlementState.ACTIVE
-        and found.live_expiration > now
+    if found.live_pk is not None and entitlement_usable(
+        state=found.live_state, expiration=found.live_expiration, now=now
     ):
         if license_keep(
             assignment_pk=found.live_pk,
@@ -200,12 +202,13 @@ def _license_lookup(*, token: str, device_id: str, license_type: str) -> _Licens
     return _LicenseLookup(*converted)
 
 
+# The token rules are provisioning.models' (TOKEN_LIVE_SQL, CUSTOMER_ACTIVE_SQL).
 _CHECKIN_DEVICE_SQL = """
 UPDATE {device} SET last_checkin = %s, updated = %s,
     app_version = CASE WHEN %s = '' THEN {device}.app_version ELSE %s END
 FROM {token} t, {customer} c
-WHERE LOWER(t.value) = %s AND t.revoked = %s AND (t.expires_at IS NULL OR t.expires_at > %s)
-  AND c.id = t.customer_id AND c.is_active = %s
+WHERE LOWER(t.value) = %s AND {token_live}
+  AND c.id = t.customer_id AND {customer_active}
   AND {device}.customer_id = t.customer_id AND {device}.device_id = %s
 RETURNING {device}.id, {device}.customer_id
 """
@@ -246,7 +249,11 @@ def device_checkin(
     short = short_app_version(app_version) if app_version else ""
     device_params = [stamp, stamp, version, version, token.lower(), False, stamp, True, device_id]
     license_params = [stamp, short, short]
-    device_sql = _CHECKIN_DEVICE_SQL.format(**tables)
+    device_sql = _CHECKIN_DEVICE_SQL.format(
+        token_live=TOKEN_LIVE_SQL.format(t="t"),
+        customer_active=CUSTOMER_ACTIVE_SQL.format(c="c"),
+        **tables,
+    )
     history = history_values(
         customer_id=None,
         action=HistoryAction.CHECKIN,
@@ -300,10 +307,14 @@ def _why_checkin_refused(
     )
     if found is None:
         return None, DeviceAnswer(HistoryResult.UNKNOWN_TOKEN, "token: no such token")
-    if found.revoked or not found.customer.is_active:
-        return found.customer_id, DeviceAnswer(HistoryResult.REVOKED, "token: revoked")
-    if found.expires_at is not None and found.expires_at <= now:
-        return found.customer_id, DeviceAnswer(HistoryResult.EXPIRED, "token: expired")
+    refusal = token_refusal(
+        revoked=found.revoked,
+        customer_active=found.customer.is_active,
+        expires_at=found.expires_at,
+        now=now,
+    )
+    if refusal is not None:
+        return found.customer_id, DeviceAnswer(*refusal)
     return found.customer_id, DeviceAnswer(
         HistoryResult.UNKNOWN_DEVICE, f"deviceId: {device_id} is not a device of this customer"
     )

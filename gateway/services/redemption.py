@@ -19,7 +19,14 @@ from devices.services import device_kind_guess
 from devices.sites import device_site_request, site_provisioning_applies
 from devices.tasks import schedule_site_provisioning
 from gateway.services.answers import DeviceAnswer
-from provisioning.models import Bootstrap, Token
+from provisioning.models import (
+    CUSTOMER_ACTIVE_SQL,
+    TOKEN_LIVE_SQL,
+    TOKEN_REDEMPTION_LEFT_SQL,
+    Bootstrap,
+    Token,
+    token_refusal,
+)
 from reports.models import History, HistoryAction, HistoryResult
 from reports.services import history_record, history_values
 
@@ -29,12 +36,12 @@ class Redemption(DeviceAnswer):
     bootstrap: dict[str, Any] | None = None
 
 
+# The token rules are provisioning.models' (TOKEN_LIVE_SQL, TOKEN_REDEMPTION_LEFT_SQL,
+# CUSTOMER_ACTIVE_SQL), filled in with the tables' names.
 _REDEEM_SQL = """
 UPDATE {token} SET redemption_count = redemption_count + 1, last_redeemed = %s
-WHERE LOWER(value) = %s AND app_id = %s AND revoked = %s
-  AND (expires_at IS NULL OR expires_at > %s)
-  AND (max_redemptions IS NULL OR redemption_count < max_redemptions)
-  AND customer_id IN (SELECT id FROM {customer} WHERE is_active = %s)
+WHERE LOWER(value) = %s AND app_id = %s AND {token_live} AND {redemption_left}
+  AND customer_id IN (SELECT id FROM {customer} WHERE {customer_active})
 RETURNING customer_id, (SELECT parameters FROM {bootstrap} WHERE id = bootstrap_id) AS parameters
 """
 # PostgreSQL: the token UPDATE, the device upsert and the History insert in one statement
@@ -78,10 +85,14 @@ def token_redeem(
     has no data-modifying WITH."""
     now = timezone.now()
     quote = connection.ops.quote_name
+    token_table, customer_table = quote(Token._meta.db_table), quote(Customer._meta.db_table)
     sql = _REDEEM_SQL.format(
-        token=quote(Token._meta.db_table),
-        customer=quote(Customer._meta.db_table),
+        token=token_table,
+        customer=customer_table,
         bootstrap=quote(Bootstrap._meta.db_table),
+        token_live=TOKEN_LIVE_SQL.format(t=token_table),
+        redemption_left=TOKEN_REDEMPTION_LEFT_SQL.format(t=token_table),
+        customer_active=CUSTOMER_ACTIVE_SQL.format(c=customer_table),
     )
     stamp = connection.ops.adapt_datetimefield_value(now)
     params = [stamp, token.lower(), app_id, False, stamp, True]
@@ -190,14 +201,15 @@ def _why_not_redeemed(*, token: str, app_id: str, now: datetime) -> tuple[int | 
     )
     if found is None:
         return None, Redemption(HistoryResult.UNKNOWN_TOKEN, "token: no such token")
-    if found.revoked or not found.customer.is_active:
-        return found.customer_id, Redemption(HistoryResult.REVOKED, "token: revoked")
-    if found.expires_at is not None and found.expires_at <= now:
-        return found.customer_id, Redemption(HistoryResult.EXPIRED, "token: expired")
-    if found.max_redemptions is not None and found.redemption_count >= found.max_redemptions:
-        return found.customer_id, Redemption(
-            HistoryResult.USED_UP, "token: already redeemed the allowed number of times"
-        )
+    refusal = token_refusal(
+        revoked=found.revoked,
+        customer_active=found.customer.is_active,
+        expires_at=found.expires_at,
+        now=now,
+        used_up=found.is_used_up,
+    )
+    if refusal is not None:
+        return found.customer_id, Redemption(*refusal)
     return found.customer_id, Redemption(
         HistoryResult.APP_MISMATCH, f"appId: this token is not for {app_id}"
     )
