@@ -1,5 +1,5 @@
 """The one settings module. Everything that differs between machines comes from the
-environment; README.md lists every variable."""
+environment; docs/operations.md lists every variable."""
 
 import secrets
 from datetime import timedelta

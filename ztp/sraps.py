@@ -21,7 +21,8 @@ goes in `setting_server` of section `phone-settings`. The phone replaces `{mac}`
 setting_server URL with its own MAC, so one URL serves every phone of the customer.
 
 What the public documentation does not describe (a reseller's child companies and their
-access keys), designed around what the card needs; see README "Zero-touch provisioning":
+access keys), designed around what the card needs; see docs/desk-phones.md,
+"Zero-touch provisioning":
 
     GET    companies/?external_id={reference}         the reseller's child companies, paged
     POST   companies/                                 {"name", "external_id"} -> {"uuid", …}

@@ -22,7 +22,8 @@ What YMCS documents, and this adapter uses as documented:
     POST   /v2/rps/delDevices          {"deviceIdType": "mac", "deviceIds": [...]}
 
 What it does not document (API credentials of one site), designed around what the card
-needs; see README "Zero-touch provisioning":
+needs; see docs/desk-phones.md,
+"Zero-touch provisioning":
 
     POST   /v2/dm/sites/{id}/apiKeys              -> {"clientId", "clientSecret"}
     DELETE /v2/dm/sites/{id}/apiKeys/{clientId}   204, or 404 when already gone
