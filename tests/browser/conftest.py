@@ -71,5 +71,8 @@ def login() -> Callable[[Page, User], None]:
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
         expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        # The portal's script must have run before a test clicks what it wires up (the
+        # menu button, live tables): on a loaded machine the page shows before it does.
+        page.wait_for_load_state("load")
 
     return sign_in
