@@ -65,3 +65,40 @@ class ScopedQuerysetMixin:
 
     def refine_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset
+
+
+class StaffScopeMixin(ScopedQuerysetMixin):
+    """The lists where staff may read every customer's rows at once (the license lists,
+    History and Events; pages, CSV exports and the API): `scope()` is
+    `for_customer(listed_customer)` unless a staff user lists all customers. A portal
+    user's `listed_customer` is always their own customer. The view sets the two per
+    request with `scope_from_query()` (pages) or `scope_from_customer()` (API)."""
+
+    listed_customer = None
+    all_customers: bool = False
+    customer_slug: str = ""
+
+    def scope(self) -> QuerySet:
+        if self.all_customers and self.request.user.is_staff:
+            return self.model.objects.all()
+        return self.model.objects.for_customer(self.listed_customer)
+
+    def scope_from_query(self) -> None:
+        """Pages: a portal user's own customer's rows; staff name one with
+        ?customer=<slug> (an unknown slug lists nothing, and says so, never everything)
+        or list every customer's."""
+        self.customer_slug = ""
+        if not self.request.user.is_staff:
+            self.listed_customer = self.customer
+            return
+        self.customer_slug = self.request.GET.get("customer", "").strip()
+        if self.customer_slug:
+            self.listed_customer = Customer.objects.filter(slug=self.customer_slug).first()
+        else:
+            self.all_customers = True
+
+    def scope_from_customer(self) -> None:
+        """The API: the acting customer's rows; only staff get here without one (the API
+        views' resolve_customer), and then they list every customer's."""
+        self.listed_customer = self.customer
+        self.all_customers = self.customer is None

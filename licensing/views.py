@@ -11,7 +11,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import QuerySet
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +19,7 @@ from django.views.generic import TemplateView, View
 
 from accounts.models import Customer
 from accounts.permissions import Action, Area
-from accounts.tenancy import ScopedQuerysetMixin
+from accounts.tenancy import StaffScopeMixin
 from accounts.views_base import FilteredListMixin, PortalView
 from core.exports import csv_response, filter_errors_response
 from licensing.filters import (
@@ -46,33 +45,10 @@ ASSIGNED_FILTERS = ("q", "license", "licenseType", "feature")
 # --- Scope -----------------------------------------------------------------------------
 
 
-class LicensingScopeMixin(ScopedQuerysetMixin):
-    """The one scoping rule of the license lists: pages, CSV exports and API.
-
-    The licensing lists are the only ones where staff see every customer at once (the
-    guide's "All Customers" Summary), so they cannot use TenantViewMixin as is. Instead
-    the view decides, per request, `listed_customer` (whose rows) and `all_customers`
-    (staff listing everyone), and `scope()` turns that into the queryset:
-    `for_customer(listed_customer)` unless a staff user lists all customers. A portal
-    user's `listed_customer` is always their own customer, so they never see another
-    customer's rows. Subclasses narrow the rows in `refine_queryset()`; they may not
-    override `get_queryset()`."""
-
-    listed_customer: Customer | None = None
-    all_customers: bool = False
-
-    def scope(self) -> QuerySet:
-        """Every row for staff listing all customers; `for_customer()` otherwise (none
-        when the customer is unknown)."""
-        if self.all_customers and self.request.user.is_staff:
-            return self.model.objects.all()
-        return self.model.objects.for_customer(self.listed_customer)
-
-
 # --- Pages -----------------------------------------------------------------------------
 
 
-class LicensingListView(LicensingScopeMixin, FilteredListMixin, PortalView, TemplateView):
+class LicensingListView(StaffScopeMixin, FilteredListMixin, PortalView, TemplateView):
     """A license list. Staff choose the customer with `?customer=<slug>` (the customer
     filter); without it they see every customer, so they need not pick one first.
     `?format=csv` exports the rows instead (see `csv_export`)."""
@@ -82,22 +58,10 @@ class LicensingListView(LicensingScopeMixin, FilteredListMixin, PortalView, Temp
     filter_names: tuple[str, ...] = ()
 
     def get(self, request, *args, **kwargs):
-        self.resolve_scope()
+        self.scope_from_query()
         if request.GET.get("format") == "csv":
             return self.csv_export()
         return super().get(request, *args, **kwargs)
-
-    def resolve_scope(self) -> None:
-        self.customer_slug = ""
-        if not self.request.user.is_staff:
-            self.listed_customer = self.customer
-            return
-        self.customer_slug = self.request.GET.get("customer", "").strip()
-        if self.customer_slug:
-            # An unknown slug lists nothing (and says so), never everything.
-            self.listed_customer = Customer.objects.filter(slug=self.customer_slug).first()
-        else:
-            self.all_customers = True
 
     def get_context_data(self, **kwargs):
         is_staff = self.request.user.is_staff

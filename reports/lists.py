@@ -14,26 +14,18 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from accounts.models import Customer
-from accounts.tenancy import ScopedQuerysetMixin
+from accounts.tenancy import StaffScopeMixin
 from reports.filters import ALL_CUSTOMERS_SORTS
 from reports.models import Event
 
 
-class ReportScopeMixin(ScopedQuerysetMixin):
-    """The one scope of the History and Events lists (pages, CSV and API): `scope()` is
-    `for_customer(listed_customer)` unless a staff user lists all customers, and for
-    Events only what the user's role may see. The view sets `listed_customer` and
-    `all_customers` per request; subclasses narrow rows in `refine_queryset()`."""
-
-    listed_customer: Customer | None = None
-    all_customers: bool = False
+class ReportScopeMixin(StaffScopeMixin):
+    """The scope of the History and Events lists (pages, CSV and API): the staff scope
+    (accounts.tenancy.StaffScopeMixin) and, for Events, only what the user's role may
+    see. Subclasses narrow rows in `refine_queryset()`."""
 
     def scope(self) -> QuerySet:
-        if self.all_customers and self.request.user.is_staff:
-            queryset = self.model.objects.all()
-        else:
-            queryset = self.model.objects.for_customer(self.listed_customer)
+        queryset = super().scope()
         if self.model is Event:
             queryset = queryset.visible_to(self.request.user)
         return queryset

@@ -127,7 +127,7 @@ class ReportListView(ReportScopeMixin, PortalView, TemplateView):
     csv_columns: list = []
 
     def get(self, request, *args, **kwargs):
-        self.resolve_scope()
+        self.scope_from_query()
         # The form sends its empty fields too: empty means "no filter" here.
         query = request.GET.copy()
         for name in [name for name, value in query.items() if value == ""]:
@@ -142,19 +142,6 @@ class ReportListView(ReportScopeMixin, PortalView, TemplateView):
         if "live" in request.GET:
             return self.live_table()
         return super().get(request, *args, **kwargs)
-
-    def resolve_scope(self) -> None:
-        """Whose rows: a portal user's own customer's; staff name one with ?customer=<slug>
-        (an unknown slug lists nothing, and says so) or list every customer's."""
-        self.customer_slug = ""
-        if not self.request.user.is_staff:
-            self.listed_customer = self.customer
-            return
-        self.customer_slug = self.request.GET.get("customer", "").strip()
-        if self.customer_slug:
-            self.listed_customer = Customer.objects.filter(slug=self.customer_slug).first()
-        else:
-            self.all_customers = True
 
     def rows(self) -> QuerySet:
         """The filtered, sorted rows (none when a filter is bad)."""

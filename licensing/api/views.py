@@ -20,6 +20,7 @@ from accounts.api.base import (
     error_response,
 )
 from accounts.permissions import Area
+from accounts.tenancy import StaffScopeMixin
 from core.api.pagination import PagePagination
 from licensing.api.serializers import (
     AssignmentSerializer,
@@ -29,7 +30,6 @@ from licensing.api.serializers import (
 from licensing.filters import AssignmentFilterSet, EntitlementFilterSet
 from licensing.models import Assignment, Entitlement
 from licensing.sync import entitlement_sync_queue
-from licensing.views import LicensingScopeMixin
 
 TAG = "licenses"
 
@@ -44,18 +44,16 @@ LIST_CUSTOMER_PARAMETER = OpenApiParameter(
 
 
 class LicenseListViewSet(
-    LicensingScopeMixin, AdminAPIMixin, mixins.ListModelMixin, viewsets.GenericViewSet
+    StaffScopeMixin, AdminAPIMixin, mixins.ListModelMixin, viewsets.GenericViewSet
 ):
-    """Base of the license lists: the scope of licensing.views.LicensingScopeMixin."""
+    """Base of the license lists: the staff scope (accounts.tenancy.StaffScopeMixin)."""
 
     area = Area.LICENSES
     pagination_class = PagePagination
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        self.listed_customer = self.customer
-        # Only staff get here without a customer (see resolve_customer).
-        self.all_customers = self.customer is None
+        self.scope_from_customer()
 
     def resolve_customer(self, request):
         if request.user.is_staff and not request.query_params.get("customer"):

@@ -129,9 +129,7 @@ class ReportListViewSet(
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        self.listed_customer = self.customer
-        # Only staff get here without a customer (see resolve_customer).
-        self.all_customers = self.customer is None
+        self.scope_from_customer()
         problem = self.sort_problem(request.query_params.get("ordering", ""))
         if problem:
             raise ValidationError({"ordering": [problem]})
