@@ -1,6 +1,7 @@
 """What our HTTP clients of external systems share."""
 
 import re
+from collections.abc import Callable, Collection
 from urllib.parse import urlsplit
 
 import httpx
@@ -58,3 +59,54 @@ def http_url_valid(value: str) -> bool:
         )
     except ValueError:  # a bad port or IPv6 literal
         return False
+
+
+def sent(
+    send: Callable[[], httpx.Response],
+    *,
+    system: str,
+    where: str,
+    timeout: float,
+    unavailable: type[Exception],
+) -> httpx.Response:
+    """`send()`'s answer; no answer in time and no connection raise `unavailable` (worth
+    retrying later), naming `system` and the request (`where`, e.g. "GET /sites")."""
+    try:
+        return send()
+    except httpx.TimeoutException:
+        raise unavailable(f"{system} did not answer {where} within {timeout:g} s") from None
+    except httpx.TransportError as exc:
+        raise unavailable(
+            f"{system} cannot be reached for {where} ({exc or type(exc).__name__})"
+        ) from None
+
+
+def checked(
+    response: httpx.Response,
+    *,
+    system: str,
+    where: str,
+    setting: str,
+    unavailable: type[Exception],
+    rejected: type[Exception],
+    ok: Collection[int] = (),
+    refusal: Callable[[int, str], Exception | None] | None = None,
+) -> httpx.Response:
+    """The answer when it is a success (2xx, or a status in `ok`). Otherwise the one way
+    every external system's failures sort: 429 and 5xx raise `unavailable` (worth
+    retrying later); a redirect raises `rejected` naming the `setting` to check; another
+    4xx raises what `refusal(status, message)` gives, else `rejected`. Each error carries
+    `status` and the system's own explanation (error_text), credentials cut out."""
+    status = response.status_code
+    if 200 <= status < 300 or status in ok:
+        return response
+    detail = error_text(response)
+    message = f"{system} answered {status} to {where}"
+    if detail:
+        message = f"{message}: {detail}"
+    if status == 429 or status >= 500:
+        raise unavailable(message, status=status)
+    if 300 <= status < 400:
+        location = response.headers.get("location", "")
+        raise rejected(f"{message}; redirected to {location!r}: check {setting}", status=status)
+    raise (refusal and refusal(status, message)) or rejected(message, status=status)

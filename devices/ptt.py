@@ -31,9 +31,11 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 
-from core.http import error_text
+from core.http import checked, sent
 
 logger = logging.getLogger(__name__)
+
+SYSTEM = "PTT Pro server"
 
 API_PREFIX = "/api/v1"
 SOURCE_PROVISIONING = "provisioning"
@@ -160,30 +162,23 @@ class PttClient:
         self, method: str, path: str, *, json: Any = None, missing_ok: bool = False
     ) -> httpx.Response:
         where = f"{method} {self.base_url}{path}"
-        try:
-            response = self._http.request(method, self.base_url + path, json=json)
-        except httpx.TimeoutException:
-            raise PttUnavailable(
-                f"PTT Pro server did not answer {where} within {self.timeout:g}s"
-            ) from None
-        except httpx.TransportError as exc:
-            raise PttUnavailable(f"PTT Pro server unreachable for {where}: {exc}") from None
-        status = response.status_code
-        logger.debug("PTT Pro %s -> %s", where, status)
-        if 200 <= status < 300 or (missing_ok and status == 404):
-            return response
-        detail = error_text(response)
-        message = f"PTT Pro server answered {status} to {where}"
-        if detail:
-            message = f"{message}: {detail}"
-        if status == 429 or status >= 500:
-            raise PttUnavailable(message, status=status)
-        if 300 <= status < 400:
-            location = response.headers.get("location", "")
-            message = (
-                f"{message}; redirected to {location!r}: check the server's url in PTT_SERVERS"
-            )
-        raise PttRejected(message, status=status)
+        response = sent(
+            lambda: self._http.request(method, self.base_url + path, json=json),
+            system=SYSTEM,
+            where=where,
+            timeout=self.timeout,
+            unavailable=PttUnavailable,
+        )
+        logger.debug("PTT Pro %s -> %s", where, response.status_code)
+        return checked(
+            response,
+            system=SYSTEM,
+            where=where,
+            setting="the server's url in PTT_SERVERS",
+            unavailable=PttUnavailable,
+            rejected=PttRejected,
+            ok=(404,) if missing_ok else (),
+        )
 
     def _json(self, response: httpx.Response, method: str, path: str) -> Any:
         try:

@@ -40,10 +40,12 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 
-from core.http import error_text
+from core.http import checked, sent
 from core.jsontext import JSONTextError, json_parse
 
 logger = logging.getLogger(__name__)
+
+SYSTEM = "entitlement back end"
 
 API_PREFIX = "/api/v1"
 LICENSE_TYPES = ("standard", "premium")
@@ -255,39 +257,28 @@ class HttpEntitlementSource:
         where = f"GET {url}"
         # The timeout bounds each phase (connect, send, each read), so a back end that
         # stops answering fails the sync instead of holding a worker.
-        try:
+
+        def send() -> httpx.Response:
             with httpx.Client(
                 headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
                 timeout=httpx.Timeout(self.timeout),
                 follow_redirects=False,
             ) as http:
-                response = http.get(url)
-        except httpx.TimeoutException:
-            raise BackendUnavailable(
-                f"entitlement back end did not answer {where} within {self.timeout:g}s"
-            ) from None
-        except httpx.TransportError as exc:
-            raise BackendUnavailable(
-                f"entitlement back end unreachable for {where}: {exc}"
-            ) from None
-        status = response.status_code
-        logger.debug("entitlement back end %s -> %s", where, status)
-        if 200 <= status < 300:
-            return response
-        detail = error_text(response)
-        message = f"entitlement back end answered {status} to {where}"
-        if detail:
-            message = f"{message}: {detail}"
-        if status == 429 or status >= 500:
-            raise BackendUnavailable(message, status=status)
-        if status == 404:
-            message = f"unknown account at the entitlement back end ({message})"
-        elif status in {401, 403}:
-            message = f"{message}; check LICENSE_BACKEND_TOKEN"
-        elif 300 <= status < 400:
-            location = response.headers.get("location", "")
-            message = f"{message}; redirected to {location!r}: check LICENSE_BACKEND_URL"
-        raise BackendRejected(message, status=status)
+                return http.get(url)
+
+        response = sent(
+            send, system=SYSTEM, where=where, timeout=self.timeout, unavailable=BackendUnavailable
+        )
+        logger.debug("entitlement back end %s -> %s", where, response.status_code)
+        return checked(
+            response,
+            system=SYSTEM,
+            where=where,
+            setting="LICENSE_BACKEND_URL",
+            unavailable=BackendUnavailable,
+            rejected=BackendRejected,
+            refusal=_refusal,
+        )
 
     def _malformed(self, url: str, problem: str) -> BackendUnavailable:
         # A broken back end: nothing we send can fix it, but an upgrade or a restart on the
@@ -295,6 +286,14 @@ class HttpEntitlementSource:
         return BackendUnavailable(
             f"the entitlement back end's answer to GET {url} is malformed: {problem}"
         )
+
+
+def _refusal(status: int, message: str) -> BackendRejected | None:
+    if status == 404:
+        return BackendRejected(f"unknown account at the {SYSTEM} ({message})", status=status)
+    if status in {401, 403}:
+        return BackendRejected(f"{message}; check LICENSE_BACKEND_TOKEN", status=status)
+    return None
 
 
 def _located(where: str, exc: _InvalidEntry) -> str:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from core.http import error_text
+from core.http import checked, sent
 from ztp.adapters import (
     READ_ATTEMPTS,
     CredentialsRejected,
@@ -97,33 +97,33 @@ class VendorHttp:
         if body is not None:
             headers["Content-Type"] = content_type
         where = f"{method} {urlsplit(url).path}"
-        try:
+
+        def send() -> httpx.Response:
             with httpx.Client(timeout=httpx.Timeout(self.timeout), follow_redirects=False) as http:
-                response = http.request(method, url, content=body, headers=headers)
-        except httpx.TimeoutException:
-            raise VendorUnavailable(
-                f"{self.label} did not answer {where} within {self.timeout:g} s"
-            ) from None
-        except httpx.TransportError as exc:
-            raise VendorUnavailable(
-                f"{self.label} cannot be reached at {self.base_url} ({exc or type(exc).__name__})"
-            ) from None
-        status = response.status_code
-        logger.debug("%s %s -> %s", self.label, where, status)
-        if 200 <= status < 300 or status in ok:
-            return response
-        detail = error_text(response)
-        message = f"{self.label} answered {status} to {where}"
-        if detail:
-            message = f"{message}: {detail}"
-        if status == 429 or status >= 500:
-            raise VendorUnavailable(message, status=status)
-        if status in {401, 403}:
-            raise CredentialsRejected(message, status=status)
-        if 300 <= status < 400:
-            location = response.headers.get("location", "")
-            message = f"{message}; redirected to {location!r}: check {self.url_setting}"
-        raise VendorRejected(message, status=status)
+                return http.request(method, url, content=body, headers=headers)
+
+        response = sent(
+            send,
+            system=self.label,
+            where=where,
+            timeout=self.timeout,
+            unavailable=VendorUnavailable,
+        )
+        logger.debug("%s %s -> %s", self.label, where, response.status_code)
+        return checked(
+            response,
+            system=self.label,
+            where=where,
+            setting=self.url_setting,
+            unavailable=VendorUnavailable,
+            rejected=VendorRejected,
+            ok=ok,
+            refusal=_credentials_refused,
+        )
+
+
+def _credentials_refused(status: int, message: str) -> CredentialsRejected | None:
+    return CredentialsRejected(message, status=status) if status in {401, 403} else None
 
 
 def _json_bytes(data: Any) -> bytes:
