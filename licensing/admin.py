@@ -1,12 +1,14 @@
 """Support's view of the license pool. Entitlements come from the back end and
 assignments from devices, so both are read-only here: a hand edit would be overwritten by
 the next sync or would bypass the rules in licensing.services. The Customer admin gets
-"Sync entitlements now" (added in licensing.apps, so accounts.admin needs no import of
-licensing)."""
+"Sync entitlements now": licensing registers accounts' CustomerAdmin again with it, so
+accounts.admin needs no import of licensing."""
 
 from django.contrib import admin, messages
 
+from accounts import admin as accounts_admin
 from accounts.admin import ReadOnlyAdmin, acts_as_staff
+from accounts.models import Customer
 from licensing.models import Assignment, Entitlement, ExpiryNotice
 from licensing.sync import SyncNotQueued, entitlement_sync_queue
 
@@ -92,3 +94,13 @@ def sync_entitlements_now(modeladmin, request, queryset):
         modeladmin.message_user(
             request, f"{skipped} inactive customer(s) skipped.", messages.WARNING
         )
+
+
+# The customers' admin belongs to accounts, which knows nothing of licensing: licensing
+# registers it again with its action added.
+admin.site.unregister(Customer)
+
+
+@admin.register(Customer)
+class CustomerAdmin(accounts_admin.CustomerAdmin):
+    actions = [*accounts_admin.CustomerAdmin.actions, sync_entitlements_now]

@@ -8,10 +8,11 @@ Two small tables feed the two graphs; the dashboard never scans History on a pag
   the dashboard. `token_rollup_rebuild` recomputes days from History.
 - **Licenses** (`LicenseRollup`): seats used and seats purchased, by type, per customer
   and day. licensing owns the pool, so it computes the numbers (a job every 15 minutes
-  for today, `license_rollups_requested` for past days) and stores them here through
-  `license_rollup_store`.
+  for today, `licensing.services.rollups_rebuild` for past days) and stores them here
+  through `license_rollup_store`.
 
-`rollups_rebuild` (`manage.py rebuild_rollups`) recomputes any range of days of both.
+`licensing.services.rollups_rebuild` (`manage.py rebuild_rollups`) recomputes any range
+of days of both.
 Days are local days in TIME_ZONE.
 """
 
@@ -26,7 +27,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, Max, Value, When
 from django.db.models.functions import TruncDate
-from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts.models import Customer
@@ -64,11 +64,6 @@ LICENSE_SERIES = (
     ("standardUsed", "Standard used", "standard_used"),
     ("standardTotal", "Standard total", "standard_total"),
 )
-
-# reports asks the app that owns the license pool (licensing, above it in the app order)
-# to recompute the license rollups of days `first` to `last` (dates), of `customer` or,
-# when None, of every customer. Each receiver returns how many rows it stored.
-license_rollups_requested = Signal()
 
 
 def day_start(day: date) -> datetime:
@@ -255,45 +250,6 @@ def license_rollup_store(*, days: Iterable[LicenseDay], now: datetime | None = N
         ],
     )
     return len(rows)
-
-
-def license_rollup_rebuild(*, first: date, last: date, customer: Customer | None = None) -> int:
-    """Ask the license pool's owner to recompute days `first` to `last`; rows written."""
-    responses = license_rollups_requested.send(
-        sender=LicenseRollup, first=first, last=last, customer=customer
-    )
-    return sum(written or 0 for _, written in responses)
-
-
-# --- Both ------------------------------------------------------------------------------
-
-
-def rollups_rebuild(*, first: date, last: date, customer: Customer | None = None) -> dict:
-    """Recompute both rollups for days `first` to `last` from the raw rows (History; the
-    license pool's assignments and entitlements), then count History rows newer than the
-    watermark. Safe while the jobs run. Writes an Event."""
-    if first > last:
-        raise ValueError("first must not be after last")
-    tokens = token_rollup_rebuild(first=first, last=last, customer=customer)
-    licenses = license_rollup_rebuild(first=first, last=last, customer=customer)
-    caught_up = token_rollup_update()
-    counts = {
-        "tokenRows": tokens,
-        "licenseRows": licenses,
-        "newRequests": caught_up["requests"],
-    }
-    who = customer.name if customer is not None else "every customer"
-    event_log(
-        customer=customer,
-        user=None,
-        type=EventType.ROLLUP_REBUILD,
-        info=(
-            f"Dashboard rollups of {who} rebuilt for {first} to {last}: {tokens} token "
-            f"row(s), {licenses} license row(s)"
-        ),
-        data={"from": first.isoformat(), "to": last.isoformat(), **counts},
-    )
-    return counts
 
 
 # --- What the dashboard shows ----------------------------------------------------------

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from devices.models import Device
 from licensing.models import Assignment, Entitlement, EntitlementState, LicenseType
-from licensing.services import license_rollups_rebuild, license_snapshot
+from licensing.services import license_rollups_rebuild, license_snapshot, rollups_rebuild
 from reports import rollups
 from reports.models import (
     AppId,
@@ -249,7 +249,7 @@ def test_rebuild_keeps_the_counts_of_days_whose_history_was_deleted(traffic, cus
 
 def test_rebuild_of_everything_on_a_fresh_rollup_catches_up(traffic):
     today = timezone.localdate()
-    counts = rollups.rollups_rebuild(first=today - timedelta(days=10), last=today)
+    counts = rollups_rebuild(first=today - timedelta(days=10), last=today)
     # Nothing was under the watermark yet: the catch-up run counted it all.
     assert counts["newRequests"] == 15
     assert rollup_counts() == raw_counts()
@@ -402,7 +402,7 @@ def test_rebuild_recomputes_past_days_from_assignments_and_entitlements(customer
 def test_rebuild_reaches_licensing_through_the_signal(customer):
     entitlement(customer, total=7, created=at(2))
     today = timezone.localdate()
-    counts = rollups.rollups_rebuild(first=today - timedelta(days=1), last=today)
+    counts = rollups_rebuild(first=today - timedelta(days=1), last=today)
     assert counts["licenseRows"] == 2
     assert numbers(customer, today - timedelta(days=1)) == (0, 0, 0, 7)
 

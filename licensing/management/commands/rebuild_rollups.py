@@ -5,7 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.models import Customer
-from reports.rollups import history_kept_from, rollups_rebuild
+from licensing.services import rollups_rebuild
+from reports.rollups import history_kept_from
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
