@@ -25,7 +25,7 @@ product_application = get_wsgi_application()
 
 from config.urls import urlpatterns as product_urlpatterns  # noqa: E402
 from core import ratelimit  # noqa: E402
-from provisioning import services  # noqa: E402
+from gateway.services.redemption import token_redeem  # noqa: E402
 
 
 def bare(request):
@@ -52,7 +52,7 @@ def _floor(environ, start_response):
     )
     if wait is not None:
         return _answer(start_response, "429 Too Many Requests", {"error": "rate_limited"})
-    outcome = services.token_redeem(
+    outcome = token_redeem(
         token=fields["token"],
         device_id=fields["deviceId"],
         app_id=fields["appId"],

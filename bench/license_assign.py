@@ -53,7 +53,7 @@ from devices.models import Device, DeviceKind  # noqa: E402
 from gateway.services.licenses import license_request  # noqa: E402
 from licensing.models import Assignment, Entitlement, LicenseType  # noqa: E402
 from provisioning.models import Bootstrap, Token  # noqa: E402
-from provisioning.services import customer_defaults_create  # noqa: E402
+from provisioning.services.tokens import customer_defaults_create  # noqa: E402
 from reports.models import Event, History, HistoryResult  # noqa: E402
 
 BATCH = 5000

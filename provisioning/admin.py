@@ -14,13 +14,8 @@ from django.contrib import admin
 
 from accounts.admin import ServiceAdmin
 from provisioning.models import Bootstrap, Token
-from provisioning.services import (
-    bootstrap_delete,
-    bootstrap_save,
-    parse_parameters,
-    token_delete,
-    token_save,
-)
+from provisioning.services.bootstraps import bootstrap_delete, bootstrap_save, parse_parameters
+from provisioning.services.tokens import token_delete, token_save
 
 
 def _bootstrap_label(bootstrap: Bootstrap) -> str:

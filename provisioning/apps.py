@@ -13,6 +13,6 @@ class ProvisioningConfig(AppConfig):
 
 
 def _on_customer_created(sender, *, customer, user=None, **kwargs) -> None:
-    from provisioning.services import customer_defaults_create
+    from provisioning.services.tokens import customer_defaults_create
 
     customer_defaults_create(customer=customer, user=user)

@@ -1,4 +1,4 @@
-"""Reading a bulk import file (JSON or CSV) into the entries services.catalog_import takes.
+"""Reading a bulk import file (JSON or CSV) into the entries catalog_import takes.
 
 Shared by `POST /admin/api/v1/import` and `manage.py import_tokens`. This module only
 parses and converts types; every rule about bootstraps and tokens stays in the service.
@@ -23,11 +23,15 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import Customer, User
 from core.jsontext import JSONTextError, json_parse
-from provisioning import services
 from provisioning.models import MAX_REDEMPTIONS
+from provisioning.services.catalog import (
+    CATALOG_IMPORT_MAX_ROWS,
+    CatalogImportError,
+    catalog_import,
+)
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
-MAX_IMPORT_ROWS = services.CATALOG_IMPORT_MAX_ROWS
+MAX_IMPORT_ROWS = CATALOG_IMPORT_MAX_ROWS
 
 CSV_COLUMNS = ("bootstrap", "parameters", "token", "appId", "description")
 CSV_OPTIONAL_COLUMNS = ("expiresAt", "maxRedemptions", "revoked")
@@ -66,7 +70,7 @@ class ImportRowsError(Exception):
 
 @dataclass
 class CatalogFile:
-    """A parsed import file: the entries for services.catalog_import."""
+    """A parsed import file: the entries for catalog_import."""
 
     format: str  # "csv" or "json"
     bootstraps: list[dict[str, Any]] = field(default_factory=list)
@@ -376,13 +380,13 @@ def parse_file(raw: bytes, *, content_type: str = "", filename: str = "") -> Cat
 
 
 def run_import(*, customer: Customer, user: User | None, catalog: CatalogFile) -> dict:
-    """Import a parsed file through services.catalog_import; row errors come back as
+    """Import a parsed file through catalog_import; row errors come back as
     ImportRowsError in the file's terms."""
     try:
-        return services.catalog_import(
+        return catalog_import(
             customer=customer, user=user, bootstraps=catalog.bootstraps, tokens=catalog.tokens
         )
-    except services.CatalogImportError as exc:
+    except CatalogImportError as exc:
         raise ImportRowsError(
             [
                 {

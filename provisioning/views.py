@@ -24,10 +24,11 @@ from accounts.views_base import (
 )
 from core.errors import InUse, StaleVersion
 from core.exports import CsvExportMixin, json_cell
-from provisioning import services
 from provisioning.filters import BootstrapFilterSet, TokenFilterSet
 from provisioning.forms import SERVICE_FIELDS, BootstrapForm, TokenForm, VersionForm
 from provisioning.models import Bootstrap, Token
+from provisioning.services.bootstraps import bootstrap_delete, bootstrap_save, parse_parameters
+from provisioning.services.tokens import new_token_value, token_delete, token_save
 from reports.models import AppId
 
 # --- Bootstraps ------------------------------------------------------------------------
@@ -83,11 +84,11 @@ class _BootstrapFormView(TenantObjectMixin, TenantViewMixin, FormView):
     def form_valid(self, form):
         data = form.cleaned_data
         try:
-            bootstrap, created = services.bootstrap_save(
+            bootstrap, created = bootstrap_save(
                 customer=self.customer,
                 user=self.request.user,
                 name=data["name"],
-                parameters=services.parse_parameters(data["parameters"]),
+                parameters=parse_parameters(data["parameters"]),
                 instance=self.object,
                 expected_version=data["version"],
                 add_only=self.object is None,
@@ -142,7 +143,7 @@ class BootstrapDeleteView(TenantObjectMixin, TenantViewMixin, TemplateView):
             messages.error(request, "This page is out of date; check the bootstrap again.")
             return redirect("provisioning:bootstrap_delete", pk=bootstrap.pk)
         try:
-            services.bootstrap_delete(
+            bootstrap_delete(
                 bootstrap=bootstrap,
                 user=request.user,
                 expected_version=form.cleaned_data["version"],
@@ -206,7 +207,7 @@ class _TokenFormView(TenantObjectMixin, TenantViewMixin, FormView):
     def form_valid(self, form):
         data = form.cleaned_data
         try:
-            token, created = services.token_save(
+            token, created = token_save(
                 customer=self.customer,
                 user=self.request.user,
                 value=data["token"],
@@ -237,7 +238,7 @@ class TokenCreateView(_TokenFormView):
     def get_initial(self):
         # A value nobody can guess, since the token is the device's only credential;
         # the administrator may type their own instead.
-        return {"token": services.new_token_value(self.customer.slug or "token")}
+        return {"token": new_token_value(self.customer.slug or "token")}
 
 
 class TokenUpdateView(_TokenFormView):
@@ -275,7 +276,7 @@ class TokenDeleteView(TenantObjectMixin, TenantViewMixin, TemplateView):
             messages.error(request, "This page is out of date; check the token again.")
             return redirect("provisioning:token_delete", pk=token.pk)
         try:
-            services.token_delete(
+            token_delete(
                 token=token, user=request.user, expected_version=form.cleaned_data["version"]
             )
         except StaleVersion as exc:

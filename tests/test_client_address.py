@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from core.client import client_ip
 from provisioning.models import Bootstrap, Token
-from provisioning.services import new_token_value, token_save
+from provisioning.services.tokens import new_token_value, token_save
 from reports.models import AppId, History, HistoryResult
 from tests.factories import PASSWORD
 

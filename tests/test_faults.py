@@ -54,7 +54,8 @@ from devices.models import Device, DeviceKind, Site, SiteStatus
 from devices.ptt import PttClient
 from licensing.models import Assignment, Entitlement, LicenseType
 from provisioning.models import Token
-from provisioning.services import bootstrap_save, token_save
+from provisioning.services.bootstraps import bootstrap_save
+from provisioning.services.tokens import token_save
 from reports.models import AppId, Event, History, HistoryResult
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ from accounts.models import Customer, Role, User
 from devices.models import Device, DeviceState, Site
 from licensing.models import Assignment, Entitlement, LicenseType
 from provisioning.models import Bootstrap, Token
-from provisioning.services import DIRECT_ACCESS_BOOTSTRAP
+from provisioning.services.tokens import DIRECT_ACCESS_BOOTSTRAP
 from reports.admin import EventAdmin, HistoryAdmin
 from reports.models import AppId, Event, History, Severity
 from tests.devices.factories import DeviceFactory, HistoryFactory, SiteFactory

@@ -18,7 +18,8 @@ from gateway.services.redemption import token_redeem
 from licensing import tasks as licensing_tasks
 from licensing.fake_backend import FakeEntitlementBackend, entry
 from licensing.models import Entitlement, EntitlementState
-from provisioning.services import bootstrap_save, token_save
+from provisioning.services.bootstraps import bootstrap_save
+from provisioning.services.tokens import token_save
 from reports.models import AppId
 
 

@@ -23,7 +23,7 @@ from phones.forms import ConfigJobForm, SoftwareJobForm
 from phones.models import Category, ConfigJob, SoftwareJob
 from phones.services.jobs import config_job_create, job_delete, software_job_create
 from provisioning.forms import SERVICE_FIELDS
-from provisioning.services import parse_parameters
+from provisioning.services.bootstraps import parse_parameters
 
 JOB_KINDS = {
     "software": (SoftwareJob, SoftwareJobFilterSet),

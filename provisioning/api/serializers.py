@@ -136,7 +136,7 @@ class TokenValueParameter(serializers.CharField):
 
 @extend_schema_field(NEW_TOKEN_VALUE_SCHEMA)
 class NewTokenValueParameter(TokenValueParameter):
-    """The value of a token to add or replace; provisioning.services.token_save applies
+    """The value of a token to add or replace; provisioning.services.tokens.token_save applies
     the rule and answers 400 naming "name"."""
 
 

@@ -30,7 +30,7 @@ from accounts.api.base import (
 )
 from accounts.permissions import Action, Area, can
 from core.api.parsers import PayloadTooLarge, read_limited
-from provisioning import importing, services
+from provisioning import importing
 from provisioning.api.serializers import (
     IMPORT_REQUEST_SCHEMA,
     BootstrapSaveQuerySerializer,
@@ -45,6 +45,8 @@ from provisioning.api.serializers import (
 )
 from provisioning.filters import BootstrapFilterSet, TokenFilterSet
 from provisioning.models import Bootstrap, Token
+from provisioning.services.bootstraps import bootstrap_delete, bootstrap_save, parse_parameters
+from provisioning.services.tokens import token_delete, token_save
 
 BOOTSTRAP_TAG = "bootstrap-controller"
 TOKEN_TAG = "tokens-controller"
@@ -155,11 +157,11 @@ class BootstrapView(AdminAPIView):
             raise serializers.ValidationError({"parameters": ["not UTF-8 text"]}) from None
         # With If-Match naming a bootstrap that is gone, the service refuses (stale_version)
         # rather than quietly adding a new one.
-        bootstrap, created = services.bootstrap_save(
+        bootstrap, created = bootstrap_save(
             customer=self.customer,
             user=request.user,
             name=name,
-            parameters=services.parse_parameters(text),
+            parameters=parse_parameters(text),
             expected_version=expected,
         )
         response = Response(
@@ -185,7 +187,7 @@ class BootstrapView(AdminAPIView):
     )
     def delete(self, request):
         bootstrap = self._get(_query(NameQuerySerializer, request)["name"])
-        services.bootstrap_delete(
+        bootstrap_delete(
             bootstrap=bootstrap, user=request.user, expected_version=self.if_match_version()
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -256,7 +258,7 @@ class TokenView(AdminAPIView):
     )
     def post(self, request):
         query = _query(TokenWriteQuerySerializer, request)
-        token, created = services.token_save(
+        token, created = token_save(
             customer=self.customer,
             user=request.user,
             value=query["name"],
@@ -282,9 +284,7 @@ class TokenView(AdminAPIView):
     )
     def delete(self, request):
         token = self._get(_query(TokenNameQuerySerializer, request)["name"])
-        services.token_delete(
-            token=token, user=request.user, expected_version=self.if_match_version()
-        )
+        token_delete(token=token, user=request.user, expected_version=self.if_match_version())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -32,7 +32,8 @@ from gateway.services.redemption import token_redeem
 from licensing.models import Entitlement, LicenseType
 from phones.services.categories import category_save
 from phones.services.jobs import config_job_create, software_job_create
-from provisioning.services import bootstrap_save, token_save
+from provisioning.services.bootstraps import bootstrap_save
+from provisioning.services.tokens import token_save
 from reports.models import AppId
 from reports.services import event_log
 from tests.browser.test_ztp_card import OVERFLOW

@@ -14,7 +14,8 @@ from devices.models import Device, Site, SiteStatus
 from devices.ptt import PttClient, PttUnavailable
 from devices.sites import device_site_provision, inactive_site_devices_sweep, sites_sync
 from gateway.services.licenses import device_checkin
-from provisioning.services import bootstrap_save, token_save
+from provisioning.services.bootstraps import bootstrap_save
+from provisioning.services.tokens import token_save
 from reports.models import AppId, Event
 from tests.devices.factories import DeviceFactory, SiteFactory
 

@@ -9,7 +9,8 @@ from rest_framework.test import APIClient
 
 from devices.models import Device, Site
 from provisioning.models import Token
-from provisioning.services import bootstrap_save, token_save
+from provisioning.services.bootstraps import bootstrap_save
+from provisioning.services.tokens import token_save
 from reports.models import AppId, History, HistoryResult
 
 URL = "/device/api/v1/bootstrap"

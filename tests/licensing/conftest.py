@@ -5,7 +5,8 @@ from django.utils import timezone
 
 from devices.models import Device, DeviceKind
 from licensing.models import Entitlement, LicenseType
-from provisioning.services import bootstrap_save, token_save
+from provisioning.services.bootstraps import bootstrap_save
+from provisioning.services.tokens import token_save
 from reports.models import AppId
 
 

@@ -18,7 +18,8 @@ from licensing.models import (
     LicenseType,
     entitlement_usable,
 )
-from provisioning.services import bootstrap_save, token_save
+from provisioning.services.bootstraps import bootstrap_save
+from provisioning.services.tokens import token_save
 from reports.models import AppId, HistoryResult
 from tests.factories import CustomerFactory
 

@@ -35,7 +35,7 @@ from phones.services.codes import (
     rollout_create,
 )
 from phones.services.jobs import config_job_create, software_job_create
-from provisioning.services import bootstrap_save
+from provisioning.services.bootstraps import bootstrap_save
 from reports.models import AppId, Event, History, HistoryAction, HistoryResult
 from tests.factories import UserFactory
 

@@ -9,8 +9,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
-from provisioning import importing, services
+from provisioning import importing
 from provisioning.models import Bootstrap, Token
+from provisioning.services.catalog import CATALOG_IMPORT_MAX_ROWS, catalog_import
 from reports.models import AppId, Event
 from tests.provisioning.factories import BootstrapFactory, TokenFactory
 
@@ -335,11 +336,9 @@ def test_too_large_is_413(admin, api_client, monkeypatch):
 
 
 def test_the_service_caps_each_list(customer):
-    entries = [
-        {"name": f"b{n}", "parameters": {}} for n in range(services.CATALOG_IMPORT_MAX_ROWS + 1)
-    ]
+    entries = [{"name": f"b{n}", "parameters": {}} for n in range(CATALOG_IMPORT_MAX_ROWS + 1)]
     with pytest.raises(ValidationError):
-        services.catalog_import(customer=customer, user=None, bootstraps=entries, tokens=[])
+        catalog_import(customer=customer, user=None, bootstraps=entries, tokens=[])
 
 
 def test_query_count_grows_by_a_bounded_amount_per_row(

@@ -6,11 +6,8 @@ from django.core.exceptions import ValidationError
 from accounts.services import customer_create
 from core.errors import InUse, StaleVersion
 from provisioning.models import Bootstrap, Token
-from provisioning.services import (
-    bootstrap_delete,
-    bootstrap_save,
-    token_save,
-)
+from provisioning.services.bootstraps import bootstrap_delete, bootstrap_save
+from provisioning.services.tokens import token_save
 from reports.models import AppId, Event
 
 

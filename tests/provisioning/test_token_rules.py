@@ -17,7 +17,8 @@ from devices.models import Device
 from gateway.services.licenses import device_checkin, license_request
 from gateway.services.redemption import token_redeem
 from provisioning.models import Token, token_refusal
-from provisioning.services import bootstrap_save, token_save
+from provisioning.services.bootstraps import bootstrap_save
+from provisioning.services.tokens import token_save
 from reports.models import AppId, HistoryResult
 
 DAY = timedelta(days=1)

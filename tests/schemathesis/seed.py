@@ -32,7 +32,8 @@ from accounts.models import Role  # noqa: E402
 from accounts.services import customer_create, portal_user_create  # noqa: E402
 from gateway.services.redemption import token_redeem  # noqa: E402
 from licensing.models import Entitlement, LicenseType  # noqa: E402
-from provisioning.services import bootstrap_save, token_save  # noqa: E402
+from provisioning.services.bootstraps import bootstrap_save  # noqa: E402
+from provisioning.services.tokens import token_save  # noqa: E402
 from reports.models import AppId  # noqa: E402
 
 USERNAME = "fuzz-admin"

@@ -24,12 +24,8 @@ from licensing.sync import entitlements_sync
 from phones.models import AutoProvisioning, AutoProvisioningKey
 from phones.services.auto import auto_provisioning_enable
 from provisioning.models import Token
-from provisioning.services import (
-    DIRECT_ACCESS_BOOTSTRAP,
-    bootstrap_save,
-    new_token_value,
-    token_save,
-)
+from provisioning.services.bootstraps import bootstrap_save
+from provisioning.services.tokens import DIRECT_ACCESS_BOOTSTRAP, new_token_value, token_save
 from reports.models import AppId, LicenseRollup
 from reports.rollups import SETTLE, LicenseDay, license_rollup_store, token_rollup_update
 from ztp.models import ZtpAccount, ZtpPhone
