@@ -37,7 +37,7 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 
 from gunicorn.glogging import Logger  # noqa: E402
 
-from config.logs import JsonFormatter  # noqa: E402
+from config.logs import JsonFormatter, path_for_log  # noqa: E402
 
 MAX_DEFAULT_WORKERS = 8
 
@@ -123,12 +123,12 @@ class JsonLogger(Logger):
         self.access_log.info(
             "%s %s %s",
             environ.get("REQUEST_METHOD", ""),
-            environ.get("PATH_INFO", ""),
+            path_for_log(environ.get("PATH_INFO", "")),
             status,
             extra={
                 "method": environ.get("REQUEST_METHOD", ""),
                 # Never the query string: it may carry a token.
-                "path": environ.get("PATH_INFO", ""),
+                "path": path_for_log(environ.get("PATH_INFO", "")),
                 "status": int(status) if status.isdigit() else status,
                 "duration_ms": round(request_time.total_seconds() * 1000, 1),
                 "remote_addr": environ.get("REMOTE_ADDR", ""),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -56,3 +57,13 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         return json.dumps(entry, default=str)
+
+
+_PHONE_FILES = re.compile(r"^/phones/[^/]*")
+
+
+def path_for_log(path: str) -> str:
+    """A request path as logs may keep it: the secret of a phone file URL
+    (`/phones/<secret>/…`, the phones' credential) replaced, even when the path did not
+    resolve."""
+    return _PHONE_FILES.sub("/phones/<secret>", path)

@@ -105,7 +105,7 @@ def route_of(request: HttpRequest) -> str:
 
 
 def logged_path(request: HttpRequest) -> str:
-    path = request.path
+    path = logs.path_for_log(request.path)
     match = getattr(request, "resolver_match", None)
     if match is not None:
         for name in SECRET_PARTS.intersection(match.kwargs):

@@ -428,7 +428,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Desk phones' files carry SIP passwords and the URL is their credential: outside DEBUG
+# they are answered over HTTPS only (a plain HTTP fetch is refused, not redirected).
+PHONE_FILES_HTTPS_ONLY = env_bool("PHONE_FILES_HTTPS_ONLY", not DEBUG)
 if not DEBUG:
+    SECURE_REDIRECT_EXEMPT = [r"^phones/"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts import views as accounts_views
 from accounts.api.urls import api_urlpatterns as accounts_api
 from config.health import probe_urlpatterns
+from gateway.api.files import phone_file_view
 from gateway.api.urls import api_urlpatterns as gateway_api
 from gateway.api.urls import device_urlpatterns
 from licensing.api.urls import api_urlpatterns as licensing_api
@@ -41,6 +42,8 @@ urlpatterns = [
     path("admin/api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger_ui"),
     path("admin/api/v1/", include((api_urlpatterns, "api"))),
     path("device/api/v1/", include((device_urlpatterns, "device"))),
+    # What desk phones fetch: their configuration in their vendor's format.
+    path("phones/<str:secret>/<str:vendor>/<path:name>", phone_file_view, name="phone_file"),
     path("admin/", include("accounts.urls")),
     path("admin/", include("reports.urls")),
     path("admin/", include("provisioning.urls")),

@@ -277,3 +277,96 @@ class KnownNetwork(TenantModel):
 
     def __str__(self) -> str:
         return self.network
+
+
+class FileSecret(TenantModel):
+    """The secret in the path of a customer's phone file URL (`/phones/<secret>/…`). The
+    secret is drawn from `SECRET_KEY` and the row's random salt (phones.files.secrets), so
+    it can be shown again, and found by the SHA-256 `lookup` of what a phone sends. A
+    rotation retires the current row at `retires_at` (phones in the field keep working
+    until then) and makes a new one; a customer has one row that is not retiring."""
+
+    salt = models.CharField(max_length=32)
+    lookup = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+    retires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(retires_at__isnull=True),
+                name="phones_filesecret_one_current",
+            ),
+        ]
+
+
+class PhoneLine(TenantModel):
+    """A SIP account a desk phone registers: its position on the phone (1 is the first
+    line key), the extension, the name shown, the authentication user and the password,
+    kept encrypted (core.crypto) because the phone needs it back in its file. The
+    password is shown once, when it is set."""
+
+    device = models.ForeignKey("devices.Device", on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(default=1)
+    extension = models.CharField(max_length=64)
+    display_name = models.CharField(max_length=64, blank=True)
+    auth_user = models.CharField("authentication user", max_length=64, blank=True)
+    password_sealed = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["device", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["device", "position"], name="phones_phoneline_unique_position"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(position__gte=1, position__lte=12),
+                name="phones_phoneline_position_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.extension} (line {self.position})"
+
+
+class PhoneBinding(TenantModel):
+    """What a desk phone was when it first fetched its file: its MAC (the device), the
+    vendor and model it said it was, the network it came from, and how it joined (a code,
+    automatic provisioning, or the file URL itself). A later fetch for the same MAC that
+    names another model or comes from another network is refused and recorded. Releasing
+    the binding (portal, or a new code) lets the next fetch bind again."""
+
+    device = models.OneToOneField(
+        "devices.Device", on_delete=models.CASCADE, related_name="file_binding"
+    )
+    vendor = models.CharField(max_length=16)
+    model = models.CharField(max_length=64, blank=True)
+    network = models.CharField(max_length=49)
+    joined_by = models.CharField(max_length=64, blank=True)
+    bound_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.vendor} {self.model} on {self.network}"
+
+
+class FileTemplate(TenantModel):
+    """A customer's own template for one vendor's file of one kind (phones.files.vendors),
+    used instead of the shipped one. Saved only once it renders for a sample phone."""
+
+    vendor = models.CharField(max_length=16)
+    kind = models.CharField(max_length=16)
+    body = models.TextField()
+    updated = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "vendor", "kind"], name="phones_filetemplate_unique"
+            ),
+        ]

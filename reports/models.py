@@ -23,6 +23,7 @@ class HistoryAction(models.TextChoices):
     CHECKIN = "CHECKIN"
     CODE = "CODE"
     AUTO = "AUTO"
+    FILE = "FILE"
 
 
 class HistoryResult(models.TextChoices):
@@ -41,6 +42,10 @@ class HistoryResult(models.TextChoices):
     UNKNOWN_CATEGORY = "UNKNOWN_CATEGORY"
     NO_LICENSE = "NO_LICENSE"
     PREMIUM_REFUSED = "PREMIUM_REFUSED"
+    UNKNOWN_MODEL = "UNKNOWN_MODEL"
+    BOUND_ELSEWHERE = "BOUND_ELSEWHERE"
+    HTTPS_REQUIRED = "HTTPS_REQUIRED"
+    NO_SOFTWARE = "NO_SOFTWARE"
 
 
 class History(models.Model):
@@ -146,6 +151,12 @@ class EventType(models.TextChoices):
     CODE_ISSUED = "CODE_ISSUED", "Provisioning code issued"
     CODE_REVOKED = "CODE_REVOKED", "Provisioning code withdrawn"
     CODES_EXPIRED = "CODES_EXPIRED", "Expired provisioning codes deleted"
+    PHONE_FILE_SECRET_ROTATED = "PHONE_FILE_SECRET_ROTATED", "Phone file URL changed"
+    PHONE_LINE_SET = "PHONE_LINE_SET", "Phone line set"
+    PHONE_LINE_DELETED = "PHONE_LINE_DELETED", "Phone line deleted"
+    PHONE_BINDING_RELEASED = "PHONE_BINDING_RELEASED", "Phone binding released"
+    PHONE_TEMPLATE_SAVED = "PHONE_TEMPLATE_SAVED", "Phone file template saved"
+    PHONE_TEMPLATE_DELETED = "PHONE_TEMPLATE_DELETED", "Phone file template deleted"
     # Zero-touch provisioning: the ZTP card's actions and phone registrations, re-keying.
     ZTP_ONBOARD = "ZTP_ONBOARD", "ZTP onboard"
     ZTP_ROTATE = "ZTP_ROTATE", "ZTP credentials rotated"
@@ -192,7 +203,9 @@ EVENT_AREAS: dict[str, str] = {
     ),
     **_area_of(
         "CATEGORY_ADDED CATEGORY_UPDATED CATEGORY_DELETED SOFTWARE_JOB_ADDED CONFIG_JOB_ADDED "
-        "JOB_DELETED ROLLOUT_CREATED AUTO_PROVISIONING_TOKEN_SET AUTO_PROVISIONING_DISABLED",
+        "JOB_DELETED ROLLOUT_CREATED AUTO_PROVISIONING_TOKEN_SET AUTO_PROVISIONING_DISABLED "
+        "PHONE_FILE_SECRET_ROTATED PHONE_LINE_SET PHONE_LINE_DELETED PHONE_BINDING_RELEASED "
+        "PHONE_TEMPLATE_SAVED PHONE_TEMPLATE_DELETED",
         Area.PROVISIONING,
     ),
     **_area_of("CODE_ISSUED CODE_REVOKED CODES_EXPIRED", Area.PHONES),

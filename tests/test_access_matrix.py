@@ -68,8 +68,8 @@ ROLE_OF = {"super_admin": "super_admin", "admin": "admin", "viewer": "user"}
 
 @dataclass(frozen=True)
 class Rule:
-    # portal | api | public | login | post_only | device_get | signed_in_api | staff_only |
-    # django_admin
+    # portal | api | public | login | post_only | device_get | device_file | signed_in_api |
+    # staff_only | django_admin
     kind: str
     area: str = ""
     action: str = V
@@ -184,6 +184,12 @@ ROUTES: dict[str, Rule] = {
     # Phones GET their registration URL; the token in the query is the credential, so a
     # bare GET is a bad request for everyone.
     "device:auto": Rule("device_get"),
+    # Phones GET their files; the secret in the path is the credential, so a wrong one is
+    # a 404 for everyone, signed in or not.
+    "phone_file": Rule(
+        "device_file",
+        kwargs=lambda ctx: {"secret": "0" * 32, "vendor": "snom", "name": "000413ABCDEF.xml"},
+    ),
     # Portal pages.
     "reports:dashboard": Rule("portal", "dashboard"),
     # The dashboard's graphs as JSON, polled by the page: licenses only for roles that may
@@ -343,6 +349,8 @@ def expected_status(rule: Rule, who: str) -> int:
         return 405
     if rule.kind == "device_get":
         return 400
+    if rule.kind == "device_file":
+        return 404
     if rule.kind == "signed_in_api":
         return 200 if signed_in else 401
     if rule.kind == "django_admin":

@@ -2,7 +2,7 @@
 
 `ZtpAccount` is one customer and one vendor: the vendor-side company, the customer's own
 vendor credentials and our provisioning token (encrypted together in `secrets`, see
-ztp.crypto), the status the card shows and the lease that keeps two actions on the same
+core.crypto), the status the card shows and the lease that keeps two actions on the same
 customer and vendor from running at once. `ZtpPhone` is a MAC we registered with the vendor.
 """
 
@@ -44,7 +44,7 @@ class ZtpAccount(TenantModel):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NOT_CONFIGURED)
     # The vendor-side company (child company) made for this customer; shown on the card.
     company_id = models.CharField("company identifier", max_length=128, blank=True)
-    # A Fernet token (ztp.crypto) of the customer's vendor credentials, our provisioning
+    # A Fernet token (core.crypto) of the customer's vendor credentials, our provisioning
     # token and the URL registered with the vendor; empty when not configured.
     secrets = models.TextField(blank=True, editable=False)
     credentials_set_at = models.DateTimeField(null=True, blank=True)

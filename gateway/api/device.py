@@ -433,7 +433,11 @@ class CheckinView(DeviceAPIView):
 
 class PhoneAnswerSerializer(serializers.Serializer):
     deviceUrl = serializers.CharField(
-        source="device_url", help_text="Where the phone registers from now on."
+        source="device_url",
+        help_text=(
+            "The customer's phone file URL: the phone's vendor files are below it "
+            "(<url>snom/{mac}.xml, <url>yealink/, <url>gigaset/%MACD.xml)."
+        ),
     )
     customer = serializers.CharField(help_text="The customer (domain) the phone joined.")
     category = serializers.CharField()

@@ -20,8 +20,15 @@ from devices.models import Device, DeviceKind, DeviceState
 from devices.services import mac_display, mac_normalize
 from gateway.services.answers import DeviceAnswer
 from phones import guessing
-from phones.models import AutoProvisioning, Category, JobDelivery, ProvisioningCode
-from phones.services.auto import auto_setup_accepts, device_url
+from phones.files.access import files_base_url
+from phones.models import (
+    AutoProvisioning,
+    Category,
+    JobDelivery,
+    PhoneBinding,
+    ProvisioningCode,
+)
+from phones.services.auto import auto_setup_accepts
 from phones.services.jobs import jobs_for
 from reports.models import HistoryAction, HistoryResult
 from reports.services import history_record
@@ -50,7 +57,7 @@ class PhoneReport:
     local_ip: str | None = None
 
 
-def _phone_join(
+def phone_join(
     *,
     customer: Customer,
     category: Category,
@@ -97,7 +104,7 @@ def _phone_join(
     )
     return device, PhoneAnswer(
         HistoryResult.OK,
-        device_url=device_url(customer=customer, base_url=base_url),
+        device_url=files_base_url(customer=customer, base_url=base_url),
         customer=customer.slug,
         category=category.name,
         config=category.bootstrap.parameters if category.bootstrap else {},
@@ -168,7 +175,7 @@ def code_redeem(
             )
         else:
             customer_id = found.customer_id
-            device, outcome = _phone_join(
+            device, outcome = phone_join(
                 customer=found.customer,
                 category=found.category,
                 phone=phone,
@@ -177,6 +184,8 @@ def code_redeem(
                 entered_code=code,
                 app_id=found.rollout.app_id if found.rollout else "",
             )
+            # A code registers the phone anew: its next file fetch binds it again.
+            PhoneBinding.objects.filter(device=device).delete()
             found.used_at = now
             found.device = device
             found.save(update_fields=["used_at", "device"])
@@ -231,7 +240,7 @@ def auto_register(
             )
         else:
             with transaction.atomic():
-                _device, outcome = _phone_join(
+                _device, outcome = phone_join(
                     customer=setup.customer, category=found, phone=phone, now=now, base_url=base_url
                 )
                 guessing.network_learn(customer_id=customer_id, ip_address=ip_address, now=now)

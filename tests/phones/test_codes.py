@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 from accounts.models import Role, User
 from accounts.services import customer_create
 from devices.models import Device, DeviceKind
+from phones.files.access import file_secret, files_base_url
 from phones.models import Category, JobDelivery, ProvisioningCode
 from phones.services.auto import (
     auto_provisioning_disable,
@@ -156,7 +157,7 @@ def test_a_code_works_once_and_the_phone_joins_its_customer_and_category(custome
     assert body["category"] == "acme IP Phone"
     assert body["config"] == {"pbx": "pbx.acme"}
     assert body["software"] == {"version": "13r1 sr4"}
-    assert body["deviceUrl"] == "http://testserver/device/api/v1/auto?domain=acme"
+    assert body["deviceUrl"] == files_base_url(customer=customer, base_url="http://testserver")
     device = Device.objects.get(customer=customer)
     assert (device.device_id, device.kind, device.mac) == (
         "0090331A2B3C",
@@ -549,12 +550,14 @@ def test_a_code_redemption_costs_the_same_statements_however_many_jobs_apply(
         ]
 
     software_job_create(customer=customer, user=admin, category=phones, firmware={"version": "1"})
+    file_secret(customer)  # made once, when the customer's phone file URL is first given
     few = statements(1, "009033000001")
     many = statements(8, "009033000002")
     # The customers that know the network, their pending codes (counted once a minute),
     # whether the code is theirs, the code, the device (looked up, then written), the
     # latest software job, the latest job of each config type (one query), the deliveries
-    # (one insert), the code used, the network seen, the History row: never a query per job.
+    # (one insert), the phone file URL's secret, the file binding released, the code used,
+    # the network seen, the History row: never a query per job.
     assert (
         few
         == many
@@ -568,6 +571,8 @@ def test_a_code_redemption_costs_the_same_statements_however_many_jobs_apply(
             "SELECT",
             "SELECT",
             "INSERT",
+            "SELECT",
+            "DELETE",
             "UPDATE",
             "INSERT",
             "INSERT",
@@ -601,11 +606,13 @@ def test_an_automatic_registration_costs_the_same_statements_however_many_jobs_a
         ]
 
     software_job_create(customer=customer, user=admin, category=phones, firmware={"version": "1"})
+    file_secret(customer)
     few = statements(1, "009033000011")
     many = statements(8, "009033000012")
     # The domain's setup with its token, the category, the device (looked up, then
     # written), the latest software job, the latest job of each config type (one query),
-    # the deliveries (one insert), the network seen, the History row: never one per job.
+    # the deliveries (one insert), the phone file URL's secret, the network seen, the
+    # History row: never one per job.
     assert (
         few
         == many
@@ -617,6 +624,7 @@ def test_an_automatic_registration_costs_the_same_statements_however_many_jobs_a
             "SELECT",
             "SELECT",
             "INSERT",
+            "SELECT",
             "INSERT",
             "INSERT",
         ]

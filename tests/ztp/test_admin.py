@@ -2,7 +2,7 @@
 
 from django.urls import reverse
 
-from ztp import crypto
+from core import crypto
 from ztp.models import ZtpAccount
 from ztp.services.card import ztp_onboard
 

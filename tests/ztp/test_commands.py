@@ -3,6 +3,7 @@ Events), one line of outcome, non-zero exit on failure; and the fakes' commands.
 
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -54,7 +55,7 @@ def test_onboard_uses_public_url(ready, sraps, settings):
     ztp("onboard", "--customer", "acme", "--vendor", "snom")
     (profile,) = sraps.profiles.values()
     url = next(iter(profile["settings_manager"].values()))["value"]
-    assert url.startswith("https://pm.example.com/device/api/v1/auto?domain=acme&token=")
+    assert re.fullmatch(r"https://pm\.example\.com/phones/[0-9a-f]{32}/snom/\{mac\}\.xml", url)
 
 
 @pytest.mark.parametrize(

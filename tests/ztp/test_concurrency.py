@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection, connections
 
+from core import crypto
 from tests.devices.test_locks import wait_for
-from ztp import crypto
 from ztp.models import Status, Vendor, ZtpAccount
 from ztp.services.card import ztp_disable, ztp_onboard, ztp_rotate
 from ztp.services.common import ActionInProgress

@@ -6,9 +6,9 @@ import io
 import pytest
 from django.core.management import call_command
 
+from core import crypto
+from core.crypto import EncryptionUnavailable
 from reports.models import Event
-from ztp import crypto
-from ztp.crypto import EncryptionUnavailable
 from ztp.models import Vendor, ZtpAccount
 from ztp.services.card import ztp_check, ztp_onboard, ztp_rotate
 

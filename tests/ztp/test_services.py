@@ -9,10 +9,14 @@ from urllib.parse import urlsplit
 import pytest
 from django.utils import timezone
 
+from core import crypto
 from core.errors import Missing, Unavailable
+from devices.models import Device
+from phones.files.access import vendor_url
+from phones.files.simulator import parse_snom
+from phones.files.vendors import SNOM as SNOM_FILES
 from phones.models import AutoProvisioningKey
 from reports.models import Event, Severity
-from ztp import crypto
 from ztp.models import Action, Status, Vendor, ZtpAccount, ZtpPhone
 from ztp.services.card import ztp_card, ztp_check, ztp_disable, ztp_onboard, ztp_rotate
 from ztp.services.common import (
@@ -64,8 +68,9 @@ def test_onboard_configures_the_vendor_and_stores_the_credentials_encrypted(
     assert account.credentials_set_at is not None and account.checked_at is not None
     stored = crypto.unseal(account.secrets)
     assert sraps.keys_of(company) == [stored["key_id"]]
-    assert stored["url"].startswith(f"{BASE_URL}/device/api/v1/auto?domain=acme&token=")
-    assert stored["url"].endswith("&category=Phones&mac={mac}")
+    # The customer's phone file URL, as Snom's setting_server: the phone fills in {mac}.
+    assert stored["url"] == vendor_url(SNOM_FILES, customer=ready, base_url=BASE_URL)
+    assert stored["url"].endswith("/snom/{mac}.xml")
     # The provisioning URL is registered in the company's profile at the vendor.
     (profile,) = sraps.profiles.values()
     assert next(iter(profile["settings_manager"].values()))["value"] == stored["url"]
@@ -77,10 +82,17 @@ def test_the_registered_url_provisions_a_phone(ready, sraps, client):
     onboard(ready)
     url = crypto.unseal(account_of(ready).secrets)["url"].replace("{mac}", MAC)
 
-    answer = client.get(urlsplit(url).path + "?" + urlsplit(url).query)
+    # The phone's first fetch, as a Snom D785 sends it: it joins the first category.
+    answer = client.get(
+        urlsplit(url).path, HTTP_USER_AGENT="Mozilla/4.0 (compatible; snomD785-SIP 10.1.33.33)"
+    )
 
     assert answer.status_code == 200, answer.content
-    assert answer.json()["category"] == "Phones"
+    assert (
+        parse_snom(answer.content.decode())["setting_server"]
+        == crypto.unseal(account_of(ready).secrets)["url"]
+    )
+    assert Device.objects.get(customer=ready, device_id=MAC).category == "Phones"
 
 
 def test_onboard_twice_says_already_onboarded_and_makes_nothing(ready, sraps):

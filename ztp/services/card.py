@@ -21,19 +21,18 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import Customer, User
+from core import crypto
 from core.errors import Missing, ServiceError
+from phones.files.access import vendor_url
+from phones.files.vendors import VENDORS
 from phones.services.auto import (
     auto_provisioning_key_issue,
     auto_provisioning_key_revoke,
-    auto_provisioning_line,
-    device_url,
 )
 from phones.services.categories import default_provisioning_category
 from reports.models import Severity
 from reports.services import event_log
-from ztp import crypto
 from ztp.adapters import (
-    MAC_PLACEHOLDER,
     VendorError,
     adapter_for,
 )
@@ -133,13 +132,9 @@ def ztp_onboard(*, customer: Customer, vendor: str, user: User | None, base_url:
                     f"{customer.name} under Phones > Automatic provisioning, then try again."
                 ) from None
             token_issued = True
-            line, _config = auto_provisioning_line(
-                url=device_url(customer=customer, base_url=base_url),
-                token=token,
-                category=category.name,
-            )
-            # The phone puts its own MAC in place of {mac} (ztp.sraps).
-            url = f"{line}&mac={MAC_PLACEHOLDER}"
+            # The customer's phone file URL in the vendor's terms: a Snom phone puts its
+            # own MAC in place of {mac}; Yealink phones ask the folder for their files.
+            url = vendor_url(VENDORS[vendor], customer=customer, base_url=base_url)
             made = adapter.onboard(reference=reference_for(customer), name=customer.name, url=url)
             sealed = crypto.seal(
                 {

@@ -16,10 +16,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Customer, User
+from core import crypto
 from core.errors import AlreadyExists, InUse, Missing, ServiceError, Unavailable
 from reports.models import Severity
 from reports.services import event_log
-from ztp import crypto
 from ztp.adapters import (
     CredentialsRejected,
     MacTaken,

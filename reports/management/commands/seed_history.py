@@ -46,6 +46,7 @@ ACTIONS = [
     (HistoryAction.LICENSE, 25),
     (HistoryAction.CODE, 3),
     (HistoryAction.AUTO, 2),
+    (HistoryAction.FILE, 5),
 ]
 APPS = [
     (AppId.VOICE, 40),
@@ -75,6 +76,15 @@ RESULTS = {
     HistoryAction.CHECKIN: [(R.OK, 980), (R.UNKNOWN_DEVICE, 15), (R.REVOKED, 5)],
     HistoryAction.CODE: [(R.OK, 900), (R.UNKNOWN_CODE, 60), (R.CODE_USED, 20), (R.EXPIRED, 20)],
     HistoryAction.AUTO: [(R.OK, 950), (R.UNKNOWN_CATEGORY, 30), (R.BAD_REQUEST, 20)],
+    HistoryAction.FILE: [
+        (R.OK, 960),
+        (R.UNKNOWN_TOKEN, 10),
+        (R.UNKNOWN_MODEL, 10),
+        (R.BOUND_ELSEWHERE, 10),
+        (R.UNKNOWN_DEVICE, 10),
+        (R.NO_SOFTWARE, 5),
+        (R.HTTPS_REQUIRED, 5),
+    ],
 }
 MODELS = ["TC52", "TC21", "TC72", "MC33", "ET40", "iPhone14"]
 # (type, weight, severity weights INFO/WARNING/ERROR): hourly jobs dominate a real log.

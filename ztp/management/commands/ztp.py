@@ -4,9 +4,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.management.utils import describe
 from accounts.models import Customer
+from core import crypto
 from core.errors import ServiceError
 from core.http import http_url_valid
-from ztp import crypto
 from ztp.models import Vendor
 from ztp.services.card import (
     ztp_account_state,

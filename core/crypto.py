@@ -1,10 +1,11 @@
-"""Encryption at rest of the customers' vendor credentials.
+"""Encryption at rest of what the server must read back: the customers' vendor credentials
+(`ZtpAccount.secrets`) and desk phones' SIP passwords (`PhoneLine.password_sealed`).
 
-Each `ZtpAccount.secrets` is a Fernet token (AES-128-CBC with HMAC-SHA256, from the
-`cryptography` package) of a JSON object. The keys come from `ZTP_ENCRYPTION_KEYS`
+Each is a Fernet token (AES-128-CBC with HMAC-SHA256, from the `cryptography` package) of
+a JSON object. The keys come from `ZTP_ENCRYPTION_KEYS`
 (settings), newest first, through `MultiFernet`: the first key encrypts, every key decrypts.
 To retire a key the operator puts a new one in front, runs `manage.py ztp rekey` (which
-re-encrypts every row with the first key) and then removes the old key.
+re-encrypts every such value with the first key) and then removes the old key.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def unseal(token: str) -> dict[str, Any]:
         data = cipher().decrypt(token.encode())
     except InvalidToken:
         raise EncryptionUnavailable(
-            "The stored vendor credentials cannot be decrypted with ZTP_ENCRYPTION_KEYS: "
+            "A stored secret cannot be decrypted with ZTP_ENCRYPTION_KEYS: "
             "a key was removed before `manage.py ztp rekey` re-encrypted them. Put the old "
             "key back (after the new one) and run the rekey."
         ) from None
