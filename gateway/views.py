@@ -4,17 +4,26 @@ pool. It lives here, above devices, licensing and phones."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.contrib import messages
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
 from django.views.generic import TemplateView
 
 from accounts.permissions import Action, Area, can
 from accounts.views_base import TenantViewMixin
+from core.client import public_base_url
+from core.errors import ServiceError
 from devices.models import Device, DeviceKind, DeviceState
 from gateway.services.devices import device_obsolete
-from phones.models import JobDelivery
+from gateway.services.files import phone_inputs
+from phones.files.access import secret_masked
+from phones.files.render import render
+from phones.files.vendors import FIRMWARE, SETTINGS, SNOM, VENDORS, vendor_for_model
+from phones.models import JobDelivery, PhoneBinding, PhoneLine
 from reports.models import History
 
 # The detail page shows the newest requests of a device, not its whole past.
@@ -62,6 +71,7 @@ class DeviceDetailView(_DeviceMixin, TenantViewMixin, TemplateView):
             history_limit=DEVICE_HISTORY_ROWS,
             licenses=licenses,
             jobs_received=_jobs_received(self.object),
+            phone_files=_phone_files(self.object, public_base_url(self.request)),
             **kwargs,
         )
 
@@ -114,3 +124,55 @@ class DeviceObsoleteView(_DeviceMixin, TenantViewMixin, TemplateView):
         else:
             messages.success(request, f"Device {device.device_id} marked obsolete.")
         return redirect("gateway:device_detail", pk=device.pk)
+
+
+def _phone_files(device: Device, base_url: str) -> dict | None:
+    """What a desk phone receives: its binding, its lines and its files as its vendor's
+    firmware would get them now, with passwords and the URL secret masked. None for
+    other devices."""
+    if device.kind != DeviceKind.DESK_PHONE:
+        return None
+    binding = PhoneBinding.objects.filter(device=device).first()
+    model = binding.model if binding else device.model.upper()
+    vendor = VENDORS[binding.vendor] if binding else vendor_for_model(model)
+    shown = {
+        "binding": binding,
+        "lines": list(PhoneLine.objects.filter(device=device).order_by("position")),
+        "vendor": vendor,
+        "files": [],
+        "problem": "",
+    }
+    family = vendor.family_of(model) if vendor else None
+    if vendor is None or family is None:
+        shown["problem"] = (
+            f"The server has no files for the model {model or '(none reported)'}: its "
+            "first fetch names it."
+        )
+        return shown
+    try:
+        inputs = phone_inputs(
+            vendor=vendor,
+            customer=device.customer,
+            device=device,
+            model=model,
+            family=family,
+            base_url=base_url,
+        )
+    except ServiceError as exc:  # the encryption keys are missing or retired
+        shown["problem"] = exc.detail
+        return shown
+    inputs = replace(
+        inputs,
+        lines=tuple(
+            replace(line, password="********" if line.password else "") for line in inputs.lines
+        ),
+    )
+    now = timezone.now()
+    kinds = [SETTINGS] + ([FIRMWARE] if vendor is SNOM and inputs.firmware else [])
+    for kind in kinds:
+        name = {
+            (SETTINGS, "yealink"): f"{device.device_id.lower()}.cfg",
+            (FIRMWARE, "snom"): f"{device.device_id}-firmware.xml",
+        }.get((kind, vendor.key), f"{device.device_id}.xml")
+        shown["files"].append((f"{vendor.key}/{name}", secret_masked(render(inputs, kind, now))))
+    return shown

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import timedelta
 
@@ -105,3 +106,12 @@ def vendor_url(vendor: Vendor, *, customer: Customer, base_url: str) -> str:
         return base + "%MACD.xml"
     assert vendor is YEALINK
     return base
+
+
+_SECRET_IN_URL = re.compile(r"/phones/[^/\s\"'<>]+/")
+
+
+def secret_masked(text: str) -> str:
+    """`text` with the secret of every phone file URL in it hidden: what a page or a
+    printout may show."""
+    return _SECRET_IN_URL.sub("/phones/…/", text)

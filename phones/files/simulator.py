@@ -1,7 +1,8 @@
 """A desk phone, as its firmware fetches and reads its files, per the vendors' public
 documentation (phones.files.vendors names the sources). It shares nothing with the code
 that writes the files but the documented formats: the file names a phone asks for, the
-User-Agent it sends, and a parser as strict as the phone's.
+User-Agent it sends, and a parser as strict as the phone's. (What it prints has the URL
+secret masked, by phones.files.access.secret_masked.)
 
 - Snom: GET the `setting_server` URL with `{mac}` replaced by the MAC (upper case); the
   answer must be well-formed XML `<settings>` holding `<phone-settings>` (and optionally
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 
 import httpx
 from defusedxml import ElementTree as SafeET
+
+from phones.files.access import secret_masked
 
 # The model families of a few Yealink models (the number in the common file's name), as
 # the firmware of each model knows its own.
@@ -51,24 +54,19 @@ class Applied:
 
 def _get(url: str, user_agent: str, *, optional: bool = False, timeout: float = 10) -> str | None:
     if not url.startswith(("http://", "https://")):
-        raise PhoneRefused(f"{masked(url)}: a phone fetches http:// or https:// only")
+        raise PhoneRefused(f"{secret_masked(url)}: a phone fetches http:// or https:// only")
     try:
         answer = httpx.get(url, headers={"User-Agent": user_agent}, timeout=timeout)
     except httpx.HTTPError as exc:
-        raise PhoneRefused(f"GET {masked(url)}: {exc}") from None
+        raise PhoneRefused(f"GET {secret_masked(url)}: {exc}") from None
     if optional and answer.status_code == 404:
         return None
     if answer.status_code != 200:
-        raise PhoneRefused(f"GET {masked(url)}: HTTP {answer.status_code}")
+        raise PhoneRefused(f"GET {secret_masked(url)}: HTTP {answer.status_code}")
     try:
         return answer.content.decode("utf-8")
     except UnicodeDecodeError:
-        raise PhoneRefused(f"GET {masked(url)}: not UTF-8") from None
-
-
-def masked(url: str) -> str:
-    """The URL (or any text) with the secret in /phones/<secret>/ hidden."""
-    return re.sub(r"/phones/[^/]+/", "/phones/…/", url)
+        raise PhoneRefused(f"GET {secret_masked(url)}: not UTF-8") from None
 
 
 def _xml(text: str, root: str) -> ET.Element:
@@ -150,11 +148,11 @@ def simulate(*, vendor: str, mac: str, url: str, model: str) -> Applied:
     if vendor == "snom":
         first = url.replace("{mac}", mac)
         applied.settings.update(parse_snom(_get(first, agent)))
-        applied.fetched.append(masked(first))
+        applied.fetched.append(secret_masked(first))
         status = applied.settings.get("firmware_status")
         if status:
             applied.settings.update(parse_snom_firmware(_get(status, agent)))
-            applied.fetched.append(masked(status))
+            applied.fetched.append(secret_masked(status))
     elif vendor == "yealink":
         folder = url if url.endswith("/") else url + "/"
         family = YEALINK_FAMILY.get(model.upper())
@@ -164,14 +162,14 @@ def simulate(*, vendor: str, mac: str, url: str, model: str) -> Applied:
         text = _get(common, agent, optional=True)
         if text is not None:
             applied.settings.update(parse_cfg(text))
-            applied.fetched.append(masked(common))
+            applied.fetched.append(secret_masked(common))
         own = f"{folder}{mac.lower()}.cfg"
         applied.settings.update(parse_cfg(_get(own, agent)))
-        applied.fetched.append(masked(own))
+        applied.fetched.append(secret_masked(own))
     elif vendor == "gigaset":
         first = url.replace("%MACD", mac)
         applied.settings.update(parse_gigaset(_get(first, agent)))
-        applied.fetched.append(masked(first))
+        applied.fetched.append(secret_masked(first))
     else:
         raise PhoneRefused("vendor: snom, yealink or gigaset")
     return applied

@@ -180,3 +180,9 @@ GIGASET = Vendor(
 )
 
 VENDORS: dict[str, Vendor] = {vendor.key: vendor for vendor in (SNOM, YEALINK, GIGASET)}
+
+
+def vendor_for_model(model: str) -> Vendor | None:
+    """The vendor whose families list `model` (as a phone reported it), if one does."""
+    spelled = re.sub(r"[ _-]", "", model).upper()
+    return next((v for v in VENDORS.values() if spelled in v.families), None)

@@ -357,3 +357,20 @@ def test_the_file_names_vendors_document_are_the_ones_read():
     assert SNOM.model_of("Mozilla/4.0 (compatible; snomD785-SIP 10.1.33.33)")[0] == "D785"
     assert GIGASET.model_of("Gigaset Maxwell-3/2.50")[0] == "MAXWELL3"
     assert re.fullmatch(r"[0-9a-f]{32}", "0" * 32)
+
+
+def test_the_phone_page_shows_what_it_receives_with_secrets_hidden(
+    customer, phone, portal_client, viewer
+):
+    path = files_base_url(customer=customer, base_url="http://testserver") + f"snom/{MAC}.xml"
+    assert fetch(Client(), path, "snomD785-SIP 10").status_code == 200
+    page = portal_client(viewer).get(f"/admin/system/devices/{phone.pk}/")
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "What this phone receives" in text and f"snom/{MAC}.xml" in text
+    assert "&lt;user_name idx=&quot;1&quot; perm=&quot;R&quot;&gt;201&lt;/user_name&gt;" in text
+    assert "********" in text
+    assert "203.0.113.0/24" in text  # bound to the network of its first fetch
+    for secret in (file_secret(customer), HOSTILE_PASSWORD):
+        assert secret not in text
+        assert secret.replace("&", "&amp;") not in text

@@ -8,6 +8,8 @@ from django.core.management import call_command
 
 from core import crypto
 from core.crypto import EncryptionUnavailable
+from devices.models import Device
+from phones.services.lines import phone_line_set
 from reports.models import Event
 from ztp.models import Vendor, ZtpAccount
 from ztp.services.card import ztp_check, ztp_onboard, ztp_rotate
@@ -46,7 +48,7 @@ def test_encryption_key_rotation(ready, sraps, settings):
     # 2. Re-encrypt everything with it.
     out = io.StringIO()
     call_command("ztp", "rekey", stdout=out)
-    assert out.getvalue().strip() == "1 credential(s) re-encrypted with the first key, 0 left."
+    assert out.getvalue().strip() == "1 secret(s) re-encrypted with the first key, 0 left."
     call_command("ztp", "rekey", stdout=io.StringIO())  # again: nothing left to do
     assert Event.objects.filter(type="ZTP_REKEY").count() == 2
     # 3. The old key is retired: the credentials still read, and still work at the vendor.
@@ -70,3 +72,23 @@ def test_retiring_a_key_before_the_rekey_is_explained(ready, sraps, settings):
 def test_each_encryption_is_different(settings):
     settings.ZTP_ENCRYPTION_KEYS = [crypto.new_key()]
     assert crypto.seal({"a": 1}) != crypto.seal({"a": 1})  # Fernet's random IV
+
+
+def test_phone_line_passwords_are_sealed_and_rekeyed_with_the_same_keys(customer, admin, settings):
+    old, new = crypto.new_key(), crypto.new_key()
+    settings.ZTP_ENCRYPTION_KEYS = [old]
+    device = Device.objects.create(customer=customer, device_id="000413ABCDEF")
+    line = phone_line_set(
+        device=device, user=admin, position=1, extension="201", password="s3cret-Line-pw"
+    )
+    dump = io.StringIO()
+    call_command("dumpdata", "phones", "reports", stdout=dump)
+    assert "s3cret-Line-pw" not in dump.getvalue()
+
+    settings.ZTP_ENCRYPTION_KEYS = [new, old]
+    out = io.StringIO()
+    call_command("ztp", "rekey", stdout=out)
+    assert out.getvalue().strip() == "1 secret(s) re-encrypted with the first key, 0 left."
+    settings.ZTP_ENCRYPTION_KEYS = [new]
+    line.refresh_from_db()
+    assert crypto.unseal(line.password_sealed) == {"password": "s3cret-Line-pw"}

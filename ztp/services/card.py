@@ -25,6 +25,7 @@ from core import crypto
 from core.errors import Missing, ServiceError
 from phones.files.access import vendor_url
 from phones.files.vendors import VENDORS
+from phones.models import PhoneLine
 from phones.services.auto import (
     auto_provisioning_key_issue,
     auto_provisioning_key_revoke,
@@ -306,19 +307,25 @@ def ztp_rekey(*, user: User | None = None) -> tuple[int, int]:
     Rotate is never overwritten; run it again until it reports 0 left. Returns (re-encrypted,
     left)."""
     done = left = 0
-    rows = ZtpAccount.objects.exclude(secrets="").values_list("pk", "secrets")
-    for pk, sealed in rows.iterator(chunk_size=500):
-        if not crypto.needs_reseal(sealed):
-            continue
-        if ZtpAccount.objects.filter(pk=pk, secrets=sealed).update(secrets=crypto.reseal(sealed)):
-            done += 1
-        else:
-            left += 1  # changed meanwhile (a Rotate): the next run sees the new value
+    # The vendor credentials, and desk phones' SIP passwords (the same keys seal both).
+    for model, column in ((ZtpAccount, "secrets"), (PhoneLine, "password_sealed")):
+        rows = model.objects.exclude(**{column: ""}).values_list("pk", column)
+        for pk, sealed in rows.iterator(chunk_size=500):
+            if not crypto.needs_reseal(sealed):
+                continue
+            unchanged = model.objects.filter(pk=pk, **{column: sealed})
+            if unchanged.update(**{column: crypto.reseal(sealed)}):
+                done += 1
+            else:
+                left += 1  # changed meanwhile (a Rotate, a new password): the next run sees it
     event_log(
         customer=None,
         user=user,
         type="ZTP_REKEY",
-        info=f"ZTP credentials re-encrypted with the first key: {done} row(s), {left} left",
+        info=(
+            "ZTP credentials and phone line passwords re-encrypted with the first key: "
+            f"{done} row(s), {left} left"
+        ),
         severity=Severity.INFO if not left else Severity.WARNING,
         data={"reencrypted": done, "left": left},
     )

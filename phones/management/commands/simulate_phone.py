@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from phones.files.simulator import PhoneRefused, masked, simulate
+from phones.files.access import secret_masked
+from phones.files.simulator import PhoneRefused, simulate
 
 DEFAULT_MODELS = {"snom": "D785", "yealink": "T46S", "gigaset": "Maxwell 3"}
 SECRET_SETTINGS = ("pass", "password", "AuthPassword")
@@ -40,4 +41,4 @@ class Command(BaseCommand):
             self.stdout.write(f"fetched {fetched}")
         for name, value in sorted(applied.settings.items()):
             secret = any(word in name for word in SECRET_SETTINGS) and value
-            self.stdout.write(f"{name} = {'********' if secret else masked(value)}")
+            self.stdout.write(f"{name} = {'********' if secret else secret_masked(value)}")

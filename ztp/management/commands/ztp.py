@@ -27,7 +27,8 @@ class Command(BaseCommand):
         "rules, lock and Events. Prints the outcome in one line; exits non-zero on failure.\n"
         "  status   the stored state (no vendor call) of one vendor or all\n"
         "  onboard | rotate | disable | check   as the card's buttons\n"
-        "  rekey    re-encrypt every stored credential with the first ZTP_ENCRYPTION_KEYS key\n"
+        "  rekey    re-encrypt every stored secret (vendor credentials, phone line passwords)\n"
+        "           with the first ZTP_ENCRYPTION_KEYS key\n"
         "  newkey   print a new key for ZTP_ENCRYPTION_KEYS"
     )
 
@@ -51,7 +52,7 @@ class Command(BaseCommand):
                 done, left = ztp_rekey()
             except ServiceError as exc:
                 raise CommandError(exc.detail) from None
-            self.stdout.write(f"{done} credential(s) re-encrypted with the first key, {left} left.")
+            self.stdout.write(f"{done} secret(s) re-encrypted with the first key, {left} left.")
             if left:
                 raise CommandError(f"{left} changed meanwhile: run rekey again")
             return
