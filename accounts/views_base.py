@@ -121,6 +121,17 @@ def _role_name(user) -> str:
     return user.get_role_display() or ("Support" if user.is_staff else "none")
 
 
+class PostOnlyMixin:
+    """A button's target: any other method is 405 for everyone, signed in or not."""
+
+    http_method_names = ["post"]
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method.lower() not in self.http_method_names:
+            return self.http_method_not_allowed(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
+
 class TenantViewMixin(ScopedQuerysetMixin, PortalView):
     """A portal page over the acting customer's rows (see ScopedQuerysetMixin)."""
 

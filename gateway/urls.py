@@ -13,4 +13,14 @@ urlpatterns = [
         views.DeviceObsoleteView.as_view(),
         name="device_obsolete",
     ),
+    path(
+        "system/devices/<int:pk>/lines",
+        views.DeviceLineSetView.as_view(),
+        name="device_line_set",
+    ),
+    path(
+        "system/devices/<int:pk>/binding/release",
+        views.DeviceBindingReleaseView.as_view(),
+        name="device_binding_release",
+    ),
 ]

@@ -6,15 +6,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from django import forms
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils import timezone
-from django.views.generic import TemplateView
+from django.views.generic import TemplateView, View
 
 from accounts.permissions import Action, Area, can
-from accounts.views_base import TenantViewMixin
+from accounts.views_base import PostOnlyMixin, TenantViewMixin
 from core.client import public_base_url
 from core.errors import ServiceError
 from devices.models import Device, DeviceKind, DeviceState
@@ -24,6 +27,7 @@ from phones.files.access import secret_masked
 from phones.files.render import render
 from phones.files.vendors import FIRMWARE, SETTINGS, SNOM, VENDORS, vendor_for_model
 from phones.models import JobDelivery, PhoneBinding, PhoneLine
+from phones.services.lines import phone_binding_release, phone_line_set
 from reports.models import History
 
 # The detail page shows the newest requests of a device, not its whole past.
@@ -72,6 +76,8 @@ class DeviceDetailView(_DeviceMixin, TenantViewMixin, TemplateView):
             licenses=licenses,
             jobs_received=_jobs_received(self.object),
             phone_files=_phone_files(self.object, public_base_url(self.request)),
+            can_set_lines=can(self.request.user, Area.PROVISIONING, Action.CHANGE),
+            line_form=PhoneLineForm(),
             **kwargs,
         )
 
@@ -176,3 +182,74 @@ def _phone_files(device: Device, base_url: str) -> dict | None:
         }.get((kind, vendor.key), f"{device.device_id}.xml")
         shown["files"].append((f"{vendor.key}/{name}", secret_masked(render(inputs, kind, now))))
     return shown
+
+
+class PhoneLineForm(forms.Form):
+    position = forms.IntegerField(min_value=1, max_value=12, initial=1)
+    extension = forms.CharField(max_length=64)
+    display_name = forms.CharField(max_length=64, required=False)
+    auth_user = forms.CharField(label="Authentication user", max_length=64, required=False)
+    password = forms.CharField(
+        max_length=128,
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave empty to keep the stored one.",
+    )
+
+
+# Service errors name the API's fields; the form's are these.
+_LINE_FIELDS = {"displayName": "display name", "authUser": "authentication user"}
+
+
+class DeviceLineSetView(PostOnlyMixin, _DeviceMixin, TenantViewMixin, View):
+    """Set one of a desk phone's lines (Admins and Super-Admins: provisioning)."""
+
+    area = Area.PROVISIONING
+    action = Action.CHANGE
+
+    def post(self, request, *args, **kwargs):
+        device = self.get_object()
+        form = PhoneLineForm(request.POST)
+        if not form.is_valid():
+            problems = [f"{name}: {' '.join(errs)}" for name, errs in form.errors.items()]
+        else:
+            data = form.cleaned_data
+            try:
+                phone_line_set(
+                    device=device,
+                    user=request.user,
+                    position=data["position"],
+                    extension=data["extension"],
+                    display_name=data["display_name"],
+                    auth_user=data["auth_user"],
+                    password=data["password"] or None,
+                )
+            except ValidationError as exc:
+                problems = [
+                    f"{_LINE_FIELDS.get(name, name)}: {' '.join(errs)}"
+                    for name, errs in exc.message_dict.items()
+                ]
+            except ServiceError as exc:
+                problems = [exc.detail]
+            else:
+                problems = []
+                messages.success(request, f"Line {data['position']} set to {data['extension']}.")
+        if problems:
+            messages.error(request, "Line not saved. " + "; ".join(problems))
+        return redirect(reverse("gateway:device_detail", args=[device.pk]) + "#lines-heading")
+
+
+class DeviceBindingReleaseView(PostOnlyMixin, _DeviceMixin, TenantViewMixin, View):
+    """Let a replaced or moved phone bind again on its next fetch."""
+
+    area = Area.PROVISIONING
+    action = Action.CHANGE
+
+    def post(self, request, *args, **kwargs):
+        device = self.get_object()
+        if phone_binding_release(device=device, user=request.user):
+            messages.success(request, f"{device.device_id} will bind again on its next fetch.")
+        else:
+            messages.info(request, f"{device.device_id} was not bound.")
+        return redirect(reverse("gateway:device_detail", args=[device.pk]) + "#binding-heading")

@@ -246,6 +246,13 @@ ROUTES: dict[str, Rule] = {
     "gateway:device_obsolete": Rule(
         "portal", "devices", C, lambda ctx: {"pk": DeviceFactory(customer=ctx["customer"]).pk}
     ),
+    # A desk phone's lines and binding: buttons of the device page (POST only).
+    "gateway:device_line_set": Rule(
+        "post_only", kwargs=lambda ctx: {"pk": DeviceFactory(customer=ctx["customer"]).pk}
+    ),
+    "gateway:device_binding_release": Rule(
+        "post_only", kwargs=lambda ctx: {"pk": DeviceFactory(customer=ctx["customer"]).pk}
+    ),
     "devices:site_detail": Rule(
         "portal", "sites", V, lambda ctx: {"pk": SiteFactory(customer=ctx["customer"]).pk}
     ),

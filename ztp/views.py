@@ -23,7 +23,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.generic import TemplateView, View
 
 from accounts.permissions import Action, Area, can
-from accounts.views_base import FilteredListMixin, PortalView, TenantViewMixin
+from accounts.views_base import FilteredListMixin, PortalView, PostOnlyMixin, TenantViewMixin
 from core.client import public_base_url
 from core.errors import ServiceError
 from phones.services.auto import device_url
@@ -116,17 +116,7 @@ class CustomerDetailView(PortalView, TemplateView):
         return context
 
 
-class _PostOnlyMixin:
-    http_method_names = ["post"]
-
-    def dispatch(self, request, *args, **kwargs):
-        # A method the button does not use is 405 for everyone, signed in or not.
-        if request.method.lower() not in self.http_method_names:
-            return self.http_method_not_allowed(request, *args, **kwargs)
-        return super().dispatch(request, *args, **kwargs)
-
-
-class ZtpActionView(_PostOnlyMixin, PortalView, View):
+class ZtpActionView(PostOnlyMixin, PortalView, View):
     """Onboard, Rotate, Disable or Check now, for one vendor. The card's script posts with
     `confirmed=1` and gets the card back; without the script, the first POST shows the
     confirmation and the result comes back on the customer page."""
@@ -228,7 +218,7 @@ class ZtpPhoneListView(FilteredListMixin, TenantViewMixin, TemplateView):
         return context
 
 
-class _PhoneActionView(_PostOnlyMixin, PortalView, View):
+class _PhoneActionView(PostOnlyMixin, PortalView, View):
     area = ZTP_AREA
     action = Action.CHANGE
 

@@ -374,3 +374,33 @@ def test_the_phone_page_shows_what_it_receives_with_secrets_hidden(
     for secret in (file_secret(customer), HOSTILE_PASSWORD):
         assert secret not in text
         assert secret.replace("&", "&amp;") not in text
+
+
+def test_an_admin_sets_a_line_and_releases_the_binding_from_the_phone_page(
+    customer, phone, portal_client, admin, viewer
+):
+    path = files_base_url(customer=customer, base_url="http://testserver") + f"snom/{MAC}.xml"
+    assert fetch(Client(), path, "snomD785-SIP 10").status_code == 200
+    page = f"/admin/system/devices/{phone.pk}/"
+    # A User sees the phone but not the buttons, and cannot post.
+    assert "Set a line" not in portal_client(viewer).get(page).content.decode()
+    assert portal_client(viewer).post(page + "lines", {"position": 2}).status_code == 403
+    client = portal_client(admin)
+    assert "Set a line" in client.get(page).content.decode()
+    answer = client.post(
+        page + "lines",
+        {"position": 2, "extension": "202", "display_name": "Front desk", "password": "pw-202"},
+        follow=True,
+    )
+    assert "Line 2 set to 202." in answer.content.decode()
+    assert phone.lines.get(position=2).display_name == "Front desk"
+    # Bad input names the field and changes nothing.
+    refused = client.post(
+        page + "lines", {"position": "9" * 5000, "extension": "2 2"}, follow=True
+    ).content.decode()
+    assert "Line not saved." in refused and "position" in refused
+    assert phone.lines.count() == 2
+    client.post(page + "binding/release")
+    assert not PhoneBinding.objects.filter(device=phone).exists()
+    moved = fetch(Client(), path, "snomD785-SIP 10", address="198.51.100.5")
+    assert moved.status_code == 200
