@@ -26,7 +26,7 @@ from accounts.permissions import Action, Area, can
 from accounts.views_base import FilteredListMixin, PortalView, PostOnlyMixin, TenantViewMixin
 from core.client import public_base_url
 from core.errors import ServiceError
-from phones.services.auto import device_url
+from phones.files.access import files_base_url
 from ztp.filters import ZtpPhoneFilterSet
 from ztp.forms import PhoneForm, PhoneImportForm
 from ztp.models import Action as ZtpAction
@@ -106,7 +106,7 @@ class CustomerDetailView(PortalView, TemplateView):
         context = super().get_context_data(**kwargs)
         customer = self.customer
         context.update(
-            device_url=device_url(customer=customer, base_url=public_base_url(self.request)),
+            device_url=files_base_url(customer=customer, base_url=public_base_url(self.request)),
             public_url=settings.PUBLIC_URL,
             ztp_rows=None,
             can_edit_settings=can(self.request.user, Area.CUSTOMER, Action.CHANGE),

@@ -18,10 +18,10 @@ from accounts.permissions import Action, Area
 from accounts.views_base import FilteredListMixin, TenantViewMixin
 from core.client import client_ip, public_base_url
 from core.exports import CsvExportMixin, csv_response
+from phones.files.access import files_base_url
 from phones.filters import ProvisioningCodeFilterSet, RolloutFilterSet
 from phones.forms import RolloutOptionsForm
 from phones.models import Category, CodeState, ProvisioningCode, Rollout
-from phones.services.auto import device_url
 from phones.services.categories import provisioning_categories
 from phones.services.codes import ROLLOUT_CODE_LIFETIME, ROLLOUT_MAX_USERS, rollout_create
 from phones.views.codes import code_state, code_status
@@ -82,7 +82,7 @@ class RolloutCheckView(_RolloutMixin, TenantViewMixin, TemplateView):
             step=1,
             public_url=settings.PUBLIC_URL,
             base_url=base_url,
-            device_url=device_url(customer=self.customer, base_url=base_url),
+            device_url=files_base_url(customer=self.customer, base_url=base_url),
             categories=list(provisioning_categories(self.customer)),
             user_count=User.objects.for_customer(self.customer).filter(is_active=True).count(),
             **kwargs,

@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from devices.models import Device, DeviceKind
 from gateway.services.phones import PhoneReport, auto_register, code_redeem
+from phones.files.access import files_base_url
 from phones.models import (
     AutoProvisioning,
     Category,
@@ -567,7 +568,7 @@ def test_step_1_is_a_checklist(portal_client, admin, customer, settings):
     page = portal_client(admin).get(ROLLOUT_CHECK)
     text = text_of(page)
     assert "PUBLIC_URL is not set" in text
-    assert "http://testserver/device/api/v1/auto?domain=acme" in text
+    assert files_base_url(customer=customer, base_url="http://testserver") in text
     assert "None yet" in text  # no provisioning category
     assert ROLLOUT_OPTIONS not in page.content.decode()
 
@@ -576,7 +577,7 @@ def test_step_1_is_a_checklist(portal_client, admin, customer, settings):
     page = portal_client(admin).get(ROLLOUT_CHECK)
     text = text_of(page)
     assert "PUBLIC_URL is set" in text
-    assert "https://pm.example.com/device/api/v1/auto?domain=acme" in text
+    assert files_base_url(customer=customer, base_url="https://pm.example.com") in text
     assert "1 to choose from: Lobby." in text
     assert ROLLOUT_OPTIONS in page.content.decode()
 

@@ -4,6 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from phones.files.access import files_base_url
 from ztp.models import Status, Vendor, ZtpAccount, ZtpPhone
 from ztp.services.card import ztp_onboard
 
@@ -29,7 +30,7 @@ def test_super_admins_and_staff_see_the_customer_and_its_card(who, users, ready,
     assert response.status_code == 200
     body = response.content.decode()
     assert "Acme Logistics" in body and "Pat Contact" in body
-    assert "http://testserver/device/api/v1/auto?domain=acme" in body
+    assert files_base_url(customer=ready, base_url="http://testserver") in body
     assert "Zero Touch Provisioning" in body
     assert body.count('class="ztp-vendor"') == 2
     assert "Not configured" in body
@@ -71,9 +72,10 @@ def test_the_page_renders_from_stored_state(
     client = portal_client(users["super_admin"])
     requests_before = len(sraps.requests)
 
-    # 1. session, 2. user, 3. acting customer, 4. its ZTP accounts, 5. phone counts per
-    # vendor, 6. the month's direct additions (base.html); no vendor call.
-    with django_assert_num_queries(6):
+    # 1. session, 2. user, 3. acting customer, 4. its phone file URL's secret, 5. its ZTP
+    # accounts, 6. phone counts per vendor, 7. the month's direct additions (base.html);
+    # no vendor call.
+    with django_assert_num_queries(7):
         response = client.get(PAGE)
 
     body = response.content.decode()
