@@ -216,16 +216,19 @@ def _answer(vendor, request, customer, user_agent, base_url, ip_address, now) ->
         )
     network = network_of(ip_address) or ""
     if binding is None:
-        PhoneBinding.objects.create(
-            customer=customer,
+        # Two first fetches at once (a phone retrying): the one that binds first decides.
+        binding, _ = PhoneBinding.objects.get_or_create(
             device=device,
-            vendor=vendor.key,
-            model=model,
-            network=network,
-            joined_by=joined_by,
-            bound_at=now,
+            defaults={
+                "customer": customer,
+                "vendor": vendor.key,
+                "model": model,
+                "network": network,
+                "joined_by": joined_by,
+                "bound_at": now,
+            },
         )
-    elif (binding.vendor, binding.model, binding.network) != (vendor.key, model, network):
+    if (binding.vendor, binding.model, binding.network) != (vendor.key, model, network):
         return _refused(
             HistoryResult.BOUND_ELSEWHERE,
             "mac: this phone is bound to another model or network; release it in the portal",

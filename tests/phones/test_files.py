@@ -404,3 +404,20 @@ def test_an_admin_sets_a_line_and_releases_the_binding_from_the_phone_page(
     assert not PhoneBinding.objects.filter(device=phone).exists()
     moved = fetch(Client(), path, "snomD785-SIP 10", address="198.51.100.5")
     assert moved.status_code == 200
+
+
+def test_a_fetch_costs_a_fixed_number_of_statements_however_many_lines_and_jobs(
+    customer, admin, desk, phone, django_assert_num_queries
+):
+    path = files_base_url(customer=customer, base_url="http://testserver") + f"snom/{MAC}.xml"
+    assert fetch(Client(), path, "snomD785-SIP 10").status_code == 200  # binds
+    for n in range(2, 6):
+        phone_line_set(device=phone, user=admin, position=n, extension=f"20{n}")
+        config_job_create(
+            customer=customer, user=admin, category=desk, config_type=f"t{n}", parameters={}
+        )
+    # The secret; the device and its binding; the category; the latest software job; the
+    # latest config jobs; the lines; the current secret (the URL in the file); the
+    # customer's template; the History row. The target of the issue is 2 (not met yet).
+    with django_assert_num_queries(9):
+        assert fetch(Client(), path, "snomD785-SIP 10").status_code == 200
