@@ -22,9 +22,8 @@ from core.client import public_base_url
 from core.errors import ServiceError
 from devices.models import Device, DeviceKind, DeviceState
 from gateway.services.devices import device_obsolete
-from gateway.services.files import phone_inputs
-from phones.files.access import secret_masked
-from phones.files.render import render
+from gateway.services.files import file_read, phone_file_body, phone_inputs
+from phones.files.access import file_secret, secret_lookup, secret_masked
 from phones.files.vendors import FIRMWARE, SETTINGS, SNOM, VENDORS, vendor_for_model
 from phones.models import JobDelivery, PhoneBinding, PhoneLine
 from phones.services.lines import phone_binding_release, phone_line_set
@@ -155,11 +154,17 @@ def _phone_files(device: Device, base_url: str) -> dict | None:
             "first fetch names it."
         )
         return shown
+    now = timezone.now()
     try:
+        lookup = secret_lookup(file_secret(device.customer))
+        read = file_read(lookup=lookup, vendor=vendor, mac=device.device_id, now=now)
+        if read is None:
+            shown["problem"] = "The customer is deactivated: its phones are given no files."
+            return shown
         inputs = phone_inputs(
+            read,
             vendor=vendor,
-            customer=device.customer,
-            device=device,
+            mac=device.device_id,
             model=model,
             family=family,
             base_url=base_url,
@@ -173,14 +178,14 @@ def _phone_files(device: Device, base_url: str) -> dict | None:
             replace(line, password="********" if line.password else "") for line in inputs.lines
         ),
     )
-    now = timezone.now()
     kinds = [SETTINGS] + ([FIRMWARE] if vendor is SNOM and inputs.firmware else [])
     for kind in kinds:
         name = {
             (SETTINGS, "yealink"): f"{device.device_id.lower()}.cfg",
             (FIRMWARE, "snom"): f"{device.device_id}-firmware.xml",
         }.get((kind, vendor.key), f"{device.device_id}.xml")
-        shown["files"].append((f"{vendor.key}/{name}", secret_masked(render(inputs, kind, now))))
+        body = phone_file_body(read, inputs, kind, now)
+        shown["files"].append((f"{vendor.key}/{name}", secret_masked(body)))
     return shown
 
 

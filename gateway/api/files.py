@@ -16,6 +16,7 @@ from django.views.decorators.http import require_safe
 from core import ratelimit
 from core.api.exceptions import DATABASE_RETRY_AFTER
 from core.client import client_ip, public_base_url
+from core.errors import Unavailable
 from gateway.services.files import SECRET, phone_file
 from phones.files.access import secret_lookup
 from phones.files.vendors import VENDORS
@@ -97,6 +98,9 @@ def phone_file_view(request: HttpRequest, secret: str, vendor: str, name: str) -
             "The database is not answering; try again in a few seconds.",
             **{"Retry-After": str(DATABASE_RETRY_AFTER)},
         )
+    except Unavailable as exc:  # a line's password cannot be decrypted
+        log.warning("phone file unavailable: %s", exc.code)
+        return _error(503, "unavailable", "The server cannot write this phone's file now.")
     if answer.ok:
         return HttpResponse(answer.body, content_type=answer.content_type)
     status, error = STATUS[answer.result]

@@ -58,10 +58,14 @@ def file_secret(customer: Customer) -> str:
                 return _new_row(customer)[1]
         except IntegrityError:  # another request made it first
             row = FileSecret.objects.for_customer(customer).get(retires_at__isnull=True)
-    secret = _derive(row.salt)
-    if not hmac.compare_digest(secret_lookup(secret), row.lookup):
-        return file_secret_rotate(customer=customer, user=None)
-    return secret
+    return secret_drawn(row.salt, row.lookup) or file_secret_rotate(customer=customer, user=None)
+
+
+def secret_drawn(salt: str, lookup: str) -> str | None:
+    """The secret of a FileSecret row's salt, or None if it no longer gives the stored
+    lookup (`SECRET_KEY` was changed)."""
+    secret = _derive(salt)
+    return secret if hmac.compare_digest(secret_lookup(secret), lookup) else None
 
 
 def file_secret_rotate(*, customer: Customer, user: User | None) -> str:
@@ -91,15 +95,25 @@ def file_secret_rotate(*, customer: Customer, user: User | None) -> str:
 
 def files_base_url(*, customer: Customer, base_url: str) -> str:
     """The customer's phone file URL: every vendor's files are below it."""
-    return f"{base_url.rstrip('/')}{FILES_PATH}{file_secret(customer)}/"
+    return files_url(base_url, file_secret(customer))
+
+
+def files_url(base_url: str, secret: str) -> str:
+    """The phone file URL of a secret."""
+    return f"{base_url.rstrip('/')}{FILES_PATH}{secret}/"
 
 
 def vendor_url(vendor: Vendor, *, customer: Customer, base_url: str) -> str:
-    """What to set as the phone's provisioning server, in the vendor's own terms: Snom's
-    `setting_server` ({mac} is replaced by the phone), Yealink's
-    `static.auto_provision.server.url` (a folder the phone asks its files from), Gigaset's
-    provisioning URL (%MACD is replaced by the phone)."""
-    base = files_base_url(customer=customer, base_url=base_url) + vendor.key + "/"
+    """What to set as the phone's provisioning server (vendor_server_url)."""
+    return vendor_server_url(vendor, files_base_url(customer=customer, base_url=base_url))
+
+
+def vendor_server_url(vendor: Vendor, base: str) -> str:
+    """What to set as the phone's provisioning server, in the vendor's own terms, below the
+    phone file URL `base`: Snom's `setting_server` ({mac} is replaced by the phone),
+    Yealink's `static.auto_provision.server.url` (a folder the phone asks its files
+    from), Gigaset's provisioning URL (%MACD is replaced by the phone)."""
+    base = base + vendor.key + "/"
     if vendor is SNOM:
         return base + "{mac}.xml"
     if vendor is GIGASET:

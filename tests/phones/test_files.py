@@ -11,6 +11,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from cryptography.fernet import Fernet
 from defusedxml import ElementTree as ET
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -18,7 +19,14 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from devices.models import Device, DeviceKind
-from phones.files.access import file_secret, file_secret_rotate, files_base_url, vendor_url
+from gateway.services.files import file_read
+from phones.files.access import (
+    file_secret,
+    file_secret_rotate,
+    files_base_url,
+    secret_lookup,
+    vendor_url,
+)
 from phones.files.render import clean
 from phones.files.simulator import PhoneRefused, parse_cfg, simulate
 from phones.files.vendors import GIGASET, SNOM, YEALINK
@@ -416,8 +424,84 @@ def test_a_fetch_costs_a_fixed_number_of_statements_however_many_lines_and_jobs(
         config_job_create(
             customer=customer, user=admin, category=desk, config_type=f"t{n}", parameters={}
         )
-    # The secret; the device and its binding; the category; the latest software job; the
-    # latest config jobs; the lines; the current secret (the URL in the file); the
-    # customer's template; the History row. The target of the issue is 2 (not met yet).
-    with django_assert_num_queries(9):
+    # One read (gateway.services.files.file_read) and the History row.
+    with django_assert_num_queries(2):
         assert fetch(Client(), path, "snomD785-SIP 10").status_code == 200
+
+
+def test_the_read_gives_the_latest_jobs_as_jobs_for_does(customer, admin, desk, phone):
+    """The one statement of a fetch (SQL) and phones.services.jobs.jobs_for (ORM) pick the
+    same latest software job and the same latest job of each config type, ties on the
+    timestamp broken by id, oldest first."""
+    from phones.models import ConfigJob, SoftwareJob
+    from phones.services.jobs import jobs_for
+
+    stamp = timezone.now() - timedelta(days=1)
+    for n, (kind, offset) in enumerate(
+        [("ntp", 0), ("ntp", 5), ("ntp", 5), ("lang", 9), ("lang", 2), ("tz", 1)]
+    ):
+        job = config_job_create(
+            customer=customer,
+            user=admin,
+            category=desk,
+            config_type=kind,
+            parameters={"n": n, "nested": {"k": [1, "ü"]}},
+        )
+        ConfigJob.objects.filter(pk=job.pk).update(created=stamp + timedelta(seconds=offset))
+    for n, offset in enumerate([3, 7, 7]):
+        job = software_job_create(
+            customer=customer, user=admin, category=desk, firmware={"url": f"https://f/{n}"}
+        )
+        SoftwareJob.objects.filter(pk=job.pk).update(created=stamp + timedelta(seconds=offset))
+    software, latest = jobs_for(desk)
+    read = file_read(
+        lookup=secret_lookup(file_secret(customer)), vendor=SNOM, mac=MAC, now=timezone.now()
+    )
+    assert read.firmware == software.firmware == {"url": "https://f/2"}
+    expected = tuple(j.parameters for j in sorted(latest, key=lambda j: (j.created, j.pk)))
+    assert read.config_jobs == expected
+    assert [job["n"] for job in read.config_jobs] == [5, 2, 3]
+    assert read.settings["sipServer"] == "sip.acme.example"
+    assert [line[:2] for line in read.lines] == [(1, "201")]
+
+
+def test_the_read_refuses_a_retired_secret_and_an_inactive_customer(customer, admin, phone):
+    old = file_secret(customer)
+    file_secret_rotate(customer=customer, user=admin)
+    now = timezone.now()
+    assert file_read(lookup=secret_lookup(old), vendor=SNOM, mac=MAC, now=now) is not None
+    later = now + timedelta(days=31)
+    assert file_read(lookup=secret_lookup(old), vendor=SNOM, mac=MAC, now=later) is None
+    customer.is_active = False
+    customer.save()
+    current = secret_lookup(file_secret(customer))
+    assert file_read(lookup=current, vendor=SNOM, mac=MAC, now=now) is None
+
+
+def test_a_customers_own_template_is_what_the_phone_and_the_page_get(
+    customer, admin, phone, portal_client
+):
+    from phones.models import FileTemplate
+
+    FileTemplate.objects.create(
+        customer=customer,
+        vendor="snom",
+        kind="settings",
+        body='<?xml version="1.0"?>\n<settings><phone-settings>'
+        '<ntp_server perm="RW">own.{{ customer }}</ntp_server></phone-settings></settings>',
+    )
+    path = files_base_url(customer=customer, base_url="http://testserver") + f"snom/{MAC}.xml"
+    answer = fetch(Client(), path, "snomD785-SIP 10")
+    assert answer.status_code == 200
+    assert ET.fromstring(answer.content).find("phone-settings/ntp_server").text == (
+        f"own.{customer.name}"
+    )
+    page = portal_client(admin).get(f"/admin/system/devices/{phone.pk}/")
+    assert f"own.{customer.name}" in page.content.decode()
+
+
+def test_a_line_that_cannot_be_decrypted_is_a_503(customer, phone, settings):
+    path = files_base_url(customer=customer, base_url="http://testserver") + f"snom/{MAC}.xml"
+    settings.ZTP_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # not the one it used
+    answer = fetch(Client(), path, "snomD785-SIP 10")
+    assert answer.status_code == 503 and answer.json()["error"] == "unavailable"
