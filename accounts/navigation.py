@@ -33,6 +33,7 @@ MENU: list[tuple[str, list[Entry]]] = [
             Entry("Add a phone", "phones:phone_add", Area.PHONES),
             Entry("Register phones", "phones:rollout_list", Area.PROVISIONING, Action.CHANGE),
             Entry("Automatic provisioning", "phones:auto_provisioning", Area.PROVISIONING),
+            Entry("Phone files", "phones:files", Area.PROVISIONING),
         ],
     ),
     (

@@ -3,7 +3,9 @@ same stack (`make bench` runs it).
 
 It creates a fresh PostgreSQL database (no ANALYZE, as a new deployment has), loads 10
 customers with 1,000 tokens, 10,000 devices and 5,000 Standard seats each (1,000 devices
-already licensed, 3,000 pending provisioning codes), starts `make serve` with production
+already licensed, 3,000 pending provisioning codes, 1,000 desk phones bound to their
+phone file URL with two lines each, a software job and two config jobs), starts
+`make serve` with production
 settings, and drives it from this machine with wrk, bounded in time, on 127.0.0.1 only.
 For every endpoint it alternates runs of the bare view (/healthz) and of the endpoint,
 round after round, and prints per endpoint: req/s, p50, p99, non-2xx answers, the SQL
@@ -34,6 +36,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parent.parent
 WRK_DIR = ROOT / "bench" / "wrk"
 ADMIN_URL = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -43,6 +47,9 @@ DEVICES = 10_000
 SEATS = 5000
 LICENSED = 1000
 CODES = 3000
+PHONES = 1000
+# What a Snom D785 sends (phones.files.simulator.USER_AGENTS).
+PHONE_AGENT = "Mozilla/4.0 (compatible; snomD785-SIP 10.1.33.33 1.1.5-IFX-05.01.12)"
 
 
 def _free_port() -> int:
@@ -63,6 +70,9 @@ def _server_env(database_url: str, cache_db: int) -> dict[str, str]:
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="false",
+        # Phone files are HTTPS only: the wrk script says so as a TLS proxy in front would.
+        SECURE_PROXY_SSL_HEADER="true",
+        ZTP_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         DATABASE_URL=database_url,
         CACHE_URL=f"redis://127.0.0.1:6379/{cache_db}",
         CELERY_BROKER_URL=f"redis://127.0.0.1:6379/{cache_db}",
@@ -87,6 +97,7 @@ def _load(work: Path) -> dict[str, Path]:
     from django.utils import timezone
 
     from accounts.services import customer_create
+    from core import crypto
     from devices.models import Device, DeviceKind
     from licensing.models import Assignment, Entitlement, LicenseType
     from phones.models import Category, ProvisioningCode
@@ -97,9 +108,9 @@ def _load(work: Path) -> dict[str, Path]:
     now = timezone.now()
     files = {
         name: work / f"{name}.txt"
-        for name in ("tokens", "known", "license_held", "license_new", "codes")
+        for name in ("tokens", "known", "license_held", "license_new", "codes", "phones")
     }
-    known, held, fresh, codes, tokens = [], [], [], [], []
+    known, held, fresh, codes, tokens, phones = [], [], [], [], [], []
     drawn: set[str] = set()
     for c in range(CUSTOMERS):
         customer = customer_create(name=f"Bench {c}", slug=f"bench-{c}")
@@ -164,6 +175,7 @@ def _load(work: Path) -> dict[str, Path]:
             for code in batch
         )
         codes += batch
+        phones += _desk_phones(customer, category, now, crypto.seal({"password": "s3cret#1"}))
     # New assignments: customers taken in turn, so every pool is used evenly.
     interleaved = [row for group in zip(*fresh, strict=True) for row in group]
     files["tokens"].write_text("\n".join(tokens) + "\n")
@@ -171,7 +183,63 @@ def _load(work: Path) -> dict[str, Path]:
     files["license_held"].write_text("\n".join(held) + "\n")
     files["license_new"].write_text("\n".join(interleaved) + "\n")
     files["codes"].write_text("\n".join(codes) + "\n")
+    files["phones"].write_text("\n".join(phones) + "\n")
     return files
+
+
+def _desk_phones(customer, category, now, sealed: str) -> list[str]:
+    """The customer's Snom D785s, bound as their first fetch from 127.0.0.1 would bind
+    them; "secret MAC" per phone."""
+    from devices.models import Device, DeviceKind
+    from phones.files.access import file_secret
+    from phones.models import ConfigJob, PhoneBinding, PhoneLine, SoftwareJob
+    from provisioning.models import Bootstrap
+
+    Bootstrap.objects.filter(pk=category.bootstrap_id).update(
+        parameters={"sipServer": "sip.bench.example", "ntpServer": "ntp.bench.example"}
+    )
+    SoftwareJob.objects.create(
+        customer=customer, category=category, firmware={"url": "https://fw.example/d785.bin"}
+    )
+    for kind, value in (("ntp", {"ntpServer": "ntp2.bench.example"}), ("tz", {"timeZone": "UTC"})):
+        ConfigJob.objects.create(
+            customer=customer, category=category, config_type=kind, parameters=value
+        )
+    devices = Device.objects.bulk_create(
+        Device(
+            customer=customer,
+            device_id=f"000413{customer.pk:02X}{n:04X}",
+            kind=DeviceKind.DESK_PHONE,
+            model="D785",
+            category=category.name,
+        )
+        for n in range(PHONES)
+    )
+    PhoneBinding.objects.bulk_create(
+        PhoneBinding(
+            customer=customer,
+            device=d,
+            vendor="snom",
+            model="D785",
+            network="127.0.0.0/24",
+            bound_at=now,
+        )
+        for d in devices
+    )
+    PhoneLine.objects.bulk_create(
+        PhoneLine(
+            customer=customer,
+            device=d,
+            position=position,
+            extension=f"{position}{n:04}",
+            display_name=f"Desk {n}",
+            password_sealed=sealed,
+        )
+        for n, d in enumerate(devices)
+        for position in (1, 2)
+    )
+    secret = file_secret(customer)
+    return [f"{secret} {d.device_id}" for d in devices]
 
 
 def _statements(files: dict[str, Path]) -> dict[str, int]:
@@ -206,10 +274,20 @@ def _statements(files: dict[str, Path]) -> dict[str, int]:
         "check-in": ("/device/api/v1/checkin", {"token": token, "deviceId": device}),
         "code": ("/device/api/v1/code", {"code": code, "mac": "0090330000FF"}),
     }
+    secret, mac = files["phones"].read_text().split("\n", 1)[0].split()
+    requests["phone file"] = (f"/phones/{secret}/snom/{mac}.xml", None)
     counts = {}
     for name, (path, body) in requests.items():
         with CaptureQueriesContext(connection) as captured:
-            response = client.post(path, body, content_type="application/json")
+            if body is None:
+                response = client.get(
+                    path,
+                    HTTP_USER_AGENT=PHONE_AGENT,
+                    HTTP_X_FORWARDED_PROTO="https",
+                    REMOTE_ADDR="127.0.0.1",
+                )
+            else:
+                response = client.post(path, body, content_type="application/json")
         if response.status_code >= 300:
             raise SystemExit(f"{name}: {response.status_code} {response.content[:200]}")
         counts[name] = sum(
@@ -303,6 +381,7 @@ def _measure(port: int, files: dict[str, Path], statements: dict[str, int], args
         ("license, held", "license.lua", [str(files["license_held"])]),
         ("check-in", "checkin.lua", [str(files["known"])]),
         ("code", "code.lua", [str(files["codes"])]),
+        ("phone file", "phone_file.lua", [str(files["phones"]), PHONE_AGENT]),
     ]
     # A code is used once: each round redeems codes of its own (the first went to
     # counting statements).

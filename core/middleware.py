@@ -99,8 +99,9 @@ def _is_json(response: HttpResponse) -> bool:
 
 class DeviceFastPathMiddleware:
     """The device endpoints skip the portal's middleware: a device sends no cookie and
-    proves itself with its token or code, so sessions, CSRF, authentication, messages,
-    clickjacking headers and the login lock-out only cost time there. For /device/ paths
+    proves itself with its token or code (a desk phone with the secret in its file URL),
+    so sessions, CSRF, authentication, messages, clickjacking headers and the login
+    lock-out only cost time there. For /device/ and /phones/ paths
     this resolves and runs the view at once; every other path goes on down the stack.
     The middleware above it (request ID and logs, probes, RequestGuardMiddleware) still
     sees every request."""
@@ -109,7 +110,7 @@ class DeviceFastPathMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path_info.startswith(DEVICE_PREFIX):
+        if not request.path_info.startswith((DEVICE_PREFIX, PHONE_FILES_PREFIX)):
             return self.get_response(request)
         try:
             match = resolve(request.path_info)

@@ -19,6 +19,11 @@ urlpatterns = [
         name="device_line_set",
     ),
     path(
+        "system/devices/<int:pk>/lines/<int:position>/delete",
+        views.DeviceLineDeleteView.as_view(),
+        name="device_line_delete",
+    ),
+    path(
         "system/devices/<int:pk>/binding/release",
         views.DeviceBindingReleaseView.as_view(),
         name="device_binding_release",

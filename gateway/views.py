@@ -26,7 +26,7 @@ from gateway.services.files import file_read, phone_file_body, phone_inputs
 from phones.files.access import file_secret, secret_lookup, secret_masked
 from phones.files.vendors import FIRMWARE, SETTINGS, SNOM, VENDORS, vendor_for_model
 from phones.models import JobDelivery, PhoneBinding, PhoneLine
-from phones.services.lines import phone_binding_release, phone_line_set
+from phones.services.lines import phone_binding_release, phone_line_delete, phone_line_set
 from reports.models import History
 
 # The detail page shows the newest requests of a device, not its whole past.
@@ -242,6 +242,30 @@ class DeviceLineSetView(PostOnlyMixin, _DeviceMixin, TenantViewMixin, View):
                 messages.success(request, f"Line {data['position']} set to {data['extension']}.")
         if problems:
             messages.error(request, "Line not saved. " + "; ".join(problems))
+        return redirect(reverse("gateway:device_detail", args=[device.pk]) + "#lines-heading")
+
+
+class DeviceLineDeleteView(_DeviceMixin, TenantViewMixin, TemplateView):
+    """GET asks for confirmation; POST deletes the line (its SIP account leaves the
+    phone's file on the next fetch)."""
+
+    area = Area.PROVISIONING
+    action = Action.CHANGE
+    template_name = "gateway/device_confirm_line_delete.html"
+    page_title = "Delete a line"
+
+    def line(self, device: Device) -> PhoneLine:
+        return get_object_or_404(PhoneLine, device=device, position=self.kwargs["position"])
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return super().get(request, *args, line=self.line(self.object), **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        device = self.get_object()
+        line = self.line(device)
+        phone_line_delete(line=line, user=request.user)
+        messages.success(request, f"Line {line.position} ({line.extension}) deleted.")
         return redirect(reverse("gateway:device_detail", args=[device.pk]) + "#lines-heading")
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from phones.views import auto, categories, codes, jobs, rollouts
+from phones.views import auto, categories, codes, files, jobs, rollouts
 
 app_name = "phones"
 
@@ -62,4 +62,16 @@ urlpatterns = [
     path("phones/automatic/enable", auto.AutoEnableView.as_view(), name="auto_enable"),
     path("phones/automatic/line", auto.AutoLineView.as_view(), name="auto_line"),
     path("phones/automatic/disable", auto.AutoDisableView.as_view(), name="auto_disable"),
+    path("phones/files/", files.PhoneFilesView.as_view(), name="files"),
+    path("phones/files/rotate", files.PhoneFilesRotateView.as_view(), name="files_rotate"),
+    path(
+        "phones/files/templates/<str:vendor>/<str:kind>/",
+        files.FileTemplateEditView.as_view(),
+        name="files_template_edit",
+    ),
+    path(
+        "phones/files/templates/<str:vendor>/<str:kind>/reset",
+        files.FileTemplateResetView.as_view(),
+        name="files_template_reset",
+    ),
 ]

@@ -18,9 +18,11 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.permissions import ROLE_PERMISSIONS
+from devices.models import DeviceKind
 from phones.services.categories import category_save
 from phones.services.codes import provisioning_code_issue, rollout_create
 from phones.services.jobs import config_job_create, software_job_create
+from phones.services.lines import phone_line_set
 from tests.devices.factories import DeviceFactory, SiteFactory
 from tests.provisioning.factories import TokenFactory
 
@@ -74,6 +76,7 @@ class Rule:
     area: str = ""
     action: str = V
     kwargs: Callable | None = None  # builds URL kwargs naming an object of `customer`
+    fixed: dict | None = None  # URL kwargs naming no object (the same for every customer)
     query: Callable | None = None  # builds the ?query naming one (query-style API paths)
 
 
@@ -113,6 +116,16 @@ def _category(ctx):
 
 def _category_pk(ctx):
     return {"pk": _category(ctx).pk}
+
+
+def _desk_line(ctx):
+    """A desk phone of `customer` with line 1, made once per test."""
+    if "desk_line" not in ctx:
+        phone = DeviceFactory(
+            customer=ctx["customer"], device_id="000413ABCDEF", kind=DeviceKind.DESK_PHONE
+        )
+        ctx["desk_line"] = phone_line_set(device=phone, user=None, position=1, extension="201")
+    return ctx["desk_line"]
 
 
 def _software_job_pk(ctx):
@@ -233,6 +246,14 @@ ROUTES: dict[str, Rule] = {
     "phones:auto_enable": Rule("portal", "provisioning", C),
     "phones:auto_line": Rule("portal", "provisioning", C),
     "phones:auto_disable": Rule("portal", "provisioning", C),
+    "phones:files": Rule("portal", "provisioning"),
+    "phones:files_rotate": Rule("portal", "provisioning", C),
+    "phones:files_template_edit": Rule(
+        "portal", "provisioning", C, fixed={"vendor": "snom", "kind": "settings"}
+    ),
+    "phones:files_template_reset": Rule(
+        "portal", "provisioning", C, fixed={"vendor": "snom", "kind": "settings"}
+    ),
     "licensing:summary": Rule("portal", "licenses"),
     "licensing:assigned": Rule("portal", "licenses"),
     # Sync now: a POST button, staff only (see tests/licensing/test_pages.py).
@@ -249,6 +270,12 @@ ROUTES: dict[str, Rule] = {
     # A desk phone's lines and binding: buttons of the device page (POST only).
     "gateway:device_line_set": Rule(
         "post_only", kwargs=lambda ctx: {"pk": DeviceFactory(customer=ctx["customer"]).pk}
+    ),
+    "gateway:device_line_delete": Rule(
+        "portal",
+        "provisioning",
+        C,
+        lambda ctx: {"pk": _desk_line(ctx).device_id, "position": 1},
     ),
     "gateway:device_binding_release": Rule(
         "post_only", kwargs=lambda ctx: {"pk": DeviceFactory(customer=ctx["customer"]).pk}
@@ -298,6 +325,17 @@ ROUTES: dict[str, Rule] = {
     "api:software-job-list": Rule("api", "provisioning"),
     "api:software-job-detail": Rule("post_only", kwargs=_software_job_pk),
     "api:config-job-list": Rule("api", "provisioning"),
+    # A desk phone's lines: read with provisioning "view"; PUT and DELETE need "change"
+    # (tests/phones/test_phone_files_portal.py).
+    "api:line-list": Rule(
+        "api", "provisioning", V, lambda ctx: {"deviceId": _desk_line(ctx).device.device_id}
+    ),
+    "api:line-detail": Rule(
+        "api",
+        "provisioning",
+        V,
+        lambda ctx: {"deviceId": _desk_line(ctx).device.device_id, "position": 1},
+    ),
     "api:config-job-detail": Rule("post_only", kwargs=_config_job_pk),
     "api:license-summary": Rule("api", "licenses"),
     "api:license-assigned": Rule("api", "licenses"),
@@ -397,7 +435,7 @@ def test_route_matrix(who, users, customer, client, portal_client, api_client):
     failures = []
     for name in all_route_names():
         rule = ROUTES[name]
-        kwargs = rule.kwargs(ctx) if rule.kwargs else None
+        kwargs = rule.kwargs(ctx) if rule.kwargs else rule.fixed
         url = reverse("admin:index" if name == "admin:*" else name, kwargs=kwargs)
         if rule.query:
             url += "?" + urlencode(rule.query(ctx))

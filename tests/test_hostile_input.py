@@ -327,6 +327,7 @@ def test_a_long_integer_is_a_400_naming_where_it_is(
     client = APIClient() if path.startswith(("/device/", "/admin/api/v1/auth/")) else None
     client = client or _admin_api(super_admin)
     url = path.replace("{id}", str(viewer.pk))
+    url = url.replace("{deviceId}", "000413ABCDEF").replace("{position}", "1")
     if path == "/admin/api/v1/bootstrap":
         url += "?name=Fuzz"
     before = _written()

@@ -1,4 +1,4 @@
-"""The desk-phone admin API: categories, codes and update jobs."""
+"""The desk-phone admin API: categories, codes, update jobs and desk phones' lines."""
 
 from rest_framework.routers import SimpleRouter
 
@@ -9,5 +9,6 @@ router.register("categories", views.CategoryViewSet, basename="category")
 router.register("codes", views.ProvisioningCodeViewSet, basename="code")
 router.register("jobs/software", views.SoftwareJobViewSet, basename="software-job")
 router.register("jobs/config", views.ConfigJobViewSet, basename="config-job")
+router.register(r"devices/(?P<deviceId>[0-9A-F]{12})/lines", views.LineViewSet, basename="line")
 
 api_urlpatterns = router.urls

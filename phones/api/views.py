@@ -4,8 +4,14 @@ delete), with the pages' FilterSets. Every rule lives in phones.services."""
 from __future__ import annotations
 
 from django.core.validators import RegexValidator
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from accounts.api.base import CUSTOMER_PARAMETER, TenantViewSet, error_response
@@ -14,16 +20,25 @@ from accounts.permissions import Area
 from core.api.fields import StrictCharField
 from core.api.parsers import StrictJSONParser
 from core.client import client_ip
+from devices.models import Device, DeviceKind
 from phones.filters import (
     CategoryFilterSet,
     ConfigJobFilterSet,
     ProvisioningCodeFilterSet,
     SoftwareJobFilterSet,
 )
-from phones.models import Category, CodeState, ConfigJob, ProvisioningCode, SoftwareJob
+from phones.models import (
+    Category,
+    CodeState,
+    ConfigJob,
+    PhoneLine,
+    ProvisioningCode,
+    SoftwareJob,
+)
 from phones.services.categories import category_delete, category_save
 from phones.services.codes import provisioning_code_issue, provisioning_code_revoke
 from phones.services.jobs import config_job_create, job_delete, software_job_create
+from phones.services.lines import phone_line_delete, phone_line_set
 from provisioning.models import Bootstrap
 
 TAG = "phones"
@@ -374,3 +389,129 @@ class ConfigJobViewSet(_JobViewSet):
             description=data["description"],
         )
         return Response(ConfigJobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+
+# --- A desk phone's lines --------------------------------------------------------------
+
+
+class LineSerializer(serializers.ModelSerializer):
+    displayName = serializers.CharField(source="display_name")
+    authUser = serializers.CharField(source="auth_user")
+    hasPassword = serializers.SerializerMethodField(help_text="The password is never shown.")
+
+    class Meta:
+        model = PhoneLine
+        fields = ["position", "extension", "displayName", "authUser", "hasPassword", "updated"]
+        read_only_fields = fields
+
+    def get_hasPassword(self, line: PhoneLine) -> bool:
+        return bool(line.password_sealed)
+
+
+class LineWriteSerializer(serializers.Serializer):
+    extension = StrictCharField(help_text="1 to 64 letters, digits or . _ + * # -")
+    displayName = StrictCharField(
+        required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+    authUser = StrictCharField(
+        required=False, allow_blank=True, default="", help_text="Empty: the extension."
+    )
+    password = StrictCharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        write_only=True,
+        help_text='Left out: the stored one is kept; "": none. Stored encrypted, never shown.',
+    )
+
+
+LINE_POSITION = OpenApiParameter(
+    "position",
+    {"type": "integer", "minimum": 1, "maximum": 12},
+    location=OpenApiParameter.PATH,
+    description="The line key: 1 is the phone's first line.",
+)
+PHONE_MAC = OpenApiParameter(
+    "deviceId",
+    {"type": "string", "pattern": "^[0-9A-F]{12}$"},
+    location=OpenApiParameter.PATH,
+    description="The desk phone's device ID: its MAC, 12 hex digits, e.g. 000413ABCDEF.",
+)
+NO_PHONE = error_response("No such desk phone (or line) in your customer.")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        tags=[TAG],
+        summary="List a desk phone's lines",
+        parameters=[PHONE_MAC, CUSTOMER_PARAMETER],
+        responses={200: LineSerializer(many=True), 404: NO_PHONE},
+    ),
+    retrieve=extend_schema(
+        tags=[TAG],
+        summary="Read one line",
+        parameters=[PHONE_MAC, LINE_POSITION, CUSTOMER_PARAMETER],
+        responses={200: LineSerializer, 404: NO_PHONE},
+    ),
+    update=extend_schema(
+        tags=[TAG],
+        summary="Set a line",
+        description="Creates the line at the position or replaces it. The phone gets it in "
+        "its file from its next fetch.",
+        parameters=[PHONE_MAC, LINE_POSITION, CUSTOMER_PARAMETER],
+        request=LineWriteSerializer,
+        responses={200: LineSerializer, 404: NO_PHONE},
+    ),
+    destroy=extend_schema(
+        tags=[TAG],
+        summary="Delete a line",
+        parameters=[PHONE_MAC, LINE_POSITION, CUSTOMER_PARAMETER],
+        responses={204: None, 404: NO_PHONE},
+    ),
+)
+class LineViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, TenantViewSet
+):
+    """A desk phone's SIP accounts (phones.services.lines), at
+    /devices/{deviceId}/lines/{position}. Reading needs provisioning "view", writing
+    "change", as on the phone's page."""
+
+    area = Area.PROVISIONING
+    parser_classes = [StrictJSONParser]
+    model = PhoneLine
+    serializer_class = LineSerializer
+    pagination_class = None  # at most 12
+    lookup_field = "position"
+    lookup_value_regex = "[0-9]{1,2}"
+
+    def phone(self) -> Device:
+        if not hasattr(self, "_phone"):
+            self._phone = (
+                Device.objects.for_customer(self.customer)
+                .filter(kind=DeviceKind.DESK_PHONE, device_id=self.kwargs["deviceId"])
+                .first()
+            )
+            if self._phone is None:
+                raise NotFound("No such desk phone in your customer.")
+        return self._phone
+
+    def refine_queryset(self, queryset):
+        return queryset.filter(device=self.phone()).order_by("position")
+
+    def update(self, request, *args, **kwargs):
+        given = LineWriteSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        line = phone_line_set(
+            device=self.phone(),
+            user=request.user,
+            position=int(kwargs["position"]),
+            extension=data["extension"],
+            display_name=data["displayName"],
+            auth_user=data["authUser"],
+            password=data.get("password"),
+        )
+        return Response(LineSerializer(line).data)
+
+    def perform_destroy(self, instance):
+        phone_line_delete(line=instance, user=self.request.user)

@@ -3,9 +3,10 @@ firmware and its config jobs, mapped onto each vendor's own setting names by a t
 (`templates/phones/files/<vendor>/[<family>/]<kind>`, or the customer's own, FileTemplate).
 
 Templates are Django templates run by an engine of their own with no loaders beyond the
-shipped folder and no tags that reach further (a customer's template cannot include
-another file). Every value is cleaned before it reaches a template: control characters
-(which no XML parser accepts and which would end a CFG line) are dropped. XML files are
+shipped folder; a customer's template runs in one with no loader at all, and is refused
+if it has a tag that would reach another file or tag library. Every value is cleaned
+before it reaches a template: control characters (which no XML parser accepts and which
+would end a CFG line) are dropped. XML files are
 escaped by the engine (`&`, `<`, `>`, quotes); CFG files, which have no escaping, get one
 line per value with the spaces around it trimmed, as the phone's parser trims them."""
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -198,6 +199,16 @@ def engine() -> Engine:
     return Engine(dirs=[str(TEMPLATES)], app_dirs=False, debug=True)  # errors name a line
 
 
+@cache
+def own_engine() -> Engine:
+    """The engine of customers' templates: no loader at all, so no file can be reached."""
+    return Engine(loaders=[], app_dirs=False, debug=True)
+
+
+# Tags that would reach another file or another tag library.
+_REACHING = re.compile(r"{%\s*(include|extends|load|ssi)\b")
+
+
 def _context(vendor: Vendor, values: dict[str, Any]) -> Context:
     # XML is escaped; CFG has no escaping (its values are cleaned instead).
     return Context(values, autoescape=vendor.format == "xml")
@@ -212,11 +223,17 @@ def shipped_template(vendor: Vendor, family: str, kind: str):
 def render(inputs: PhoneInputs, kind: str, now: datetime, override: str | None = None) -> str:
     """The file of `kind` for the phone, from the customer's template when it has one."""
     template = (
-        engine().from_string(override)
+        _compiled(override)
         if override is not None
         else shipped_template(inputs.vendor, inputs.family, kind)
     )
     return template.render(_context(inputs.vendor, context(inputs, now)))
+
+
+@lru_cache(maxsize=64)
+def _compiled(body: str):
+    """A customer's template, parsed once per process (phones fetch all day)."""
+    return own_engine().from_string(body)
 
 
 class TemplateRefused(ValueError):
@@ -255,8 +272,12 @@ def sample_inputs(vendor: Vendor) -> PhoneInputs:
 
 def template_check(vendor: Vendor, kind: str, body: str, now: datetime) -> str:
     """Render `body` for the sample phone; the rendered file, or TemplateRefused."""
+    reaching = _REACHING.search(body)
+    if reaching:
+        line = body.count("\n", 0, reaching.start()) + 1
+        raise TemplateRefused(line, f"templates cannot include other files ({{% {reaching[1]} %}})")
     try:
-        template = engine().from_string(body)
+        template = _compiled(body)
         return template.render(_context(vendor, context(sample_inputs(vendor), now)))
     except TemplateSyntaxError as exc:
         info = getattr(exc, "template_debug", None) or {}

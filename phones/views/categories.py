@@ -16,13 +16,16 @@ from accounts.views_base import (
     TenantViewMixin,
     add_service_errors,
 )
+from core.client import public_base_url
 from core.errors import InUse, StaleVersion
 from core.exports import CsvExportMixin
 from devices.models import Device
+from phones.files.access import secret_masked
 from phones.filters import CategoryFilterSet
 from phones.forms import CategoryForm
 from phones.models import Category, ConfigJob, ProvisioningCode, Rollout, SoftwareJob
 from phones.services.categories import category_delete, category_save
+from phones.services.templates import category_preview
 from provisioning.forms import SERVICE_FIELDS, VersionForm
 from provisioning.models import Bootstrap
 
@@ -128,6 +131,15 @@ class CategoryCreateView(_CategoryFormView):
 class CategoryUpdateView(_CategoryFormView):
     gone_url_name = "phones:category_list"
     page_title = "Edit category"
+
+    def get_context_data(self, **kwargs):
+        previews = [
+            (vendor, model, name, secret_masked(body))
+            for vendor, model, name, body in category_preview(
+                self.object, base_url=public_base_url(self.request)
+            )
+        ]
+        return super().get_context_data(previews=previews, **kwargs)
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()

@@ -1079,9 +1079,12 @@ def test_other_devices_have_no_desk_phone_section(portal_client, viewer, custome
 @pytest.mark.parametrize(
     ("who", "entries"),
     [
-        ("super_admin", {"Add a phone", "Register phones", "Automatic provisioning"}),
-        ("admin", {"Add a phone", "Register phones", "Automatic provisioning"}),
-        ("viewer", {"Add a phone", "Automatic provisioning"}),
+        (
+            "super_admin",
+            {"Add a phone", "Register phones", "Automatic provisioning", "Phone files"},
+        ),
+        ("admin", {"Add a phone", "Register phones", "Automatic provisioning", "Phone files"}),
+        ("viewer", {"Add a phone", "Automatic provisioning", "Phone files"}),
     ],
 )
 def test_menu_entries_by_role(portal_client, users, who, entries):
