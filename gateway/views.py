@@ -24,6 +24,7 @@ from devices.models import Device, DeviceKind, DeviceState
 from gateway.services.devices import device_obsolete
 from gateway.services.files import file_read, phone_file_body, phone_inputs
 from phones.files.access import file_secret, secret_lookup, secret_masked
+from phones.files.render import firmware_url
 from phones.files.vendors import FIRMWARE, SETTINGS, SNOM, VENDORS, vendor_for_model
 from phones.models import JobDelivery, PhoneBinding, PhoneLine
 from phones.services.lines import phone_binding_release, phone_line_delete, phone_line_set
@@ -178,7 +179,8 @@ def _phone_files(device: Device, base_url: str) -> dict | None:
             replace(line, password="********" if line.password else "") for line in inputs.lines
         ),
     )
-    kinds = [SETTINGS] + ([FIRMWARE] if vendor is SNOM and inputs.firmware else [])
+    firmware = firmware_url(vendor, family, inputs.firmware)
+    kinds = [SETTINGS] + ([FIRMWARE] if vendor is SNOM and firmware else [])
     for kind in kinds:
         name = {
             (SETTINGS, "yealink"): f"{device.device_id.lower()}.cfg",

@@ -352,8 +352,10 @@ def _answer(vendor, request, read: FileRead, user_agent, base_url, ip_address, n
     inputs = phone_inputs(
         read, vendor=vendor, mac=request.mac, model=model, family=family, base_url=base_url
     )
-    if request.kind == FIRMWARE and not inputs.firmware:
-        return _refused(HistoryResult.NO_SOFTWARE, "file: no software job for this phone")
+    if request.kind == FIRMWARE and not render.firmware_url(vendor, family, inputs.firmware):
+        return _refused(
+            HistoryResult.NO_SOFTWARE, "file: no software job with a file for this phone"
+        )
     return _rendered(read, inputs, request.kind, now)
 
 

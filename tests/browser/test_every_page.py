@@ -12,7 +12,8 @@ Each page must:
   tests/browser/vendor/axe-core, see its README; nothing is fetched at test time).
 
 With SCREENS_DIR set, the Super-Admin's run also saves the README's screenshots there
-(`make screenshots`); with SCREENS_ALL set, every page of every role is saved, to look at.
+(`make screenshots`); with SCREENS_ALL set, every page of every role is saved whole, to
+look at.
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from devices.models import Device, DeviceKind
 from gateway.services.licenses import license_request
 from gateway.services.redemption import token_redeem
 from licensing.models import Entitlement, LicenseType
+from phones.models import PhoneBinding
 from phones.services.categories import category_save
 from phones.services.jobs import config_job_create, software_job_create
+from phones.services.lines import phone_line_set
 from provisioning.services.bootstraps import bootstrap_save
 from provisioning.services.tokens import token_save
 from reports.models import AppId
@@ -114,7 +118,37 @@ def full_customer(customer, super_admin):
         token_redeem(token=token.value, device_id=device_id, app_id=AppId.VOICE, model="TC52")
         license_request(token=token.value, device_id=device_id, feature="CUCM")
     SiteFactory(customer=customer, name="South Store")
-    category, _ = category_save(customer=customer, user=None, name="Desk Phones")
+    category, _ = category_save(
+        customer=customer, user=None, name="Desk Phones", bootstrap=bootstrap
+    )
+    # A desk phone, listed first (the latest activity), bound, with two lines.
+    desk = Device.objects.create(
+        customer=customer,
+        device_id="000413ABCDEF",
+        kind=DeviceKind.DESK_PHONE,
+        model="D785",
+        category=category.name,
+        last_checkin=now + timedelta(minutes=1),
+    )
+    PhoneBinding.objects.create(
+        customer=customer,
+        device=desk,
+        vendor="snom",
+        model="D785",
+        network="203.0.113.0/24",
+        joined_by="file URL",
+        bound_at=now,
+    )
+    for position, name in ((1, "Reception desk of the North Warehouse"), (2, "Loading dock")):
+        phone_line_set(
+            device=desk,
+            user=None,
+            position=position,
+            extension=f"20{position}",
+            display_name=name,
+            auth_user=f"north-warehouse-20{position}",
+            password="s3cret",
+        )
     software_job_create(
         customer=customer, user=None, category=category, firmware={"v": "10.1.73.16"}
     )
@@ -257,7 +291,8 @@ def _visit_all(page: Page, user, width: str, screens_dir: Path | None):
         problems.extend(f"{url}: axe {v}" for v in page.evaluate(AXE_RUN))
         if screens_dir is not None and os.environ.get("SCREENS_ALL"):
             name = re.sub(r"[^a-z0-9]+", "-", urlsplit(url).path.lower()).strip("-")
-            page.screenshot(path=str(screens_dir / f"{user.username}-{name}-{width}.png"))
+            shot = screens_dir / f"{user.username}-{name}-{width}.png"
+            page.screenshot(path=str(shot), full_page=True)
     return pages.urls, problems
 
 

@@ -505,3 +505,15 @@ def test_a_line_that_cannot_be_decrypted_is_a_503(customer, phone, settings):
     settings.ZTP_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # not the one it used
     answer = fetch(Client(), path, "snomD785-SIP 10")
     assert answer.status_code == 503 and answer.json()["error"] == "unavailable"
+
+
+def test_a_software_job_without_a_file_for_the_phone_gives_no_firmware_file(
+    customer, admin, desk, phone
+):
+    software_job_create(customer=customer, user=admin, category=desk, firmware={"v": "10.1"})
+    base = files_base_url(customer=customer, base_url="http://testserver") + "snom/"
+    settings_file = fetch(Client(), f"{base}{MAC}.xml", "snomD785-SIP 10")
+    assert "firmware_status" not in settings_file.content.decode()
+    answer = fetch(Client(), f"{base}{MAC}-firmware.xml", "snomD785-SIP 10")
+    assert answer.status_code == 404 and answer.json()["error"] == "no_software"
+    assert History.objects.filter(result=HistoryResult.NO_SOFTWARE).count() == 1
