@@ -517,3 +517,36 @@ def test_a_software_job_without_a_file_for_the_phone_gives_no_firmware_file(
     answer = fetch(Client(), f"{base}{MAC}-firmware.xml", "snomD785-SIP 10")
     assert answer.status_code == 404 and answer.json()["error"] == "no_software"
     assert History.objects.filter(result=HistoryResult.NO_SOFTWARE).count() == 1
+
+
+@pytest.mark.parametrize("source", ["code", "rollout"])
+def test_a_phone_redeems_a_code_then_fetches_its_files_from_the_device_url(
+    live_server, customer, admin, viewer, desk, source
+):
+    """As a person would: the code's answer gives the phone file URL; set on a Yealink
+    phone (its folder), the phone fetches and applies its files."""
+    import httpx
+
+    from phones.services.codes import provisioning_code_issue, rollout_create
+
+    if source == "code":
+        code = provisioning_code_issue(customer=customer, user=admin, category=desk)
+    else:
+        rollout = rollout_create(customer=customer, user=admin, category=desk, users=[viewer])
+        code = rollout.codes.get()
+    answer = httpx.post(
+        f"{live_server.url}/device/api/v1/code",
+        json={"code": code.code, "mac": "00:15:65:12:34:56", "model": "T46S"},
+    )
+    assert answer.status_code == 200, answer.text
+    device_url = answer.json()["deviceUrl"]
+    phone = Device.objects.get(device_id="001565123456")
+    phone_line_set(device=phone, user=admin, position=1, extension="301", password="pw#1")
+    applied = simulate(
+        vendor="yealink", mac="00:15:65:12:34:56", url=device_url + "yealink/", model="T46S"
+    ).settings
+    assert applied["account.1.user_name"] == "301"
+    assert applied["account.1.password"] == "pw#1"
+    assert applied["account.1.sip_server.1.address"] == "sip.acme.example"
+    assert applied["static.auto_provision.server.url"] == device_url + "yealink/"
+    assert PhoneBinding.objects.get(device=phone).joined_by.startswith("code ")
