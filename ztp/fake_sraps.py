@@ -12,7 +12,9 @@ profiles and endpoints. Lists are served two items a page with ``Link: rel="next
         account = adapter.onboard(reference="pm:acme", name="Acme", url="https://…{mac}")
         assert sraps.key_works(account.key_id)
 
-``down = True`` answers 503 to everything; ``delay`` seconds are waited before each answer;
+``clock_offset`` puts the fake's clock ahead (or behind): a request outside its window
+gets Hawk's stale-timestamp 401 with the signed server time (`tsm`). ``down = True``
+answers 503 to everything; ``delay`` seconds are waited before each answer;
 ``malformed = True`` answers 200 with truncated JSON; ``fail(method, fragment, status)``
 makes the next request whose method matches and whose path contains the fragment fail.
 """
@@ -24,6 +26,7 @@ import json
 import re
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,6 +92,8 @@ class FakeSraps(loopback.LoopbackServer):
         self.reseller_secret = reseller_secret or secrets.token_urlsafe(24)
         self.reseller_company = uuid.uuid4().hex
         self.malformed = False
+        # Seconds this server's clock is ahead of the machine's (a client's clock adrift).
+        self.clock_offset = 0
         self._failures: list[tuple[str, str, int]] = []
         self._nonces: set[tuple[str, str, str]] = set()
         self._keys: dict[str, tuple[str, str]] = {  # key id -> (secret, company)
@@ -183,6 +188,7 @@ class FakeSraps(loopback.LoopbackServer):
                 del self._failures[index]
                 return status, {"detail": f"injected failure {status}"}
         host, _, port = (headers.get("Host") or "").partition(":")
+        now = time.time() + self.clock_offset
         try:
             caller = hawk.verify(
                 header=headers.get("Authorization", ""),
@@ -194,7 +200,13 @@ class FakeSraps(loopback.LoopbackServer):
                 content_type=headers.get("Content-Type", ""),
                 key_for={key: secret for key, (secret, _c) in self._keys.items()},
                 seen_nonces=self._nonces,
+                now=now,
             )
+        except hawk.StaleTimestamp:
+            # As the Hawk specification answers it: the server's time, signed with the key.
+            key_id = hawk.parse(headers.get("Authorization", ""))["id"]
+            stale = hawk.stale_header(self._keys[key_id][0], now)
+            return 401, Answer({"detail": "Stale timestamp"}, headers={"WWW-Authenticate": stale})
         except (hawk.HawkError, ValueError) as exc:
             return 401, {"detail": f"Hawk authentication failed: {exc}"}
         if self.malformed:

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 HEADER_VERSION = "hawk.1.header"
 PAYLOAD_VERSION = "hawk.1.payload"
+TS_VERSION = "hawk.1.ts"
 # How far a request's timestamp may be from the server's clock (the specification's default).
 DEFAULT_SKEW_SECONDS = 60
 _ATTRIBUTE = re.compile(r'(\w+)="([^"\\]*)"\s*(?:,\s*|$)')
@@ -37,6 +38,10 @@ _ALLOWED_ATTRIBUTES = {"id", "ts", "nonce", "hash", "ext", "mac", "app", "dlg"}
 
 class HawkError(Exception):
     """A request whose Hawk header is missing, malformed or does not verify."""
+
+
+class StaleTimestamp(HawkError):
+    """A request signed well, but with a timestamp outside the server's window."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,36 @@ def request_mac(key: str, artifacts: Artifacts) -> str:
     )
     digest = hmac.new(key.encode(), normalized.encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode()
+
+
+def timestamp_mac(key: str, ts: int) -> str:
+    """The `tsm` of a stale-timestamp answer: base64(HMAC-SHA256(key, "hawk.1.ts\\n" + ts +
+    "\\n")), so a client can trust the server's clock it is given."""
+    digest = hmac.new(key.encode(), f"{TS_VERSION}\n{ts}\n".encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def stale_header(key: str, now: float | None = None) -> str:
+    """The WWW-Authenticate header of a 401 for a timestamp outside the server's window
+    (the specification's "Timestamp Skew"): the server's time, signed with the key."""
+    ts = int(time.time() if now is None else now)
+    return f'Hawk ts="{ts}", tsm="{timestamp_mac(key, ts)}", error="Stale timestamp"'
+
+
+def server_clock(header: str, key: str) -> int | None:
+    """The server's time from a stale-timestamp WWW-Authenticate header, if its `tsm`
+    proves it came from a holder of `key`; None for any other header (bad credentials,
+    or a `tsm` that does not verify, which a client must not adjust its clock by)."""
+    scheme, _, rest = header.strip().partition(" ")
+    if scheme.lower() != "hawk":
+        return None
+    attributes = dict(_ATTRIBUTE.findall(rest))
+    ts, tsm = attributes.get("ts", ""), attributes.get("tsm", "")
+    if attributes.get("error", "").lower() != "stale timestamp" or not ts.isdigit() or not tsm:
+        return None
+    if len(ts) > 12 or not hmac.compare_digest(timestamp_mac(key, int(ts)), tsm):
+        return None
+    return int(ts)
 
 
 def _host_port(url: str) -> tuple[str, str, int]:
@@ -178,7 +213,7 @@ def verify(
         raise HawkError("bad Hawk payload hash")
     current = time.time() if now is None else now
     if abs(current - artifacts.ts) > skew:
-        raise HawkError("stale Hawk timestamp")
+        raise StaleTimestamp("stale Hawk timestamp")
     replay = (key_id, attributes["ts"], artifacts.nonce)
     if replay in seen_nonces:
         raise HawkError("replayed Hawk nonce")

@@ -34,6 +34,7 @@ A MAC registered to another company is refused with 409 (`MacTaken`).
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -74,6 +75,8 @@ class SrapsAdapter(ZtpAdapter):
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        # Seconds SRAPS's clock is ahead of ours, learnt from a stale-timestamp answer.
+        self._clock_offset = 0
         self._reseller_key_id = reseller_key_id
         self._reseller_secret = reseller_secret
 
@@ -180,8 +183,18 @@ class SrapsAdapter(ZtpAdapter):
                 url=url,
                 body=body,
                 content_type=content_type,
+                ts=int(time.time()) + self._clock_offset,
             )
             return {"Authorization": header}
+
+        def resync(response) -> bool:
+            # Hawk's "Timestamp Skew": a 401 carrying the server's time, signed with our
+            # key (tsm). Trusted only if it verifies; the request is sent once more.
+            clock = hawk.server_clock(response.headers.get("WWW-Authenticate", ""), secret)
+            if clock is None or clock - int(time.time()) == self._clock_offset:
+                return False
+            self._clock_offset = clock - int(time.time())
+            return True
 
         return VendorHttp(
             label=LABEL,
@@ -189,6 +202,7 @@ class SrapsAdapter(ZtpAdapter):
             signer=signer,
             timeout=self.timeout,
             url_setting="ZTP_SNOM_API_URL",
+            resync=resync,
         )
 
     def require_reseller(self) -> None:

@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 # Builds the authentication headers of one attempt: (method, url, body, content type).
 Signer = Callable[[str, str, bytes | None, str], dict[str, str]]
+# Given a 401, whether the signer has corrected something (its clock) so that the request,
+# signed again, is worth sending once more.
+Resync = Callable[[httpx.Response], bool]
 JSON_TYPE = "application/json"
 
 
@@ -31,13 +34,21 @@ class VendorHttp:
     its own connection: an action makes a handful of calls, and nothing stays open."""
 
     def __init__(
-        self, *, label: str, base_url: str, signer: Signer, timeout: float, url_setting: str
+        self,
+        *,
+        label: str,
+        base_url: str,
+        signer: Signer,
+        timeout: float,
+        url_setting: str,
+        resync: Resync | None = None,
     ) -> None:
         self.label = label
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.url_setting = url_setting  # named in messages about a wrong address
         self._signer = signer
+        self._resync = resync
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path}"
@@ -92,13 +103,13 @@ class VendorHttp:
         self, method: str, url: str, body: bytes | None, ok: tuple[int, ...]
     ) -> httpx.Response:
         content_type = JSON_TYPE if body is not None else ""
-        # Signed per attempt: a retry gets its own timestamp and nonce.
-        headers = {"Accept": JSON_TYPE, **self._signer(method, url, body, content_type)}
-        if body is not None:
-            headers["Content-Type"] = content_type
         where = f"{method} {urlsplit(url).path}"
 
         def send() -> httpx.Response:
+            # Signed per attempt: a retry gets its own timestamp and nonce.
+            headers = {"Accept": JSON_TYPE, **self._signer(method, url, body, content_type)}
+            if body is not None:
+                headers["Content-Type"] = content_type
             with httpx.Client(timeout=httpx.Timeout(self.timeout), follow_redirects=False) as http:
                 return http.request(method, url, content=body, headers=headers)
 
@@ -109,6 +120,15 @@ class VendorHttp:
             timeout=self.timeout,
             unavailable=VendorUnavailable,
         )
+        if response.status_code == 401 and self._resync is not None and self._resync(response):
+            logger.info("%s: clock resynchronised, sending %s again", self.label, where)
+            response = sent(
+                send,
+                system=self.label,
+                where=where,
+                timeout=self.timeout,
+                unavailable=VendorUnavailable,
+            )
         logger.debug("%s %s -> %s", self.label, where, response.status_code)
         return checked(
             response,

@@ -97,3 +97,35 @@ def test_a_replayed_nonce_is_refused():
     _verify(header, seen=seen)
     with pytest.raises(hawk.HawkError, match="replayed"):
         _verify(header, seen=seen)
+
+
+# The specification's "Timestamp Skew" example (Tent's Hawk documentation; the Go
+# implementation's TestStaleHeader): key, server time and its tsm.
+SKEW_KEY = "werxhqb98rpaxn39848xrunpaw3489ruxnpa98w4rxn"
+SKEW_HEADER = (
+    'Hawk ts="1365741469", tsm="b4Qqhz8OUBq21saghHLV1ktwlXE72T1xtTEZkSlWizA=", '
+    'error="Stale timestamp"'
+)
+
+
+def test_the_specifications_stale_timestamp_example():
+    assert hawk.stale_header(SKEW_KEY, now=1365741469) == SKEW_HEADER
+    assert hawk.server_clock(SKEW_HEADER, SKEW_KEY) == 1365741469
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        SKEW_HEADER.replace("b4Qq", "c4Qq"),  # a tsm that does not verify
+        SKEW_HEADER.replace('ts="1365741469"', 'ts="1365741470"'),  # another time, same tsm
+        'Hawk error="Stale timestamp"',  # no time given
+        'Hawk ts="1365741469", tsm="b4Qqhz8OUBq21saghHLV1ktwlXE72T1xtTEZkSlWizA="',  # no error
+        'Hawk error="Unknown credentials"',
+        'Basic realm="x"',
+        "",
+        'Hawk ts="' + "9" * 5000 + '", tsm="x", error="Stale timestamp"',
+    ],
+)
+def test_a_server_clock_is_trusted_only_when_its_tsm_verifies(header):
+    assert hawk.server_clock(header, SKEW_KEY) is None
+    assert hawk.server_clock(SKEW_HEADER, SKEW_KEY + "x") is None

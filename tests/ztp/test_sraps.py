@@ -242,3 +242,28 @@ def test_missing_reseller_credentials_are_named(fake):
 def test_repr_does_not_show_the_secret(fake, adapter, account):
     assert fake.reseller_secret not in repr(adapter)
     assert account.secret not in repr(account)
+
+
+@pytest.mark.parametrize("offset", [600, -3600])
+def test_a_clock_adrift_is_resynchronised_from_the_signed_server_time(fake, adapter, offset):
+    """Hawk's stale-timestamp 401 carries SRAPS's time signed with our key (tsm): the
+    request is signed again with it and sent once more, not reported as bad credentials."""
+    fake.clock_offset = offset
+    account = adapter.onboard(reference="pm:acme", name="Acme", url=URL)
+    assert fake.keys_of(account.company_id) == [account.key_id]
+    adapter.register(account, mac=MAC, url=URL)
+    assert adapter.lookup(account, mac=MAC).url == URL
+
+
+def test_a_stale_answer_whose_tsm_does_not_verify_is_not_trusted(
+    fake, adapter, account, monkeypatch
+):
+    """Someone on the path cannot move our clock: a stale answer whose server time is not
+    signed with our key leaves the request refused, and it is not sent again."""
+    from ztp import hawk
+
+    signed = hawk.stale_header
+    monkeypatch.setattr(hawk, "stale_header", lambda key, now=None: signed("not ours", now))
+    fake.clock_offset = 600
+    with pytest.raises(CredentialsRejected):
+        adapter.lookup(account, mac=MAC)
