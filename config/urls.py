@@ -13,6 +13,7 @@ from licensing.api.urls import api_urlpatterns as licensing_api
 from phones.api.urls import api_urlpatterns as phones_api
 from provisioning.api.urls import api_urlpatterns as provisioning_api
 from reports.api.urls import api_urlpatterns as reports_api
+from ztp.api.urls import api_urlpatterns as ztp_api
 
 # The portal's error pages (core.error_pages; also under DEBUG, through its middleware).
 handler403 = "core.error_pages.permission_denied"
@@ -30,6 +31,7 @@ api_urlpatterns = [
     *gateway_api,
     *phones_api,
     *licensing_api,
+    *ztp_api,
 ]
 
 urlpatterns = [

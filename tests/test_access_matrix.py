@@ -325,6 +325,16 @@ ROUTES: dict[str, Rule] = {
     "api:software-job-list": Rule("api", "provisioning"),
     "api:software-job-detail": Rule("post_only", kwargs=_software_job_pk),
     "api:config-job-list": Rule("api", "provisioning"),
+    # ZTP for scripts: the card's area (Super-Admins and staff); actions are POST only.
+    "api:ztp-list": Rule("api", "ztp"),
+    "api:ztp-detail": Rule("api", "ztp", fixed={"vendor": "snom"}),
+    "api:ztp-onboard": Rule("post_only", fixed={"vendor": "snom"}),
+    "api:ztp-rotate": Rule("post_only", fixed={"vendor": "snom"}),
+    "api:ztp-disable": Rule("post_only", fixed={"vendor": "snom"}),
+    "api:ztp-check": Rule("post_only", fixed={"vendor": "snom"}),
+    "api:ztp-phone-list": Rule("api", "ztp", fixed={"vendor": "snom"}),
+    "api:ztp-phone-detail": Rule("post_only", fixed={"vendor": "snom", "mac": "0004132A3B4C"}),
+    "api:ztp-phone-bulk": Rule("post_only", fixed={"vendor": "snom"}),
     # A desk phone's lines: read with provisioning "view"; PUT and DELETE need "change"
     # (tests/phones/test_phone_files_portal.py).
     "api:line-list": Rule(

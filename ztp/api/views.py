@@ -1,0 +1,236 @@
+"""The ZTP admin API, for scripts: each vendor's state for the acting customer, the card's
+actions (onboard, rotate, disable, check) and the phones registered at the vendor
+(list, register, remove, import many). The rules are ztp.services'; this shapes them.
+Like the card, it is for the customer's Super-Admins and staff (the "ztp" area)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from accounts.api.base import CUSTOMER_PARAMETER, TenantViewSet, error_response
+from accounts.permissions import Area
+from core.api.fields import StrictCharField
+from core.api.pagination import PagePagination
+from core.api.parsers import StrictJSONParser
+from core.client import public_base_url
+from ztp.filters import ZtpPhoneFilterSet
+from ztp.models import Vendor, ZtpAccount, ZtpPhone
+from ztp.services.card import (
+    ztp_card,
+    ztp_check,
+    ztp_disable,
+    ztp_onboard,
+    ztp_rotate,
+)
+from ztp.services.common import IMPORT_MAX
+from ztp.services.phones import ztp_phone_import, ztp_phone_register, ztp_phone_unregister
+
+TAG = "ztp"
+VENDOR_PATTERN = "|".join(Vendor.values)
+VENDOR_PARAMETER = OpenApiParameter(
+    "vendor", {"type": "string", "enum": Vendor.values}, location=OpenApiParameter.PATH
+)
+REFUSED = error_response(
+    "The vendor refused or could not be reached, another action is running (409), or the "
+    "customer is not onboarded: `detail` says what to do next."
+)
+
+
+class ZtpStateSerializer(serializers.Serializer):
+    vendor = serializers.CharField()
+    label = serializers.CharField()
+    status = serializers.CharField(source="account.status")
+    companyId = serializers.CharField(source="account.company_id")
+    credentialsSetAt = serializers.DateTimeField(source="account.credentials_set_at")
+    checkedAt = serializers.DateTimeField(source="account.checked_at")
+    lastError = serializers.CharField(source="account.last_error")
+    lastAction = serializers.CharField(source="account.last_action")
+    lastActionAt = serializers.DateTimeField(source="account.last_action_at")
+    phones = serializers.IntegerField()
+    busy = serializers.BooleanField(help_text="An action is running.")
+
+
+class ZtpOutcomeSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    changed = serializers.BooleanField()
+    state = ZtpStateSerializer()
+
+
+def _state(customer, vendor: str):
+    return next(row for row in ztp_card(customer) if row.vendor == vendor)
+
+
+_ACTION_DOC = {
+    "onboard": "Create the vendor-side wiring and register the customer's phone file URL.",
+    "rotate": "Replace the stored vendor credentials; registered phones keep working.",
+    "disable": "Remove the customer's phones at the vendor and revoke its credentials.",
+    "check": "Ask the vendor whether the stored credentials are accepted.",
+}
+
+
+def _action_schema(name: str):
+    return extend_schema(
+        tags=[TAG],
+        summary=f"{name.capitalize()} a vendor",
+        description=_ACTION_DOC[name],
+        parameters=[VENDOR_PARAMETER, CUSTOMER_PARAMETER],
+        request=None,
+        responses={200: ZtpOutcomeSerializer, 404: REFUSED, 409: REFUSED, 503: REFUSED},
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        tags=[TAG],
+        summary="Every vendor's state",
+        parameters=[CUSTOMER_PARAMETER],
+        responses={200: ZtpStateSerializer(many=True)},
+    ),
+    retrieve=extend_schema(
+        tags=[TAG],
+        summary="One vendor's state",
+        parameters=[VENDOR_PARAMETER, CUSTOMER_PARAMETER],
+        responses={200: ZtpStateSerializer},
+    ),
+)
+class ZtpVendorViewSet(TenantViewSet):
+    """The acting customer's wiring to each vendor, as the ZTP card shows it."""
+
+    area = Area.ZTP
+    model = ZtpAccount
+    pagination_class = None  # one row per vendor
+    serializer_class = ZtpStateSerializer
+    lookup_field = "vendor"
+    lookup_value_regex = VENDOR_PATTERN
+
+    def list(self, request, *args, **kwargs):
+        return Response(ZtpStateSerializer(ztp_card(self.customer), many=True).data)
+
+    def retrieve(self, request, vendor: str, *args, **kwargs):
+        return Response(ZtpStateSerializer(_state(self.customer, vendor)).data)
+
+    def _run(self, service, vendor: str, **extra) -> Response:
+        outcome = service(customer=self.customer, vendor=vendor, user=self.request.user, **extra)
+        state = _state(self.customer, vendor)
+        body = {"message": outcome.message, "changed": outcome.changed, "state": state}
+        return Response(ZtpOutcomeSerializer(body).data)
+
+    @_action_schema("onboard")
+    @action(detail=True, methods=["post"])
+    def onboard(self, request, vendor: str):
+        return self._run(ztp_onboard, vendor, base_url=public_base_url(request))
+
+    @_action_schema("rotate")
+    @action(detail=True, methods=["post"])
+    def rotate(self, request, vendor: str):
+        return self._run(ztp_rotate, vendor)
+
+    @_action_schema("disable")
+    @action(detail=True, methods=["post"])
+    def disable(self, request, vendor: str):
+        return self._run(ztp_disable, vendor)
+
+    @_action_schema("check")
+    @action(detail=True, methods=["post"])
+    def check(self, request, vendor: str):
+        return self._run(ztp_check, vendor)
+
+
+class ZtpPhoneSerializer(serializers.ModelSerializer):
+    registeredAt = serializers.DateTimeField(source="registered_at")
+    registeredBy = serializers.CharField(source="registered_by")
+
+    class Meta:
+        model = ZtpPhone
+        fields = ["mac", "registeredAt", "registeredBy"]
+        read_only_fields = fields
+
+
+class ZtpPhoneWriteSerializer(serializers.Serializer):
+    mac = StrictCharField(max_length=32, help_text="e.g. 00:04:13:2A:3B:4C or 0004132A3B4C")
+
+
+class ZtpImportSerializer(serializers.Serializer):
+    macs = StrictCharField(
+        max_length=IMPORT_MAX * 40,
+        help_text=f"One MAC a line (a CSV's first column; a `mac` header is skipped), at most "
+        f"{IMPORT_MAX}.",
+    )
+
+
+class ZtpImportResultSerializer(serializers.Serializer):
+    registered = serializers.ListField(child=serializers.CharField())
+    failed = serializers.ListField(
+        child=serializers.CharField(), help_text='"line 4: 00:04:13:…: why", per MAC'
+    )
+    stopped = serializers.CharField(help_text="Why the rest was not tried (an outage), or ''.")
+
+
+@extend_schema_view(
+    list=extend_schema(tags=[TAG], parameters=[VENDOR_PARAMETER, CUSTOMER_PARAMETER]),
+    create=extend_schema(
+        tags=[TAG],
+        summary="Register a phone at the vendor",
+        parameters=[VENDOR_PARAMETER, CUSTOMER_PARAMETER],
+        request=ZtpPhoneWriteSerializer,
+        responses={201: ZtpPhoneSerializer, 404: REFUSED, 409: REFUSED, 503: REFUSED},
+    ),
+    destroy=extend_schema(
+        tags=[TAG],
+        summary="Remove a phone at the vendor",
+        parameters=[VENDOR_PARAMETER, CUSTOMER_PARAMETER],
+        responses={204: None, 404: REFUSED, 503: REFUSED},
+    ),
+)
+class ZtpPhoneViewSet(
+    mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, TenantViewSet
+):
+    """The MACs registered at one vendor for the acting customer."""
+
+    area = Area.ZTP
+    parser_classes = [StrictJSONParser]
+    model = ZtpPhone
+    serializer_class = ZtpPhoneSerializer
+    filterset_class = ZtpPhoneFilterSet
+    pagination_class = PagePagination
+    lookup_field = "mac"
+    lookup_value_regex = "[0-9A-Fa-f]{12}"
+
+    def refine_queryset(self, queryset):
+        return queryset.filter(vendor=self.kwargs["vendor"])
+
+    def create(self, request, vendor: str, *args, **kwargs):
+        given = ZtpPhoneWriteSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        ztp_phone_register(
+            customer=self.customer, vendor=vendor, user=request.user, mac=given.data["mac"]
+        )
+        phone = self.get_queryset().order_by("-registered_at", "-pk").first()
+        return Response(ZtpPhoneSerializer(phone).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request, vendor: str, mac: str, *args, **kwargs):
+        if not self.get_queryset().filter(mac=mac.upper()).exists():
+            raise NotFound("No such phone registered for your customer at this vendor.")
+        ztp_phone_unregister(customer=self.customer, vendor=vendor, user=request.user, mac=mac)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Register many phones at the vendor",
+        description="Each MAC is tried on its own; an outage at the vendor stops the rest.",
+        parameters=[VENDOR_PARAMETER, CUSTOMER_PARAMETER],
+        request=ZtpImportSerializer,
+        responses={200: ZtpImportResultSerializer, 404: REFUSED, 409: REFUSED},
+    )
+    @action(detail=False, methods=["post"], url_path="import")
+    def bulk(self, request, vendor: str):
+        given = ZtpImportSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        result = ztp_phone_import(
+            customer=self.customer, vendor=vendor, user=request.user, text=given.data["macs"]
+        )
+        return Response(ZtpImportResultSerializer(result).data)
