@@ -27,6 +27,7 @@ from devices import schedule as devices_schedule
 from licensing import schedule as licensing_schedule
 from phones import schedule as phones_schedule
 from reports import schedule as reports_schedule
+from ztp import schedule as ztp_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = (BASE_DIR / env_str("DATA_DIR", "data")).resolve()
@@ -231,6 +232,7 @@ CELERY_BEAT_SCHEDULE = {
     **licensing_schedule.SCHEDULE,
     **phones_schedule.SCHEDULE,
     **reports_schedule.SCHEDULE,
+    **ztp_schedule.SCHEDULE,
 }
 
 # Standard licenses go back to the pool after this many days without a check-in.

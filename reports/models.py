@@ -167,6 +167,7 @@ class EventType(models.TextChoices):
     ZTP_LOOKUP = "ZTP_LOOKUP", "ZTP phone looked up"
     ZTP_IMPORT = "ZTP_IMPORT", "ZTP phones imported"
     ZTP_REKEY = "ZTP_REKEY", "ZTP credentials re-encrypted"
+    ZTP_REPAIR = "ZTP_REPAIR", "ZTP provisioning URL registered again"
     # Reports: retention and the dashboard's rollups.
     HISTORY_DELETED = "HISTORY_DELETED", "Old History deleted"
     ROLLUP_TOKENS = "ROLLUP_TOKENS", "Token requests counted for the dashboard"
@@ -188,7 +189,7 @@ EVENT_AREAS: dict[str, str] = {
     ),
     **_area_of(
         "ZTP_ONBOARD ZTP_ROTATE ZTP_DISABLE ZTP_CHECK ZTP_REGISTER ZTP_UNREGISTER ZTP_LOOKUP "
-        "ZTP_IMPORT ZTP_REKEY",
+        "ZTP_IMPORT ZTP_REKEY ZTP_REPAIR",
         Area.ZTP,
     ),
     **_area_of("TOKEN_ADDED TOKEN_UPDATED TOKEN_DELETED CATALOG_IMPORTED", Area.TOKENS),

@@ -1,13 +1,18 @@
 """Fixtures every test module uses: a customer with its three roles, an outsider from
-another customer, and a staff (support) user acting for the customer."""
+another customer, a staff (support) user acting for the customer, and a real Celery
+worker for the tests about jobs."""
+
+import logging
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import Role
 from accounts.tenancy import SESSION_KEY
+from config import celery_app
 from tests.factories import CustomerFactory, StaffFactory, UserFactory
 
 
@@ -103,3 +108,23 @@ def pytest_report_header(config):
         f"database: {settings.DATABASES['default']['ENGINE']}, "
         f"celery broker: {settings.CELERY_BROKER_URL}"
     )
+
+
+@pytest.fixture
+def worker(transactional_db):
+    """A real Celery worker in a thread of this process, on CELERY_BROKER_URL."""
+    try:
+        celery_app.connection_for_write().ensure_connection(max_retries=1)
+    except Exception as exc:
+        pytest.fail(f"Celery broker {celery_app.conf.broker_url} is not reachable: {exc}")
+    # An in-process worker sets up Celery's logging: the root logger's level becomes the
+    # worker's (ERROR) and its handlers Celery's. Put them back for the tests that follow
+    # in this process, which read warnings through caplog.
+    root = logging.getLogger()
+    level, handlers = root.level, root.handlers[:]
+    try:
+        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=15):
+            yield
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers

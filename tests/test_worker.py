@@ -4,12 +4,8 @@ The worker runs in a thread of this process, consuming from CELERY_BROKER_URL; t
 data is committed (transaction=True) so the worker's own database connection sees it.
 """
 
-import logging
-
 import pytest
-from celery.contrib.testing.worker import start_worker
 
-from config import celery_app
 from devices import tasks
 from devices.fake_ptt import FakePttServer
 from devices.models import Device, SiteStatus
@@ -21,25 +17,6 @@ from licensing.models import Entitlement, EntitlementState
 from provisioning.services.bootstraps import bootstrap_save
 from provisioning.services.tokens import token_save
 from reports.models import AppId
-
-
-@pytest.fixture
-def worker(transactional_db):
-    try:
-        celery_app.connection_for_write().ensure_connection(max_retries=1)
-    except Exception as exc:
-        pytest.fail(f"Celery broker {celery_app.conf.broker_url} is not reachable: {exc}")
-    # An in-process worker sets up Celery's logging: the root logger's level becomes the
-    # worker's (ERROR) and its handlers Celery's. Put them back for the tests that follow
-    # in this process, which read warnings through caplog.
-    root = logging.getLogger()
-    level, handlers = root.level, root.handlers[:]
-    try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=15):
-            yield
-    finally:
-        root.setLevel(level)
-        root.handlers[:] = handlers
 
 
 @pytest.mark.django_db(transaction=True)

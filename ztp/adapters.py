@@ -21,6 +21,10 @@ The operations (all raise `VendorError` subclasses, never anything else on a ven
     register(account, mac, url)    point one phone at `url`
     unregister(account, mac)       remove one phone (already gone is fine)
     lookup(account, mac)           where the vendor sends the phone, or None
+    registered_url(account)        the URL the vendor holds for the customer's phones, or
+                                    None if ours is gone (the daily drift check)
+    register_url(account, reference, url)
+                                    put `url` there again (Repair)
 
 Failures are sorted like the other adapters' (devices.ptt, licensing.backend):
 `VendorUnavailable` (network error, timeout, 5xx, 429, a malformed answer) is worth retrying
@@ -174,6 +178,13 @@ class ZtpAdapter(ABC):
 
     @abstractmethod
     def lookup(self, account: VendorAccount, *, mac: str) -> Registration | None: ...
+
+    @abstractmethod
+    def registered_url(self, account: VendorAccount) -> str | None: ...
+
+    @abstractmethod
+    def register_url(self, account: VendorAccount, *, reference: str, url: str) -> VendorAccount:
+        """Register `url` again; the account, its `extra` updated."""
 
 
 def vendor_settings(vendor: str) -> dict[str, str]:

@@ -33,6 +33,7 @@ class Action(models.TextChoices):
     ROTATE = "rotate", "Rotate"
     DISABLE = "disable", "Disable"
     CHECK = "check", "Check now"
+    REPAIR = "repair", "Repair"
     REGISTER = "register", "Register phone"
     UNREGISTER = "unregister", "Unregister phone"
     LOOKUP = "lookup", "Look up phone"
@@ -52,6 +53,9 @@ class ZtpAccount(TenantModel):
         null=True, blank=True, help_text="When the status was last established."
     )
     last_error = models.TextField(blank=True)
+    # What the last check found at the vendor that is not what we registered (another
+    # URL, or none), with the secret of a phone file URL hidden; empty when all is ours.
+    drift = models.CharField(max_length=500, blank=True)
     last_action = models.CharField(max_length=20, choices=Action.choices, blank=True)
     last_action_at = models.DateTimeField(null=True, blank=True)
     # The lease (ztp.services): set by a conditional UPDATE when the action starts and

@@ -172,6 +172,25 @@ class SrapsAdapter(ZtpAdapter):
             raise client.malformed("GET", path, "setting_server is not text")
         return Registration(mac=mac, url=value, company_id=account.company_id)
 
+    def registered_url(self, account: VendorAccount) -> str | None:
+        client = self._client(account.key_id, account.secret)
+        base = f"companies/{quote(account.company_id, safe='')}/provisioning-profiles/"
+        setting = account.extra.get("setting", "")
+        for profile in self._paged(client, base):
+            if profile.get("uuid") != account.extra.get("profile"):
+                continue
+            managed = profile.get("settings_manager")
+            entry = managed.get(setting) if isinstance(managed, dict) else None
+            value = entry.get("value") if isinstance(entry, dict) else None
+            return value if isinstance(value, str) and value else None
+        return None
+
+    def register_url(self, account: VendorAccount, *, reference: str, url: str) -> VendorAccount:
+        client = self._client(account.key_id, account.secret)
+        setting = account.extra.get("setting") or self._server_setting(client)
+        profile = self._profile_upsert(client, account.company_id, setting, url)
+        return replace(account, extra={**account.extra, "setting": setting, "profile": profile})
+
     # --- plumbing ---------------------------------------------------------------------
 
     def _client(self, key_id: str, secret: str) -> VendorHttp:

@@ -37,6 +37,7 @@ from ztp.services.card import (
     ztp_check,
     ztp_disable,
     ztp_onboard,
+    ztp_repair,
     ztp_rotate,
 )
 from ztp.services.common import IMPORT_MAX
@@ -67,6 +68,7 @@ CARD_ACTIONS = {
         "credentials revoked and cleared. Other vendors are untouched.",
     ),
     ZtpAction.CHECK: ("", ""),
+    ZtpAction.REPAIR: ("primary", ""),
 }
 
 
@@ -117,7 +119,7 @@ class CustomerDetailView(PortalView, TemplateView):
 
 
 class ZtpActionView(PostOnlyMixin, PortalView, View):
-    """Onboard, Rotate, Disable or Check now, for one vendor. The card's script posts with
+    """Onboard, Rotate, Disable, Check now or Repair, for one vendor. The card's script posts with
     `confirmed=1` and gets the card back; without the script, the first POST shows the
     confirmation and the result comes back on the customer page."""
 
@@ -152,6 +154,8 @@ class ZtpActionView(PostOnlyMixin, PortalView, View):
                 outcome = ztp_rotate(**common)
             elif name == ZtpAction.DISABLE:
                 outcome = ztp_disable(**common)
+            elif name == ZtpAction.REPAIR:
+                outcome = ztp_repair(**common)
             else:
                 outcome = ztp_check(**common)
         except ServiceError as exc:

@@ -212,6 +212,24 @@ class YmcsAdapter(ZtpAdapter):
 
     # --- plumbing ---------------------------------------------------------------------
 
+    def registered_url(self, account: VendorAccount) -> str | None:
+        client = self._client(account.key_id, account.secret)
+        for server in self._list(client, "v2/rps/listServers", {}):
+            if str(server.get("id", "")) == account.extra.get("server"):
+                url = server.get("url")
+                return url if isinstance(url, str) and url else None
+        return None
+
+    def register_url(self, account: VendorAccount, *, reference: str, url: str) -> VendorAccount:
+        client = self._client(account.key_id, account.secret)
+        server = self._server_upsert(client, reference, url)
+        return VendorAccount(
+            company_id=account.company_id,
+            key_id=account.key_id,
+            secret=account.secret,
+            extra={**account.extra, "server": server},
+        )
+
     def require_reseller(self) -> None:
         if not (self._reseller_id and self._reseller_secret):
             raise ResellerNotConfigured(

@@ -38,7 +38,7 @@ def test_onboard_rotate_check_status_disable(ready, sraps):
         "Snom (SRAPS): Credentials rotated"
     )
     assert ztp("check", "--customer", "acme", "--vendor", "snom") == (
-        "Snom (SRAPS): the stored credentials work.\n"
+        "Snom (SRAPS): the stored credentials work and the provisioning URL is ours.\n"
     )
     status = ztp("status", "--customer", "acme").splitlines()
     assert status[0].startswith(f"snom acme: Configured, company {company}, credentials set ")

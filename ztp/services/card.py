@@ -17,13 +17,21 @@ core.errors refusal whose sentence says what to do next.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import Customer, User
 from core import crypto
 from core.errors import Missing, ServiceError
-from phones.files.access import vendor_url
+from phones.files.access import (
+    file_secret,
+    files_url,
+    secret_masked,
+    vendor_server_url,
+    vendor_url,
+)
 from phones.files.vendors import VENDORS
 from phones.models import PhoneLine
 from phones.services.auto import (
@@ -167,6 +175,7 @@ def ztp_onboard(*, customer: Customer, vendor: str, user: User | None, base_url:
             credentials_set_at=now,
             checked_at=now,
             last_error="",
+            drift="",
         )
         message = f"{label}: Onboarded (company {made.company_id})."
         action_event(customer, user, vendor, Action.ONBOARD, "ok", message, company=made.company_id)
@@ -254,6 +263,7 @@ def ztp_disable(*, customer: Customer, vendor: str, user: User | None) -> Outcom
             credentials_set_at=None,
             checked_at=timezone.now(),
             last_error="",
+            drift="",
         )
         message = f"{label}: Disabled; credentials revoked and cleared"
         message += f", {removed} phone(s) removed." if removed else "."
@@ -263,17 +273,43 @@ def ztp_disable(*, customer: Customer, vendor: str, user: User | None) -> Outcom
         return Outcome(account, message)
 
 
+def expected_url(customer: Customer, vendor: str, registered: str) -> str:
+    """The URL the vendor should hold for the customer now: its phone file URL in the
+    vendor's terms (the secret may have been changed since `registered` was), on the
+    server `registered` named (a check runs with no request to take it from)."""
+    parts = urlsplit(registered)
+    origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    return vendor_server_url(VENDORS[vendor], files_url(origin, file_secret(customer)))
+
+
+def _drift(label: str, found: str | None, expected: str) -> str:
+    if found == expected:
+        return ""
+    if found is None:
+        return f"{label} no longer holds this customer's provisioning URL: phones get nothing."
+    return (
+        f"{label} sends this customer's phones to {secret_masked(found)[:300]}, not to its "
+        "current phone file URL."
+    )
+
+
 def ztp_check(*, customer: Customer, vendor: str, user: User | None) -> Outcome:
     """Ask the vendor whether the stored credentials (or, before onboarding, the reseller's)
-    are accepted, and record when."""
+    are accepted and, once onboarded, whether it still holds our current provisioning URL
+    (a drift: someone changed it in the vendor's portal, or the phone file URL changed).
+    A drift is stored on the account for the card, with Repair offered; `user` None is the
+    daily check (ztp.tasks)."""
     with lease_take(customer, vendor, Action.CHECK, user) as (account, lease):
         label = vendor_label(vendor)
         adapter = adapter_for(vendor)
         configured = account.is_configured
+        drift = ""
         try:
             if configured:
-                _data, current = stored_credentials(account)
+                data, current = stored_credentials(account)
                 adapter.check_credentials(current)
+                expected = expected_url(customer, vendor, data["url"])
+                drift = _drift(label, adapter.registered_url(current), expected)
             else:
                 adapter.require_reseller()
                 adapter.check_credentials(None)
@@ -287,15 +323,77 @@ def ztp_check(*, customer: Customer, vendor: str, user: User | None) -> Outcome:
             ) from None
         status = Status.CONFIGURED if configured else Status.NOT_CONFIGURED
         lease_finish(
-            account, lease, Action.CHECK, status=status, checked_at=timezone.now(), last_error=""
+            account,
+            lease,
+            Action.CHECK,
+            status=Status.ERROR if drift else status,
+            checked_at=timezone.now(),
+            last_error="",
+            drift=drift,
         )
+        if drift:
+            message = f"{label}: {drift} Repair registers it again."
+            action_event(customer, user, vendor, Action.CHECK, "drift", message, Severity.WARNING)
+            return Outcome(account, message, changed=False)
         message = (
-            f"{label}: the stored credentials work."
+            f"{label}: the stored credentials work and the provisioning URL is ours."
             if configured
             else f"{label}: the reseller credentials work; ready to onboard."
         )
         action_event(customer, user, vendor, Action.CHECK, "ok", message)
         return Outcome(account, message, changed=False)
+
+
+def ztp_repair(*, customer: Customer, vendor: str, user: User | None) -> Outcome:
+    """Register the customer's current provisioning URL at the vendor again (after a
+    check found another one, or none)."""
+    with lease_take(customer, vendor, Action.REPAIR, user) as (account, lease):
+        label = vendor_label(vendor)
+        if not account.is_configured:
+            raise action_refused(account, lease, Action.REPAIR, user, "repair it")
+        adapter = adapter_for(vendor)
+        try:
+            data, current = stored_credentials(account)
+            url = expected_url(customer, vendor, data["url"])
+            fresh = adapter.register_url(current, reference=reference_for(customer), url=url)
+            sealed = crypto.seal({**data, "extra": fresh.extra, "url": url})
+        except (ServiceError, VendorError) as exc:
+            raise action_failed(
+                account,
+                lease,
+                Action.REPAIR,
+                user,
+                vendor_error(exc, adapter, customer_credentials=True),
+            ) from None
+        lease_finish(
+            account,
+            lease,
+            Action.REPAIR,
+            status=Status.CONFIGURED,
+            secrets=sealed,
+            checked_at=timezone.now(),
+            last_error="",
+            drift="",
+        )
+        message = f"{label}: the provisioning URL is registered again."
+        action_event(customer, user, vendor, Action.REPAIR, "ok", message)
+        return Outcome(account, message)
+
+
+def ztp_check_all() -> dict[str, int]:
+    """The daily check of every onboarded customer and vendor: each gets a ztp_check of
+    its own (a failure is stored on its account and in Events, the others go on)."""
+    counts = {"checked": 0, "drift": 0, "failed": 0}
+    for account in ZtpAccount.objects.exclude(secrets="").select_related("customer"):
+        try:
+            ztp_check(customer=account.customer, vendor=account.vendor, user=None)
+        except ServiceError:
+            counts["failed"] += 1
+            continue
+        counts["checked"] += 1
+        if ZtpAccount.objects.filter(pk=account.pk).exclude(drift="").exists():
+            counts["drift"] += 1
+    return counts
 
 
 # --- keys ---------------------------------------------------------------------------------

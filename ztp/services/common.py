@@ -102,7 +102,8 @@ class CardRow:
     @property
     def actions(self) -> list[str]:
         if self.account.is_configured:
-            return [Action.ROTATE, Action.DISABLE, Action.CHECK]
+            repair = [Action.REPAIR] if self.account.drift else []
+            return [*repair, Action.ROTATE, Action.DISABLE, Action.CHECK]
         return [Action.ONBOARD, Action.CHECK]
 
 
