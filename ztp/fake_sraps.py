@@ -4,7 +4,9 @@ It serves the API documented in ztp.sraps under ``/api/v1`` and nothing more, ke
 state in memory and checks every request's Hawk signature (MAC, payload hash, timestamp
 window, replayed nonces), refusing a bad one with 401. The reseller's key manages child
 companies and their access keys; a company's key manages that company's provisioning
-profiles and endpoints. Lists are served two items a page with ``Link: rel="next"``.
+profiles and endpoints. Lists are served two items a page unless ``page_size`` asks for
+more (at most ``max_page_size``, 1,000 as at SRAPS), with ``Link: rel="next"``. A MAC of
+another company is refused with 403 ``taken_mac_or_forbidden``.
 
     with FakeSraps() as sraps:
         adapter = SrapsAdapter(base_url=sraps.api_url, reseller_key_id=sraps.reseller_key_id,
@@ -92,6 +94,7 @@ class FakeSraps(loopback.LoopbackServer):
         self.reseller_secret = reseller_secret or secrets.token_urlsafe(24)
         self.reseller_company = uuid.uuid4().hex
         self.malformed = False
+        self.max_page_size = 1000
         # Seconds this server's clock is ahead of the machine's (a client's clock adrift).
         self.clock_offset = 0
         self._failures: list[tuple[str, str, int]] = []
@@ -273,14 +276,17 @@ class FakeSraps(loopback.LoopbackServer):
         return 404, {"detail": f"no such endpoint {'/'.join(segments)}"}
 
     def _page(self, items: list, path: str, query: dict[str, str]) -> tuple[int, Any]:
+        # As SRAPS pages (per the clients that read its settings catalogue): `page_size`
+        # up to a maximum (1,000 there), a small default, the next page in a Link header.
         try:
             page = max(int(query.get("page", "1")), 1)
+            size = min(max(int(query.get("page_size", PAGE_SIZE)), 1), self.max_page_size)
         except ValueError:
-            return 400, {"detail": "page must be a number"}
-        start = (page - 1) * PAGE_SIZE
-        chunk = copy.deepcopy(items[start : start + PAGE_SIZE])
+            return 400, {"detail": "page and page_size must be numbers"}
+        start = (page - 1) * size
+        chunk = copy.deepcopy(items[start : start + size])
         links = {}
-        if start + PAGE_SIZE < len(items):
+        if start + size < len(items):
             rest = "".join(f"&{k}={v}" for k, v in query.items() if k != "page")
             links["Link"] = f'<{self.api_url}/{path}?page={page + 1}{rest}>; rel="next"'
         return 200, Answer(chunk, links)
@@ -342,7 +348,8 @@ class FakeSraps(loopback.LoopbackServer):
             return 400, {"detail": f"{mac!r} is not a MAC address"}
         current = self._endpoints.get(mac)
         if current is not None and current["company"] != company:
-            return 409, {"detail": f"endpoint {mac} is registered to another company"}
+            # The refusal the working clients match (its status is not published).
+            return 403, {"detail": "taken_mac_or_forbidden"}
         if method == "GET":
             if current is None:
                 return 404, {"detail": f"endpoint {mac} not found"}

@@ -4,32 +4,35 @@ Every request is signed with Hawk (ztp.hawk) using an access key ID and secret; 
 JSON; lists are paged with an RFC 8288 `Link: <…>; rel="next"` header. Paths are relative to
 `ZTP_SNOM_API_URL` (https://api.sraps.snom.com/api/v1 by default).
 
-What SRAPS documents publicly, and this adapter uses as documented:
+Which of these calls public sources show, and which they do not, is in
+docs/ztp-sources.md (sources A to F there). Shown: `GET tokens/{id}` (A, B);
+`GET settings/?page_size=1000` with Link paging and the `phone-settings` `setting_server`
+(A, B); `GET` and `POST companies/{c}/provisioning-profiles/` (A, which also sends
+`product_group`); `PUT` and `DELETE companies/{c}/endpoints/{mac}` (A, B). Not shown, and
+still to be replaced: `PUT provisioning-profiles/{uuid}`, `GET endpoints/{mac}`, and
+the reseller's company and access-key calls:
 
     GET    tokens/{access_key_id}                     the key's company: {"links": {"company": url}}
-    GET    settings/                                  [{"uuid", "param_name", "section"}], paged
+    GET    settings/?page_size=1000                   [{"uuid", "param_name", "section"}], paged
     GET    companies/{company}/provisioning-profiles/ [{"uuid", "name", "settings_manager"}], paged
     POST   companies/{company}/provisioning-profiles/ {"name", "settings_manager"} -> {"uuid", …}
-    PUT    companies/{company}/provisioning-profiles/{uuid}
+    PUT    companies/{company}/provisioning-profiles/{uuid}          (not shown)
     PUT    companies/{company}/endpoints/{mac}        {"mac", "autoprovisioning_enabled",
                                                        "provisioning_profile", "settings_manager"}
-    GET    companies/{company}/endpoints/{mac}        the endpoint, or 404
-    DELETE companies/{company}/endpoints/{mac}        204, or 404 when already gone
+    GET    companies/{company}/endpoints/{mac}        the endpoint, or 404 (not shown)
+    DELETE companies/{company}/endpoints/{mac}
+    GET    companies/?external_id={reference}         (not shown)
+    POST   companies/                                 (not shown)
+    POST   companies/{company}/access-keys/           (not shown)
+    DELETE companies/{company}/access-keys/{key_id}   (not shown)
 
 `settings_manager` maps a setting's uuid to {"value": …, "attrs": {"perm": "RW"}}; our URL
 goes in `setting_server` of section `phone-settings`. The phone replaces `{mac}` in a
 setting_server URL with its own MAC, so one URL serves every phone of the customer.
 
-What the public documentation does not describe (a reseller's child companies and their
-access keys), designed around what the card needs; see docs/desk-phones.md,
-"Zero-touch provisioning":
-
-    GET    companies/?external_id={reference}         the reseller's child companies, paged
-    POST   companies/                                 {"name", "external_id"} -> {"uuid", …}
-    POST   companies/{company}/access-keys/           -> {"access_key_id", "access_key_secret"}
-    DELETE companies/{company}/access-keys/{key_id}   204, or 404 when already gone
-
-A MAC registered to another company is refused with 409 (`MacTaken`).
+A MAC registered to another company is refused with `taken_mac_or_forbidden` or
+`User lacks permission to endpoint` in the error (source B; the status is not published):
+`MacTaken`, as is a 409.
 """
 
 from __future__ import annotations
@@ -61,6 +64,9 @@ DEFAULT_URL = "https://api.sraps.snom.com/api/v1"
 SERVER_SETTING = "setting_server"
 SERVER_SECTION = "phone-settings"
 PROFILE_NAME = "Provisioning Manager"
+# What SRAPS answers for a MAC of another company, as the working clients match it (in
+# the JSON error's message, error or detail; the status is not published).
+TAKEN = ("taken_mac_or_forbidden", "User lacks permission to endpoint")
 # A list longer than this many pages is a broken server, not a big account.
 MAX_PAGES = 200
 
@@ -141,7 +147,7 @@ class SrapsAdapter(ZtpAdapter):
         try:
             client.request("PUT", self._endpoint(account, mac), json=body)
         except VendorRejected as exc:
-            if exc.status == 409:
+            if exc.status == 409 or any(text in str(exc) for text in TAKEN):
                 raise MacTaken(
                     f"{_mac_text(mac)} is registered to another {LABEL} account ({exc})",
                     status=409,
@@ -302,7 +308,8 @@ class SrapsAdapter(ZtpAdapter):
         self._reseller().request("DELETE", path, ok=(404,))
 
     def _server_setting(self, client: VendorHttp) -> str:
-        for setting in self._paged(client, "settings/"):
+        # About 1,200 settings, 20 a page by default: the largest page there is.
+        for setting in self._paged(client, "settings/?page_size=1000"):
             if setting.get("param_name") == SERVER_SETTING and setting.get("section", "") in {
                 SERVER_SECTION,
                 "",

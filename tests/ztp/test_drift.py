@@ -102,3 +102,19 @@ def test_one_vendor_failing_does_not_stop_the_others(ready, sraps, ymcs):
     assert tasks.check_vendors() == {"checked": 1, "drift": 0, "failed": 1}
     failed = ZtpAccount.objects.get(vendor=SNOM)
     assert failed.status == Status.ERROR and "Try again later" in failed.last_error
+
+
+@pytest.mark.django_db
+def test_the_command_checks_all_and_repairs(ready, sraps):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    onboard(ready, SNOM)
+    file_secret_rotate(customer=ready, user=None)
+    out = StringIO()
+    call_command("ztp", "check-all", stdout=out)
+    assert out.getvalue().startswith("1 checked, 1 with drift, 0 failed")
+    call_command("ztp", "repair", "--customer", ready.slug, "--vendor", SNOM, stdout=out)
+    assert "registered again" in out.getvalue()
+    assert srap_value(sraps) == ours(ready, SNOM)

@@ -60,10 +60,20 @@ def test_onboard_makes_a_company_a_key_and_a_profile_with_our_url(fake, account)
     assert account.extra == {"setting": setting, "profile": profile["uuid"]}
 
 
-def test_lists_are_followed_through_their_link_headers(fake, account):
-    # Five settings, two a page; setting_server is the fourth.
+def test_the_settings_are_read_in_the_largest_pages(fake, account):
     pages = [path for method, path in fake.requests if path.startswith("/api/v1/settings/")]
-    assert pages == ["/api/v1/settings/", "/api/v1/settings/?page=2", "/api/v1/settings/?page=3"]
+    assert pages == ["/api/v1/settings/?page_size=1000"]
+
+
+def test_lists_are_followed_through_their_link_headers(fake, adapter):
+    fake.max_page_size = 2  # five settings, two a page; setting_server is the fourth
+    adapter.onboard(reference="pm:acme", name="Acme", url=URL)
+    pages = [path for method, path in fake.requests if path.startswith("/api/v1/settings/")]
+    assert pages == [
+        "/api/v1/settings/?page_size=1000",
+        "/api/v1/settings/?page=2&page_size=1000",
+        "/api/v1/settings/?page=3&page_size=1000",
+    ]
 
 
 def test_onboarding_again_finds_the_company_instead_of_making_another(fake, adapter, account):

@@ -11,14 +11,16 @@ from ztp.models import Vendor
 from ztp.services.card import (
     ztp_account_state,
     ztp_check,
+    ztp_check_all,
     ztp_disable,
     ztp_onboard,
     ztp_rekey,
+    ztp_repair,
     ztp_rotate,
     ztp_status_line,
 )
 
-NEEDS_VENDOR = {"onboard", "rotate", "disable", "check"}
+NEEDS_VENDOR = {"onboard", "rotate", "disable", "check", "repair"}
 
 
 class Command(BaseCommand):
@@ -26,14 +28,16 @@ class Command(BaseCommand):
         "Zero-touch provisioning without the browser: the ZTP card's actions, with the same "
         "rules, lock and Events. Prints the outcome in one line; exits non-zero on failure.\n"
         "  status   the stored state (no vendor call) of one vendor or all\n"
-        "  onboard | rotate | disable | check   as the card's buttons\n"
+        "  onboard | rotate | disable | check | repair   as the card's buttons\n"
+        "  check-all   check every onboarded customer and vendor (the daily job)\n"
         "  rekey    re-encrypt every stored secret (vendor credentials, phone line passwords)\n"
         "           with the first ZTP_ENCRYPTION_KEYS key\n"
         "  newkey   print a new key for ZTP_ENCRYPTION_KEYS"
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("action", choices=["status", *sorted(NEEDS_VENDOR), "rekey", "newkey"])
+        actions = ["status", *sorted(NEEDS_VENDOR), "check-all", "rekey", "newkey"]
+        parser.add_argument("action", choices=actions)
         parser.add_argument("--customer", help="The customer's slug")
         parser.add_argument("--vendor", choices=Vendor.values, help="The vendor")
         parser.add_argument(
@@ -56,6 +60,15 @@ class Command(BaseCommand):
             if left:
                 raise CommandError(f"{left} changed meanwhile: run rekey again")
             return
+        if action == "check-all":
+            counts = ztp_check_all()
+            self.stdout.write(
+                f"{counts['checked']} checked, {counts['drift']} with drift, "
+                f"{counts['failed']} failed (see each customer's ZTP card)."
+            )
+            if counts["failed"]:
+                raise CommandError(f"{counts['failed']} check(s) failed")
+            return
         customer = self._customer(options["customer"])
         vendor = options["vendor"]
         if action == "status":
@@ -74,6 +87,8 @@ class Command(BaseCommand):
                 outcome = ztp_rotate(**common)
             elif action == "disable":
                 outcome = ztp_disable(**common)
+            elif action == "repair":
+                outcome = ztp_repair(**common)
             else:
                 outcome = ztp_check(**common)
         except ServiceError as exc:
