@@ -210,11 +210,15 @@ class FakeYmcs(LoopbackServer):
                 self._servers[server["id"]] = server
                 return 200, {k: v for k, v in server.items() if k != "site"}
             case ["servers", server_id] if method == "PATCH":
+                # As YMCS answers (docs/ztp-sources.md): an unknown id is 400 900400, and
+                # an update names both serverName and url.
                 server = self._servers.get(server_id)
                 if server is None or server["site"] != site:
-                    return _error(404, "900404", "no such server")
-                if isinstance(data.get("url"), str):
-                    server["url"] = data["url"]
+                    return _error(400, "900400", "server not found")
+                name, url = data.get("serverName"), data.get("url")
+                if not isinstance(name, str) or not 0 < len(name) <= 20 or not isinstance(url, str):
+                    return _error(400, "900400", "serverName (1 to 20 characters) and url needed")
+                server.update(name=name, url=url)
                 return 200, {k: v for k, v in server.items() if k != "site"}
             case ["addDevicesByMac"] if method == "POST":
                 return self._add_devices(data, site)

@@ -14,7 +14,7 @@ What YMCS documents, and this adapter uses as documented:
     POST   /v2/dm/sites                {"name", "externalId"} -> {"id", …}
     POST   /v2/rps/listServers         {"filter": {"name"}} -> servers [{"id", "name", "url"}]
     POST   /v2/rps/servers             {"serverName", "url"} -> {"id", …}
-    PATCH  /v2/rps/servers/{id}        {"url"}
+    PATCH  /v2/rps/servers/{id}        {"serverName", "url"} (both, else 400 900400)
     POST   /v2/rps/addDevicesByMac     {"devices": [{"mac", "serverId", "uniqueServerUrl"}]}
                                        -> {"successCount", "failureCount", "errors": [...]}
     POST   /v2/rps/listDevices         {"filter": {"mac"}} -> devices [{"id", "mac", …}]
@@ -311,10 +311,11 @@ class YmcsAdapter(ZtpAdapter):
         name = _server_name(reference)
         for server in self._list(client, "v2/rps/listServers", {"name": name}):
             if server.get("name") == name and server.get("id"):
+                # YMCS wants the name with the URL on every update (400 without).
                 client.request(
                     "PATCH",
                     f"v2/rps/servers/{quote(str(server['id']), safe='')}",
-                    json={"url": url},
+                    json={"serverName": name, "url": url},
                 )
                 return str(server["id"])
         created = self._object(
