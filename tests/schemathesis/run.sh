@@ -16,11 +16,12 @@ py=.venv/bin/python
 
 work="$(mktemp -d)"
 server_pid=""
+fake_pids=""
 cleanup() {
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  for pid in $server_pid $fake_pids; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -57,7 +58,26 @@ echo "-- database: migrate and seed"
 SCHEMATHESIS_USER_ID="$("$py" "$here/seed.py")"
 export SCHEMATHESIS_USER_ID
 
-port="$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+free_port() {
+  "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# The ZTP operations call the vendors: the fake SRAPS and YMCS on loopback stand in for
+# them (as in the suite), so those operations are fuzzed through to a vendor that answers.
+sraps_port="$(free_port)" ymcs_port="$(free_port)"
+vendor_secret="$("$py" -c 'import secrets; print(secrets.token_urlsafe(24))')"
+"$py" manage.py run_fake_sraps --port "$sraps_port" --key-id fuzz-reseller \
+  --secret "$vendor_secret" >"$work/sraps.log" 2>&1 &
+fake_pids="$!"
+"$py" manage.py run_fake_ymcs --port "$ymcs_port" --client-id fuzz-reseller \
+  --secret "$vendor_secret" >"$work/ymcs.log" 2>&1 &
+fake_pids="$fake_pids $!"
+export ZTP_SNOM_API_URL="http://127.0.0.1:$sraps_port/api/v1"
+export ZTP_SNOM_RESELLER_KEY_ID=fuzz-reseller ZTP_SNOM_RESELLER_SECRET="$vendor_secret"
+export ZTP_YEALINK_API_URL="http://127.0.0.1:$ymcs_port"
+export ZTP_YEALINK_CLIENT_ID=fuzz-reseller ZTP_YEALINK_CLIENT_SECRET="$vendor_secret"
+
+port="$(free_port)"
 base="http://127.0.0.1:$port"
 echo "-- server: $base"
 "$py" manage.py runserver --noreload --skip-checks "127.0.0.1:$port" >"$work/server.log" 2>&1 &

@@ -5,7 +5,13 @@ Like the card, it is for the customer's Super-Admins and staff (the "ztp" area).
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -45,11 +51,13 @@ class ZtpStateSerializer(serializers.Serializer):
     label = serializers.CharField()
     status = serializers.CharField(source="account.status")
     companyId = serializers.CharField(source="account.company_id")
-    credentialsSetAt = serializers.DateTimeField(source="account.credentials_set_at")
-    checkedAt = serializers.DateTimeField(source="account.checked_at")
+    credentialsSetAt = serializers.DateTimeField(
+        source="account.credentials_set_at", allow_null=True
+    )
+    checkedAt = serializers.DateTimeField(source="account.checked_at", allow_null=True)
     lastError = serializers.CharField(source="account.last_error")
     lastAction = serializers.CharField(source="account.last_action")
-    lastActionAt = serializers.DateTimeField(source="account.last_action_at")
+    lastActionAt = serializers.DateTimeField(source="account.last_action_at", allow_null=True)
     phones = serializers.IntegerField()
     busy = serializers.BooleanField(help_text="An action is running.")
 
@@ -150,8 +158,24 @@ class ZtpPhoneSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# A MAC as people write it: 12 hex digits, pairs optionally joined by ":" or "-".
+MAC_PATTERN = r"\A[0-9A-Fa-f]{2}(?:[:-]?[0-9A-Fa-f]{2}){5}\Z"
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": MAC_PATTERN.replace(r"\A", "^").replace(r"\Z", "$")}
+)
+class MacField(StrictCharField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            max_length=17,
+            validators=[RegexValidator(MAC_PATTERN, "12 hex digits, e.g. 00:04:13:2A:3B:4C")],
+            **kwargs,
+        )
+
+
 class ZtpPhoneWriteSerializer(serializers.Serializer):
-    mac = StrictCharField(max_length=32, help_text="e.g. 00:04:13:2A:3B:4C or 0004132A3B4C")
+    mac = MacField(help_text="e.g. 00:04:13:2A:3B:4C or 0004132A3B4C")
 
 
 class ZtpImportSerializer(serializers.Serializer):
