@@ -113,15 +113,7 @@ class VendorHttp:
             with httpx.Client(timeout=httpx.Timeout(self.timeout), follow_redirects=False) as http:
                 return http.request(method, url, content=body, headers=headers)
 
-        response = sent(
-            send,
-            system=self.label,
-            where=where,
-            timeout=self.timeout,
-            unavailable=VendorUnavailable,
-        )
-        if response.status_code == 401 and self._resync is not None and self._resync(response):
-            logger.info("%s: clock resynchronised, sending %s again", self.label, where)
+        for attempt in range(2):
             response = sent(
                 send,
                 system=self.label,
@@ -129,6 +121,12 @@ class VendorHttp:
                 timeout=self.timeout,
                 unavailable=VendorUnavailable,
             )
+            # A 401 the signer can mend (its clock) is sent once more, signed again.
+            if attempt or response.status_code != 401 or self._resync is None:
+                break
+            if not self._resync(response):
+                break
+            logger.info("%s: clock resynchronised, sending %s again", self.label, where)
         logger.debug("%s %s -> %s", self.label, where, response.status_code)
         return checked(
             response,

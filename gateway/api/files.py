@@ -44,6 +44,17 @@ def _error(status: int, error: str, detail: str, **headers) -> HttpResponse:
     return HttpResponse(body, status=status, content_type="application/json", headers=headers)
 
 
+def _refusal_recorded(result: str, vendor: str, address: str | None) -> None:
+    """The History row of a fetch refused before its secret is looked at."""
+    history_record(
+        customer_id=None,
+        action=HistoryAction.FILE,
+        result=result,
+        app_id=vendor if vendor in VENDORS else "",
+        ip_address=address,
+    )
+
+
 @require_safe
 def phone_file_view(request: HttpRequest, secret: str, vendor: str, name: str) -> HttpResponse:
     address = client_ip(request) or None
@@ -51,13 +62,7 @@ def phone_file_view(request: HttpRequest, secret: str, vendor: str, name: str) -
         if settings.PHONE_FILES_HTTPS_ONLY and not request.is_secure():
             # Refused rather than redirected: the secret has crossed the network in clear
             # already, and the operator should hear of it from the History page.
-            history_record(
-                customer_id=None,
-                action=HistoryAction.FILE,
-                result=HistoryResult.HTTPS_REQUIRED,
-                app_id=vendor if vendor in VENDORS else "",
-                ip_address=address,
-            )
+            _refusal_recorded(HistoryResult.HTTPS_REQUIRED, vendor, address)
             return _error(403, "https_required", "phone files are served over HTTPS only")
         limits = [ratelimit.Limit(f"device-ip:{address}", settings.DEVICE_RATE_PER_IP)]
         if SECRET.fullmatch(secret):
@@ -69,13 +74,7 @@ def phone_file_view(request: HttpRequest, secret: str, vendor: str, name: str) -
             )
         wait = ratelimit.check(limits)
         if wait is not None:
-            history_record(
-                customer_id=None,
-                action=HistoryAction.FILE,
-                result=HistoryResult.RATE_LIMITED,
-                app_id=vendor if vendor in VENDORS else "",
-                ip_address=address,
-            )
+            _refusal_recorded(HistoryResult.RATE_LIMITED, vendor, address)
             return _error(
                 429,
                 "rate_limited",

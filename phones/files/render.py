@@ -12,6 +12,7 @@ line per value with the spaces around it trimmed, as the phone's parser trims th
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +24,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.template import Context, Engine, TemplateDoesNotExist, TemplateSyntaxError
 
 from phones.files.vendors import Vendor
+
+log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "phones" / "files"
 
@@ -222,12 +225,21 @@ def shipped_template(vendor: Vendor, family: str, kind: str):
 
 def render(inputs: PhoneInputs, kind: str, now: datetime, override: str | None = None) -> str:
     """The file of `kind` for the phone, from the customer's template when it has one."""
-    template = (
-        _compiled(override)
-        if override is not None
-        else shipped_template(inputs.vendor, inputs.family, kind)
-    )
-    return template.render(_context(inputs.vendor, context(inputs, now)))
+    values = context(inputs, now)
+    if override is not None:
+        try:
+            return _compiled(override).render(_context(inputs.vendor, values))
+        except Exception as exc:  # anything a customer template raises
+            # Checked when saved, but a phone's own values may still trip it: the phone
+            # gets the shipped file rather than none, and the operator hears of it.
+            log.warning(
+                "own %s %s template failed, shipped one used: %s",
+                inputs.vendor.key,
+                kind,
+                type(exc).__name__,
+            )
+    template = shipped_template(inputs.vendor, inputs.family, kind)
+    return template.render(_context(inputs.vendor, values))
 
 
 @lru_cache(maxsize=64)
@@ -284,5 +296,5 @@ def template_check(vendor: Vendor, kind: str, body: str, now: datetime) -> str:
         raise TemplateRefused(info.get("line"), str(exc)) from None
     except TemplateDoesNotExist as exc:
         raise TemplateRefused(None, f"templates cannot include other files ({exc})") from None
-    except (TypeError, ValueError, AttributeError, KeyError) as exc:
-        raise TemplateRefused(None, f"does not render: {exc}") from None
+    except Exception as exc:  # anything a customer template raises
+        raise TemplateRefused(None, f"does not render: {type(exc).__name__}: {exc}") from None

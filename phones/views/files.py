@@ -17,10 +17,11 @@ from core.client import public_base_url
 from core.errors import AlreadyExists
 from phones.files.access import (
     GRACE,
+    file_secret,
     file_secret_rotate,
-    files_base_url,
+    files_url,
     secret_masked,
-    vendor_url,
+    vendor_server_url,
 )
 from phones.files.vendors import VENDORS
 from phones.models import FileTemplate
@@ -49,15 +50,12 @@ class PhoneFilesView(_FilesMixin, TenantViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        base_url = public_base_url(self.request)
+        base = files_url(public_base_url(self.request), file_secret(self.customer))
         own = {(t.vendor, t.kind): t for t in self.get_queryset().select_related("updated_by")}
         show = (lambda url: url) if context["can_change"] else secret_masked
         context.update(
-            files_url=show(files_base_url(customer=self.customer, base_url=base_url)),
-            vendors=[
-                (vendor, show(vendor_url(vendor, customer=self.customer, base_url=base_url)))
-                for vendor in VENDORS.values()
-            ],
+            files_url=show(base),
+            vendors=[(v, show(vendor_server_url(v, base))) for v in VENDORS.values()],
             templates=[
                 {"vendor": VENDORS[v], "kind": k, "name": name, "own": own.get((v, k))}
                 for (v, k), (name, _parser) in KINDS.items()

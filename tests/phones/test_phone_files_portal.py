@@ -267,3 +267,73 @@ def test_another_customers_phone_has_no_lines_here(
     )
     assert theirs.delete(f"{API}/devices/{MAC}/lines/1").status_code == 404
     assert PhoneLine.objects.get().extension == "201"
+
+
+def test_an_own_template_that_fails_for_a_phone_falls_back_to_the_shipped_one(
+    customer, phone, caplog
+):
+    # Saved directly: it renders for the sample phone (one line) but not for this one,
+    # which has none (a division by zero).
+    FileTemplate.objects.create(
+        customer=customer,
+        vendor="snom",
+        kind="settings",
+        body="<settings>{% with n=lines|length %}{{ 6|divisibleby:n }}{% endwith %}</settings>",
+    )
+    answer = snom_settings(Client(), customer)
+    assert answer.status_code == 200
+    assert "<phone-settings>" in answer.content.decode()
+    assert "own snom settings template failed" in caplog.text
+
+
+def _count(django_assert_max_num_queries, request):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = request()
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_lists_cost_the_same_however_many_rows(
+    api_client, admin, super_admin, customer, phone, portal_client, django_assert_max_num_queries
+):
+    """The lines API, the Phone files page and the ZTP phone list: a fixed number of
+    statements for one row and for many."""
+    from django.utils import timezone
+
+    from ztp.models import ZtpPhone
+
+    api = api_client(admin)
+    lines = f"{API}/devices/{MAC}/lines"
+    page = portal_client(admin)
+    phone_line_set(device=phone, user=admin, position=1, extension="201")
+    ZtpPhone.objects.create(
+        customer=customer, vendor="snom", mac="000413000001", registered_at=timezone.now()
+    )
+    ztp = api_client(super_admin)
+    page.get(FILES)  # the customer's phone file secret is made on first use
+    few = [
+        _count(None, lambda: api.get(lines)),
+        _count(None, lambda: page.get(FILES)),
+        _count(None, lambda: ztp.get(f"{API}/ztp/snom/phones")),
+    ]
+    for n in range(2, 12):
+        phone_line_set(device=phone, user=admin, position=n, extension=f"2{n:02}")
+        ZtpPhone.objects.create(
+            customer=customer, vendor="snom", mac=f"0004130000{n:02}", registered_at=timezone.now()
+        )
+    for vendor_key, kind in KINDS:
+        FileTemplate.objects.create(
+            customer=customer,
+            vendor=vendor_key,
+            kind=kind,
+            body=shipped_source(VENDORS[vendor_key], kind),
+        )
+    many = [
+        _count(None, lambda: api.get(lines)),
+        _count(None, lambda: page.get(FILES)),
+        _count(None, lambda: ztp.get(f"{API}/ztp/snom/phones")),
+    ]
+    assert many == few
