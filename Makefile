@@ -24,19 +24,20 @@ install-dev: $(VENV)/.installed-dev
 
 # The demo runs on SQLite with tasks executed in-process (an explicit choice: no broker)
 # with fakes on loopback: a PTT Pro server (automatic site provisioning), the entitlement
-# back end (the license pool), and Snom SRAPS and Yealink YMCS (the ZTP card).
+# back end (the license pool), and Snom SRAPS, Gigaset GRAPE and Yealink YMCS (the ZTP
+# card; the API keys to enter there are the ones given to the fakes here).
 FAKE_PTT_PORT ?= 8081
 FAKE_LICENSES_PORT ?= 8082
 FAKE_SRAPS_PORT ?= 8083
 FAKE_YMCS_PORT ?= 8084
+FAKE_GRAPE_PORT ?= 8085
 DEMO_ENV := DEBUG=true CELERY_TASK_ALWAYS_EAGER=true \
 	PTT_SERVERS='{"demo-ptt": {"url": "http://127.0.0.1:$(FAKE_PTT_PORT)", "api_key": "demo-key"}}' \
 	LICENSE_BACKEND=http LICENSE_BACKEND_URL=http://127.0.0.1:$(FAKE_LICENSES_PORT) \
 	LICENSE_BACKEND_TOKEN=demo-token \
 	ZTP_SNOM_API_URL=http://127.0.0.1:$(FAKE_SRAPS_PORT)/api/v1 \
-	ZTP_SNOM_RESELLER_KEY_ID=demo-sraps-key ZTP_SNOM_RESELLER_SECRET=demo-sraps-secret \
-	ZTP_YEALINK_API_URL=http://127.0.0.1:$(FAKE_YMCS_PORT) \
-	ZTP_YEALINK_CLIENT_ID=demo-ymcs-client ZTP_YEALINK_CLIENT_SECRET=demo-ymcs-secret
+	ZTP_GIGASET_API_URL=http://127.0.0.1:$(FAKE_GRAPE_PORT)/api/v1 \
+	ZTP_YEALINK_API_URL=http://127.0.0.1:$(FAKE_YMCS_PORT)
 
 run: install
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input
@@ -49,10 +50,13 @@ run: install
 	$(DEMO_ENV) $(BIN)/python manage.py run_fake_sraps --port $(FAKE_SRAPS_PORT) \
 		--key-id demo-sraps-key --secret demo-sraps-secret > $(VENV)/fake-sraps.log 2>&1 & \
 	sraps=$$!; \
+	$(DEMO_ENV) $(BIN)/python manage.py run_fake_sraps --grape --port $(FAKE_GRAPE_PORT) \
+		--key-id demo-grape-key --secret demo-grape-secret > $(VENV)/fake-grape.log 2>&1 & \
+	grape=$$!; \
 	$(DEMO_ENV) $(BIN)/python manage.py run_fake_ymcs --port $(FAKE_YMCS_PORT) \
 		--client-id demo-ymcs-client --secret demo-ymcs-secret > $(VENV)/fake-ymcs.log 2>&1 & \
 	ymcs=$$!; \
-	trap 'kill $$ptt $$licenses $$sraps $$ymcs 2>/dev/null' EXIT INT TERM; \
+	trap 'kill $$ptt $$licenses $$sraps $$grape $$ymcs 2>/dev/null' EXIT INT TERM; \
 	sleep 1; \
 	$(DEMO_ENV) $(BIN)/python manage.py loaddemo && \
 	echo "Portal: http://$(HOST):$(PORT)/admin/   API docs: http://$(HOST):$(PORT)/admin/api/docs/" && \

@@ -18,7 +18,6 @@ from config.env import (
     env_json,
     env_list,
     env_rate,
-    env_secret,
     env_str,
     env_url,
     url_check,
@@ -503,34 +502,30 @@ for _network in METRICS_ALLOW:
         ) from None
 
 # --- Zero-touch provisioning (ztp) ----------------------------------------------------
-# Vendors' redirection services (ztp/adapters.py). The operator's reseller credentials come
-# from these variables or, for the secret, from a file named by <NAME>_FILE (a mounted
-# secret); never from the database. Messages name variables but never quote a value.
-
-
-def _ztp_vendor(url: str, key_id: str, secret: str, names: tuple[str, str, str]) -> dict:
-    url_name, id_name, secret_name = names
-    if bool(key_id) != bool(secret):
-        missing, given = (secret_name, id_name) if key_id else (id_name, secret_name)
-        raise ImproperlyConfigured(f"{missing}: required when {given} is set")
-    if key_id and not all("!" <= char <= "~" for char in key_id):
-        raise ImproperlyConfigured(f"{id_name}: must be printable ASCII without spaces")
-    return {"url": url_check(url_name, url), "key_id": key_id, "secret": secret}
-
-
+# Vendors' redirection services (ztp/adapters.py): only their APIs' addresses. The API
+# keys are each customer's own, entered on its ZTP card and kept encrypted in the database.
 ZTP_VENDORS = {
-    "snom": _ztp_vendor(
-        env_str("ZTP_SNOM_API_URL", "https://api.sraps.snom.com/api/v1").strip(),
-        env_str("ZTP_SNOM_RESELLER_KEY_ID").strip(),
-        env_secret("ZTP_SNOM_RESELLER_SECRET"),
-        ("ZTP_SNOM_API_URL", "ZTP_SNOM_RESELLER_KEY_ID", "ZTP_SNOM_RESELLER_SECRET"),
-    ),
-    "yealink": _ztp_vendor(
-        env_str("ZTP_YEALINK_API_URL", "https://eu-api.ymcs.yealink.com").strip(),
-        env_str("ZTP_YEALINK_CLIENT_ID").strip(),
-        env_secret("ZTP_YEALINK_CLIENT_SECRET"),
-        ("ZTP_YEALINK_API_URL", "ZTP_YEALINK_CLIENT_ID", "ZTP_YEALINK_CLIENT_SECRET"),
-    ),
+    "snom": {
+        "url": url_check(
+            "ZTP_SNOM_API_URL",
+            env_str("ZTP_SNOM_API_URL", "https://secure-provisioning.snom.com/api/v1").strip(),
+        )
+    },
+    "gigaset": {
+        "url": url_check(
+            "ZTP_GIGASET_API_URL",
+            env_str("ZTP_GIGASET_API_URL", "https://api.grape.gigaset.net/api/v1").strip(),
+        )
+    },
+    "yealink": {
+        "url": url_check(
+            "ZTP_YEALINK_API_URL",
+            env_str("ZTP_YEALINK_API_URL", "https://eu-api.ymcs.yealink.com").strip(),
+        ),
+        # OpenSSL's legacy renegotiation, only if YMCS's hosts ever need it again (two
+        # clients once did; the hosts have since moved to TLS 1.3).
+        "legacy_tls": env_bool("ZTP_YEALINK_LEGACY_TLS", False),
+    },
 }
 # Seconds each phase of a vendor call (connect, send, each read) may take.
 ZTP_TIMEOUT = env_int("ZTP_TIMEOUT", 10, minimum=1)

@@ -235,27 +235,6 @@ class AutoProvisioning(TenantModel):
         ]
 
 
-class AutoProvisioningKey(TenantModel):
-    """A further token a system holds for the customer's automatic provisioning, beside
-    the one people are shown: e.g. the one in the URL a vendor's redirection service
-    sends the customer's phones to (ztp). Each can be revoked on its own; all stop working
-    when automatic provisioning is disabled."""
-
-    purpose = models.CharField(max_length=64)
-    token_hash = models.CharField(max_length=128)
-    created = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        db_table = "provisioning_autoprovisioningkey"
-        constraints = [
-            models.UniqueConstraint(
-                fields=["customer", "purpose"],
-                name="provisioning_autoprovisioningkey_one_per_purpose",
-            ),
-        ]
-        indexes = [models.Index(fields=["token_hash"], name="provisioning_autokey_hash")]
-
-
 class KnownNetwork(TenantModel):
     """A network the customer's phones or people have been seen on: where a phone got in
     with a code or the automatic provisioning token, or from where someone issued a code.

@@ -159,7 +159,7 @@ class EventType(models.TextChoices):
     PHONE_TEMPLATE_DELETED = "PHONE_TEMPLATE_DELETED", "Phone file template deleted"
     # Zero-touch provisioning: the ZTP card's actions and phone registrations, re-keying.
     ZTP_ONBOARD = "ZTP_ONBOARD", "ZTP onboard"
-    ZTP_ROTATE = "ZTP_ROTATE", "ZTP credentials rotated"
+    ZTP_ROTATE = "ZTP_ROTATE", "ZTP provisioning URL rotated"
     ZTP_DISABLE = "ZTP_DISABLE", "ZTP disabled"
     ZTP_CHECK = "ZTP_CHECK", "ZTP checked"
     ZTP_REGISTER = "ZTP_REGISTER", "ZTP phone registered"
@@ -168,6 +168,7 @@ class EventType(models.TextChoices):
     ZTP_IMPORT = "ZTP_IMPORT", "ZTP phones imported"
     ZTP_REKEY = "ZTP_REKEY", "ZTP credentials re-encrypted"
     ZTP_REPAIR = "ZTP_REPAIR", "ZTP provisioning URL registered again"
+    ZTP_KEY = "ZTP_KEY", "ZTP API key changed"
     # Reports: retention and the dashboard's rollups.
     HISTORY_DELETED = "HISTORY_DELETED", "Old History deleted"
     ROLLUP_TOKENS = "ROLLUP_TOKENS", "Token requests counted for the dashboard"
@@ -189,7 +190,7 @@ EVENT_AREAS: dict[str, str] = {
     ),
     **_area_of(
         "ZTP_ONBOARD ZTP_ROTATE ZTP_DISABLE ZTP_CHECK ZTP_REGISTER ZTP_UNREGISTER ZTP_LOOKUP "
-        "ZTP_IMPORT ZTP_REKEY ZTP_REPAIR",
+        "ZTP_IMPORT ZTP_REKEY ZTP_REPAIR ZTP_KEY",
         Area.ZTP,
     ),
     **_area_of("TOKEN_ADDED TOKEN_UPDATED TOKEN_DELETED CATALOG_IMPORTED", Area.TOKENS),

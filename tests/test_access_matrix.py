@@ -25,6 +25,8 @@ from phones.services.jobs import config_job_create, software_job_create
 from phones.services.lines import phone_line_set
 from tests.devices.factories import DeviceFactory, SiteFactory
 from tests.provisioning.factories import TokenFactory
+from ztp.models import Action as ZtpAction
+from ztp.models import ZtpAccount
 
 V, C = "view", "change"
 
@@ -290,7 +292,8 @@ ROUTES: dict[str, Rule] = {
     "accounts:user_delete": Rule("portal", "users", C, _user_pk),
     "accounts:customer_switch": Rule("staff_only"),
     # System > Customer (ztp.views): every role sees its customer; the ZTP card and its
-    # pages are for Super-Admins and staff (the "ztp" area); its actions are POST only.
+    # pages are for Super-Admins and staff (the "ztp" area); its actions are POST only
+    # (every action of the card: test_every_ztp_card_action_is_post_only_and_ztp_only).
     "ztp:customer_detail": Rule("portal", "dashboard"),
     "accounts:customer_settings": Rule("portal", "customer", C),
     "ztp:action": Rule("post_only", kwargs=lambda ctx: {"vendor": "snom", "name": "onboard"}),
@@ -329,9 +332,11 @@ ROUTES: dict[str, Rule] = {
     "api:ztp-list": Rule("api", "ztp"),
     "api:ztp-detail": Rule("api", "ztp", fixed={"vendor": "snom"}),
     "api:ztp-onboard": Rule("post_only", fixed={"vendor": "snom"}),
+    "api:ztp-key": Rule("post_only", fixed={"vendor": "snom"}),
     "api:ztp-rotate": Rule("post_only", fixed={"vendor": "snom"}),
     "api:ztp-disable": Rule("post_only", fixed={"vendor": "snom"}),
     "api:ztp-check": Rule("post_only", fixed={"vendor": "snom"}),
+    "api:ztp-repair": Rule("post_only", fixed={"vendor": "snom"}),
     "api:ztp-phone-list": Rule("api", "ztp", fixed={"vendor": "snom"}),
     "api:ztp-phone-detail": Rule("post_only", fixed={"vendor": "snom", "mac": "0004132A3B4C"}),
     "api:ztp-phone-bulk": Rule("post_only", fixed={"vendor": "snom"}),
@@ -472,3 +477,51 @@ def test_route_matrix(who, users, customer, client, portal_client, api_client):
                 failures.append(f"{name}: outsider sees {leaked}")
         client.logout()
     assert not failures, "\n".join(failures)
+
+
+# The ZTP card's actions (ztp.models.Action); the others are the phone list's.
+ZTP_CARD_ACTIONS = [
+    ZtpAction.ONBOARD,
+    ZtpAction.KEY,
+    ZtpAction.ROTATE,
+    ZtpAction.DISABLE,
+    ZtpAction.CHECK,
+    ZtpAction.REPAIR,
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ZTP_CARD_ACTIONS)
+@pytest.mark.parametrize("who", WHO)
+def test_every_ztp_card_action_is_post_only_and_ztp_only(
+    who, name, users, customer, client, portal_client
+):
+    """`ztp:action` for each of the card's actions, by role. The POST carries no key and
+    names a customer not onboarded, so each is refused before any vendor call (Rotate and
+    Disable too: the card does not offer them yet, so nothing is asked)."""
+    url = reverse("ztp:action", kwargs={"vendor": "snom", "name": name})
+    user = users.get(who)
+    http = portal_client(user) if user else client
+
+    assert http.get(url).status_code == 405
+    response = http.post(url)
+
+    if who == "anonymous":
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("accounts:login"))
+    elif who in {"admin", "viewer"}:
+        assert response.status_code == 403
+    else:
+        assert response.status_code == 302  # run (refused here), then back to the card
+        assert response["Location"] == reverse("ztp:customer_detail") + "#ztp"
+    if who not in {"super_admin", "staff"}:
+        # Nobody else touches the customer's ZTP wiring.
+        assert not ZtpAccount.objects.filter(customer=customer).exists()
+
+
+@pytest.mark.django_db
+def test_the_phone_list_actions_are_not_card_actions(users, customer, portal_client):
+    http = portal_client(users["super_admin"])
+    for name in set(ZtpAction.values) - set(ZTP_CARD_ACTIONS):
+        url = reverse("ztp:action", kwargs={"vendor": "snom", "name": name})
+        assert http.post(url, {"confirmed": "1"}).status_code == 404, name

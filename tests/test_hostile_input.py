@@ -317,6 +317,9 @@ def test_every_json_operation_of_the_schema_is_fuzzed_here():
     covered = {(method, path) for method, path in _json_operations()}
     assert ("POST", "/device/api/v1/code") in covered
     assert ("PUT", "/admin/api/v1/users/{id}") in covered
+    # The ZTP actions that take the customer's API key.
+    assert ("POST", "/admin/api/v1/ztp/{vendor}/onboard") in covered
+    assert ("POST", "/admin/api/v1/ztp/{vendor}/key") in covered
     assert len(covered) >= 15, covered
 
 
@@ -365,6 +368,58 @@ def test_long_integers_are_counted_by_the_device_limits(fleet, settings):
     ]
     assert answers == [400] * 5 + [429] * 2
     assert History.objects.filter(result=HistoryResult.RATE_LIMITED).count() == 2
+
+
+# --- The ZTP API key -----------------------------------------------------------------------
+
+HOSTILE_KEY_VALUES = {
+    "huge": '"' + "k" * 10_000 + '"',
+    "just too long": '"' + "k" * 201 + '"',
+    "NUL": '"key\\u0000id"',
+    "lone surrogate": '"\\ud800"',
+    "a number": "42",
+    "a 5000-digit integer": LONG_INTEGER,
+    "a float out of range": "1e999",
+    "true": "true",
+    "null": "null",
+    "a list": '["key"]',
+    "an object": '{"id": "key"}',
+    "blank": '"   "',
+    "spaces": '"key id"',
+    "not ASCII": '"cl\u00e9"',
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_KEY_VALUES))
+@pytest.mark.parametrize("field", ["keyId", "secret"])
+@pytest.mark.parametrize("action", ["onboard", "key"])
+def test_hostile_api_keys_are_refused_naming_the_field(
+    fleet, super_admin, settings, action, field, case
+):
+    from ztp.models import ZtpAccount
+
+    # Nothing answers there: a value that got through would fail on the network, not here.
+    settings.ZTP_VENDORS = {
+        "snom": {"url": "http://127.0.0.1:9/api/v1"},
+        "gigaset": {"url": "http://127.0.0.1:9/api/v1"},
+        "yealink": {"url": "http://127.0.0.1:9"},
+    }
+    value = HOSTILE_KEY_VALUES[case]
+    other = "secret" if field == "keyId" else "keyId"
+    raw = f'{{"{field}": {value}, "{other}": "fine-value"}}'.encode("utf-8", "surrogatepass")
+    before = _written()
+
+    response = _admin_api(super_admin).post(
+        f"/admin/api/v1/ztp/snom/{action}", raw, content_type="application/json"
+    )
+
+    _assert_clear_refusal(response, f"{action} {field}: {case}")
+    assert response.status_code == 400, response.content[:300]
+    body = response.json()
+    if case != "a float out of range":  # the parser's message says what, not where
+        assert field in body or f"{field}:" in body.get("detail", ""), body
+    assert _written() == before
+    assert not ZtpAccount.objects.exists()
 
 
 # --- ordering= -----------------------------------------------------------------------------

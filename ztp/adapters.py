@@ -1,30 +1,33 @@
 """The interface every vendor's redirection service is driven through, and the choice by vendor.
 
-A vendor adapter knows the vendor's API and nothing of our database. It works with two
-kinds of credentials:
-
-- the operator's **reseller** credentials (settings `ZTP_<VENDOR>_…`, never the database),
-  which create and manage the customers' child companies and their credentials;
-- a customer's own credentials (`VendorAccount`), made at onboarding, kept encrypted by
-  ztp.services, which register, look up and unregister that customer's phones.
+A vendor adapter knows the vendor's API and nothing of our database. It works with the
+customer's own API key at the vendor: the vendors make API keys only in their own web
+front ends (docs/ztp-sources.md), so a Super-Admin makes one there and enters it on the
+ZTP card; it is checked with a real call before it is kept (encrypted, by ztp.services).
 
 The operations (all raise `VendorError` subclasses, never anything else on a vendor failure):
 
-    check_credentials(account)     the account's credentials (or, with None, the reseller's)
-                                    are accepted
-    onboard(reference, name, url)  find or create the child company for `reference`, make
-                                    credentials for it and register `url` (our provisioning
-                                    URL, with a {mac} placeholder) -> VendorAccount
-    rotate(account)                new credentials for the same company; the old ones are
-                                    revoked only once the new ones work -> VendorAccount
-    disable(account)               revoke the account's credentials at the vendor
-    register(account, mac, url)    point one phone at `url`
-    unregister(account, mac)       remove one phone (already gone is fine)
-    lookup(account, mac)           where the vendor sends the phone, or None
+    connect(key_id, secret)        the key is accepted: the account it opens (company and
+                                    what later calls need) -> VendorAccount
+    check_credentials(account)     the stored key is still accepted, for the same company
+    register_url(account, name, url)
+                                    hold `url` (our phone file URL in the vendor's terms)
+                                    for the customer's phones, where the vendor keeps one
+                                    (YMCS: an RPS server named `name`); -> VendorAccount
     registered_url(account)        the URL the vendor holds for the customer's phones, or
-                                    None if ours is gone (the daily drift check)
-    register_url(account, reference, url)
-                                    put `url` there again (Repair)
+                                    None if ours is gone; only where `holds_url`
+    register(account, mac, url)    point one phone at `url`
+    unregister(account, mac, listed=None)
+                                    remove one phone; a phone the vendor no longer lists is
+                                    gone already (a read first, never a guess from a 404;
+                                    `listed`, the phones() just read, spares it)
+    lookup(account, mac)           where the vendor sends the phone, or None
+    phones(account)                the MACs the vendor lists for the account
+    release(account)               remove what register_url made (Disable); the key itself
+                                    can only be deleted in the vendor's front end
+
+`holds_url` is False where the URL is set on each phone (SRAPS and GRAPE put it in each
+endpoint's `settings_manager`): there a new URL is registered again phone by phone.
 
 Failures are sorted like the other adapters' (devices.ptt, licensing.backend):
 `VendorUnavailable` (network error, timeout, 5xx, 429, a malformed answer) is worth retrying
@@ -34,16 +37,13 @@ fixed, and its subclasses name the usual causes.
 
 from __future__ import annotations
 
-import logging
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 
 from ztp.models import Vendor
-
-logger = logging.getLogger(__name__)
 
 # Every vendor call: one phase (connect, send, each read) may take this long (settings
 # ZTP_TIMEOUT overrides it), and idempotent reads are tried once more.
@@ -54,8 +54,8 @@ MAC_PLACEHOLDER = "{mac}"
 
 @dataclass(frozen=True)
 class VendorAccount:
-    """A customer's vendor-side company and its credentials. `extra` holds what the adapter
-    needs later (e.g. the provisioning profile it registered the URL in)."""
+    """A customer's side at the vendor and the key that opens it. `extra` holds what the
+    adapter needs later (e.g. the company's endpoints URL, the RPS server it made)."""
 
     company_id: str
     key_id: str
@@ -65,7 +65,7 @@ class VendorAccount:
 
 @dataclass(frozen=True)
 class Registration:
-    """Where the vendor sends a phone."""
+    """Where the vendor sends a phone ("" when the vendor's answer does not say)."""
 
     mac: str
     url: str
@@ -88,12 +88,8 @@ class VendorRejected(VendorError):
     """The vendor refused the request: retrying will not help until something is fixed."""
 
 
-class ResellerNotConfigured(VendorRejected):
-    """The operator's reseller credentials for this vendor are not in the settings."""
-
-
 class CredentialsRejected(VendorRejected):
-    """The vendor does not accept the credentials (401/403)."""
+    """The vendor does not accept the key (401/403)."""
 
 
 class MacTaken(VendorRejected):
@@ -107,88 +103,44 @@ class InvalidMac(VendorRejected):
 class ZtpAdapter(ABC):
     vendor: str
     label: str
-    # The settings holding the reseller's credentials, named in messages.
-    reseller_variables: tuple[str, ...] = ()
+    # Where the customer makes the API key, for the card and the messages.
+    key_help: str = ""
+    holds_url: bool = True
 
     @abstractmethod
-    def require_reseller(self) -> None:
-        """ResellerNotConfigured unless the reseller's credentials are in the settings (no
-        vendor call)."""
+    def connect(self, *, key_id: str, secret: str) -> VendorAccount: ...
 
     @abstractmethod
-    def check_credentials(self, account: VendorAccount | None) -> None: ...
+    def check_credentials(self, account: VendorAccount) -> None: ...
 
     @abstractmethod
-    def onboard(self, *, reference: str, name: str, url: str) -> VendorAccount: ...
+    def register_url(self, account: VendorAccount, *, name: str, url: str) -> VendorAccount: ...
 
-    def rotate(self, account: VendorAccount) -> VendorAccount:
-        """New credentials for the account's company. The old ones are revoked only once the
-        new ones are accepted; if any call fails, the old ones are left working (and the new
-        ones, which nobody will store, are revoked again)."""
-        fresh = replace(self.new_key(account.company_id), extra=dict(account.extra))
-        try:
-            self.check_credentials(fresh)
-        except VendorError:
-            self.revoke_quietly(fresh)
-            raise
-        try:
-            self.revoke_key(account)
-        except VendorError as exc:
-            # Did the revocation happen after all (an answer lost on its way back)? If the
-            # old credentials still work they stay the ones in use, and the new ones go.
-            try:
-                self.check_credentials(account)
-            except CredentialsRejected:
-                return fresh  # the old ones are gone: the new ones are the only working ones
-            except VendorError:
-                pass
-            self.revoke_quietly(fresh)
-            raise exc
-        return fresh
-
-    def disable(self, account: VendorAccount) -> None:
-        """Revoke the account's credentials at the vendor (already revoked is fine)."""
-        self.revoke_key(account)
-
-    @abstractmethod
-    def new_key(self, company_id: str) -> VendorAccount:
-        """Credentials for the company, made with the reseller's (`extra` empty)."""
-
-    @abstractmethod
-    def revoke_key(self, account: VendorAccount) -> None:
-        """Revoke the account's credentials with the reseller's; already gone is fine."""
-
-    def revoke_quietly(self, account: VendorAccount) -> None:
-        """Clean up credentials nobody will use; a failure here must not hide the real one."""
-        try:
-            self.revoke_key(account)
-        except VendorError as exc:
-            logger.warning(
-                "%s: unused credentials of company %s could not be revoked: %s",
-                self.label,
-                account.company_id,
-                exc,
-            )
+    def registered_url(self, account: VendorAccount) -> str | None:
+        raise NotImplementedError(f"{self.label} keeps the URL on each phone")
 
     @abstractmethod
     def register(self, account: VendorAccount, *, mac: str, url: str) -> None: ...
 
     @abstractmethod
-    def unregister(self, account: VendorAccount, *, mac: str) -> None: ...
+    def unregister(
+        self, account: VendorAccount, *, mac: str, listed: set[str] | None = None
+    ) -> None: ...
 
     @abstractmethod
     def lookup(self, account: VendorAccount, *, mac: str) -> Registration | None: ...
 
     @abstractmethod
-    def registered_url(self, account: VendorAccount) -> str | None: ...
+    def phones(self, account: VendorAccount) -> set[str]:
+        """The MACs the vendor lists for the account, as 12 upper-case hex digits."""
 
     @abstractmethod
-    def register_url(self, account: VendorAccount, *, reference: str, url: str) -> VendorAccount:
-        """Register `url` again; the account, its `extra` updated."""
+    def release(self, account: VendorAccount) -> None:
+        """Remove what register_url made at the vendor (Disable)."""
 
 
 def vendor_settings(vendor: str) -> dict[str, str]:
-    """The vendor's block of settings.ZTP_VENDORS (url and reseller credentials)."""
+    """The vendor's block of settings.ZTP_VENDORS (its API's address)."""
     return dict(getattr(settings, "ZTP_VENDORS", {}).get(vendor, {}))
 
 
@@ -203,6 +155,10 @@ def adapter_for(vendor: str) -> ZtpAdapter:
         from ztp.sraps import SrapsAdapter
 
         return SrapsAdapter.from_settings()
+    if vendor == Vendor.GIGASET:
+        from ztp.sraps import GrapeAdapter
+
+        return GrapeAdapter.from_settings()
     if vendor == Vendor.YEALINK:
         from ztp.ymcs import YmcsAdapter
 
@@ -211,5 +167,14 @@ def adapter_for(vendor: str) -> ZtpAdapter:
 
 
 def mac_for_vendor(mac: str) -> str:
-    """0004132A3B4C -> 0004132a3b4c: how both vendors' APIs spell a MAC in paths and bodies."""
+    """0004132A3B4C -> 0004132a3b4c: how the vendors' APIs spell a MAC in paths and bodies."""
     return mac.lower()
+
+
+def mac_from_vendor(value: Any) -> str | None:
+    """A MAC as a vendor lists it (either case, with or without separators) -> 0004132A3B4C,
+    or None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    bare = value.replace(":", "").replace("-", "").replace(".", "").upper()
+    return bare if len(bare) == 12 and all(c in "0123456789ABCDEF" for c in bare) else None

@@ -17,22 +17,25 @@ class ZtpAccountAdmin(ReadOnlyAdmin):
         "vendor",
         "status",
         "company_id",
+        "key_id",
         "credentials_set_at",
         "checked_at",
         "last_action",
         "last_action_at",
     ]
     list_filter = ["vendor", "status"]
-    search_fields = ["customer__name", "customer__slug", "company_id"]
+    search_fields = ["customer__name", "customer__slug", "company_id", "key_id"]
     list_select_related = ["customer"]
     fields = [
         "customer",
         "vendor",
         "status",
         "company_id",
+        "key_id",
         "credentials_set_at",
         "checked_at",
         "last_error",
+        "drift",
         "last_action",
         "last_action_at",
         "action",

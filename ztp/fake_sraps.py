@@ -1,24 +1,27 @@
-"""A Snom SRAPS on loopback, for tests and the demo (``manage.py run_fake_sraps``).
+"""A Snom SRAPS and a Gigaset GRAPE on loopback, for tests and the demo
+(``manage.py run_fake_sraps``, ``--grape`` for GRAPE).
 
-It serves the API documented in ztp.sraps under ``/api/v1`` and nothing more, keeps its
-state in memory and checks every request's Hawk signature (MAC, payload hash, timestamp
-window, replayed nonces), refusing a bad one with 401. The reseller's key manages child
-companies and their access keys; a company's key manages that company's provisioning
-profiles and endpoints. Lists are served two items a page unless ``page_size`` asks for
-more (at most ``max_page_size``, 1,000 as at SRAPS), with ``Link: rel="next"``. A MAC of
-another company is refused with 403 ``taken_mac_or_forbidden``.
+They serve, under ``/api/v1``, the calls the working clients send (docs/ztp-sources.md)
+and nothing more, in the shapes those clients read: ``GET tokens/{id}`` with the key's
+company link, ``GET`` of that company with its endpoints link, the settings catalogue,
+a company's endpoints listed, ``PUT`` (a full replace) and ``DELETE`` of one. State is
+in memory; every request's Hawk signature is checked (MAC, payload hash, timestamp
+window, replayed nonces), a bad one refused with 401. Lists are JSON arrays served two
+items a page unless ``page_size`` asks for more (at most ``max_page_size``, 1,000 as at
+SRAPS), with ``Link: rel="next"``. A MAC of another company is refused with 403
+``taken_mac_or_forbidden``. There is no call that makes companies or keys: keys are made
+here as in the vendor's front end, with ``add_key``.
 
     with FakeSraps() as sraps:
-        adapter = SrapsAdapter(base_url=sraps.api_url, reseller_key_id=sraps.reseller_key_id,
-                               reseller_secret=sraps.reseller_secret, timeout=5)
-        account = adapter.onboard(reference="pm:acme", name="Acme", url="https://…{mac}")
-        assert sraps.key_works(account.key_id)
+        adapter = SrapsAdapter(base_url=sraps.api_url, timeout=5)
+        account = adapter.connect(key_id=sraps.key_id, secret=sraps.secret)
 
 ``clock_offset`` puts the fake's clock ahead (or behind): a request outside its window
 gets Hawk's stale-timestamp 401 with the signed server time (`tsm`). ``down = True``
 answers 503 to everything; ``delay`` seconds are waited before each answer;
 ``malformed = True`` answers 200 with truncated JSON; ``fail(method, fragment, status)``
 makes the next request whose method matches and whose path contains the fragment fail.
+``calls`` lists every (method, path, JSON body) received, for contract tests.
 """
 
 from __future__ import annotations
@@ -42,14 +45,8 @@ from ztp import hawk
 API_PREFIX = "/api/v1/"
 PAGE_SIZE = 2
 TRUNCATED = b'{"uuid": "'
-SETTINGS = [
-    ("phone-settings", "user_name1"),
-    ("phone-settings", "update_policy"),
-    ("network", "dhcp"),
-    ("phone-settings", "setting_server"),
-    ("phone-settings", "language"),
-]
-_MAC = re.compile(r"[0-9a-f]{12}")
+_MAC = re.compile(r"[0-9a-fA-F]{12}")
+PERMS = {"RW", "R", "!", "V"}  # GIGAWiki: read-write, read, read and remain, volatile
 
 
 @dataclass
@@ -78,48 +75,41 @@ class _Handler(loopback._Handler):
         super().end_headers()
 
 
-class FakeSraps(loopback.LoopbackServer):
-    thread_name = "fake-sraps"
+class FakeHawkVendor(loopback.LoopbackServer):
+    thread_name = "fake-hawk"
+    label = ""
+    # (section, param_name) of the settings catalogue; the provisioning one among them.
+    settings_catalogue: tuple[tuple[str, str], ...] = ()
 
     def __init__(
         self,
         *,
-        reseller_key_id: str | None = None,
-        reseller_secret: str | None = None,
+        key_id: str | None = None,
+        secret: str | None = None,
         port: int = 0,
         log: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__(port=port, log=log)
-        self.reseller_key_id = reseller_key_id or f"rk_{secrets.token_hex(8)}"
-        self.reseller_secret = reseller_secret or secrets.token_urlsafe(24)
-        self.reseller_company = uuid.uuid4().hex
         self.malformed = False
         self.max_page_size = 1000
         # Seconds this server's clock is ahead of the machine's (a client's clock adrift).
         self.clock_offset = 0
+        self.calls: list[tuple[str, str, Any]] = []
         self._failures: list[tuple[str, str, int]] = []
         self._nonces: set[tuple[str, str, str]] = set()
-        self._keys: dict[str, tuple[str, str]] = {  # key id -> (secret, company)
-            self.reseller_key_id: (self.reseller_secret, self.reseller_company)
-        }
-        self._companies: dict[str, dict[str, Any]] = {
-            self.reseller_company: {
-                "uuid": self.reseller_company,
-                "name": "Reseller",
-                "external_id": "",
-                "parent": "",
-            }
-        }
+        self._keys: dict[str, tuple[str, str]] = {}  # key id -> (secret, company)
+        self._companies: dict[str, dict[str, Any]] = {}
         self._settings = [
             {"uuid": uuid.uuid4().hex, "param_name": name, "section": section}
-            for section, name in SETTINGS
+            for section, name in self.settings_catalogue
         ]
-        self._profiles: dict[str, dict[str, Any]] = {}
         self._endpoints: dict[str, dict[str, Any]] = {}  # mac -> endpoint (with "company")
+        self.company = self.add_company("Customer")
+        self.key_id, self.secret = self.add_key(self.company, key_id=key_id, secret=secret)
 
     # --- serving (core.loopback, with response headers) -----------------------------
 
-    def start(self) -> FakeSraps:
+    def start(self):
         if self._httpd is not None:
             return self
         self._httpd = loopback._Server(("127.0.0.1", self.port), _Handler)
@@ -138,26 +128,32 @@ class FakeSraps(loopback.LoopbackServer):
     def api_url(self) -> str:
         return f"{self.url}/api/v1"
 
-    # --- state, for tests -------------------------------------------------------------
+    # --- state, for tests (as made in the vendor's front end) -------------------------
+
+    def add_company(self, name: str) -> str:
+        with self._lock:
+            company = uuid.uuid4().hex
+            self._companies[company] = {"uuid": company, "name": name}
+            return company
+
+    def add_key(
+        self, company: str, *, key_id: str | None = None, secret: str | None = None
+    ) -> tuple[str, str]:
+        """A key of `company`, as the front end makes one: (key id, secret)."""
+        with self._lock:
+            key_id = key_id or f"key_{secrets.token_hex(8)}"
+            secret = secret or secrets.token_urlsafe(24)
+            self._keys[key_id] = (secret, company)
+            return key_id, secret
+
+    def delete_key(self, key_id: str) -> None:
+        with self._lock:
+            self._keys.pop(key_id, None)
 
     def fail(self, method: str, fragment: str, status: int = 503) -> None:
         """The next `method` request whose path contains `fragment` answers `status`."""
         with self._lock:
             self._failures.append((method.upper(), fragment, status))
-
-    def key_works(self, key_id: str) -> bool:
-        with self._lock:
-            return key_id in self._keys
-
-    @property
-    def companies(self) -> dict[str, dict[str, Any]]:
-        """The reseller's child companies by uuid, a copy."""
-        with self._lock:
-            return {k: dict(v) for k, v in self._companies.items() if k != self.reseller_company}
-
-    def keys_of(self, company: str) -> list[str]:
-        with self._lock:
-            return [key for key, (_s, owner) in self._keys.items() if owner == company]
 
     @property
     def endpoints(self) -> dict[str, dict[str, Any]]:
@@ -165,26 +161,38 @@ class FakeSraps(loopback.LoopbackServer):
         with self._lock:
             return copy.deepcopy(self._endpoints)
 
-    @property
-    def profiles(self) -> dict[str, dict[str, Any]]:
-        with self._lock:
-            return copy.deepcopy(self._profiles)
-
-    def setting_uuid(self, name: str = "setting_server") -> str:
+    def setting_uuid(self, name: str | None = None) -> str:
+        name = name or self.server_setting
         return next(s["uuid"] for s in self._settings if s["param_name"] == name)
 
+    @property
+    def server_setting(self) -> str:
+        return self.settings_catalogue[-1][1]
+
+    def url_of(self, mac: str) -> str | None:
+        """The provisioning URL an endpoint holds, or None."""
+        endpoint = self.endpoints.get(mac.lower())
+        if endpoint is None:
+            return None
+        managed = endpoint.get("settings_manager", {}).get(self.setting_uuid(), {})
+        return managed.get("value")
+
     def add_foreign_endpoint(self, mac: str) -> None:
-        """A phone another SRAPS account owns."""
+        """A phone another company owns."""
+        other = self.add_company("Elsewhere")
         with self._lock:
-            other = uuid.uuid4().hex
-            self._companies[other] = {"uuid": other, "name": "Elsewhere", "external_id": ""}
             self._endpoints[mac.lower()] = {"mac": mac.lower(), "company": other}
+
+    def remove_endpoint(self, mac: str) -> None:
+        """A phone removed in the vendor's front end."""
+        with self._lock:
+            self._endpoints.pop(mac.lower(), None)
 
     # --- the API (called by the handler, under the lock) ------------------------------
 
     def answer(self, method: str, raw_path: str, body: bytes, headers: Message) -> tuple[int, Any]:
         if self.down:
-            return 503, {"detail": "SRAPS is down for maintenance"}
+            return 503, {"detail": f"{self.label} is down for maintenance"}
         parts = urlsplit(raw_path)
         for index, (fail_method, fragment, status) in enumerate(self._failures):
             if fail_method == method and fragment in parts.path:
@@ -215,65 +223,43 @@ class FakeSraps(loopback.LoopbackServer):
         if self.malformed:
             return 200, TRUNCATED
         if not parts.path.startswith(API_PREFIX):
-            return 404, {"detail": f"no such endpoint {parts.path}"}
+            return 404, {"detail": "Not found."}
         data: Any = None
         if body:
             try:
                 data = json.loads(body)
             except ValueError:
                 return 400, {"detail": "body is not JSON"}
+        self.calls.append((method, parts.path, copy.deepcopy(data)))
         segments = [unquote(s) for s in parts.path[len(API_PREFIX) :].strip("/").split("/")]
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        company_of_caller = self._keys[caller][1]
-        return self._route(method, segments, query, data, caller, company_of_caller)
+        return self._route(method, segments, query, data, caller, self._keys[caller][1])
 
     def _route(self, method, segments, query, data, caller, own) -> tuple[int, Any]:
         match segments:
             case ["tokens", key_id] if method == "GET":
                 if key_id != caller:
-                    return 403, {"detail": "a key may only read itself"}
-                return 200, {
-                    "access_key_id": key_id,
-                    "links": {"company": f"{self.api_url}/companies/{own}/"},
-                }
+                    return 403, {"detail": "You do not have permission to perform this action."}
+                return 200, {"links": {"company": f"{self.api_url}/companies/{own}/"}}
             case ["settings"] if method == "GET":
                 return self._page(self._settings, "settings/", query)
-            case ["companies"]:
-                if own != self.reseller_company:
-                    return 403, {"detail": "only a reseller manages companies"}
-                if method == "GET":
-                    found = [
-                        c
-                        for c in self._companies.values()
-                        if c.get("parent") == self.reseller_company
-                        and c.get("external_id") == query.get("external_id", c.get("external_id"))
-                    ]
-                    return self._page(found, "companies/", query)
-                if method == "POST":
-                    return self._company_create(data)
-            case ["companies", company, "access-keys"] if method == "POST":
-                if own != self.reseller_company or company not in self._companies:
-                    return 404, {"detail": "no such company"}
-                key_id = f"ck_{secrets.token_hex(8)}"
-                secret = secrets.token_urlsafe(24)
-                self._keys[key_id] = (secret, company)
-                return 201, {"access_key_id": key_id, "access_key_secret": secret}
-            case ["companies", company, "access-keys", key_id] if method == "DELETE":
-                if own != self.reseller_company:
-                    return 403, {"detail": "only a reseller manages access keys"}
-                if self._keys.get(key_id, ("", ""))[1] != company:
-                    return 404, {"detail": "no such access key"}
-                del self._keys[key_id]
-                return 204, None
-            case ["companies", company, "provisioning-profiles", *rest]:
-                if own != company:
-                    return 404, {"detail": "no such company"}
-                return self._profiles_route(method, company, rest, data, query)
-            case ["companies", company, "endpoints", mac]:
-                if own != company:
-                    return 404, {"detail": "no such company"}
-                return self._endpoint_route(method, company, mac, data)
-        return 404, {"detail": f"no such endpoint {'/'.join(segments)}"}
+            case ["companies", company] if method == "GET":
+                if company != own:
+                    return 404, {"detail": "Not found."}
+                return 200, {
+                    **self._companies[own],
+                    "links": {"endpoints": f"{self.api_url}/companies/{own}/endpoints/"},
+                }
+            case ["companies", company, "endpoints"] if method == "GET":
+                if company != own:
+                    return 404, {"detail": "Not found."}
+                mine = [_listed(e) for e in self._endpoints.values() if e["company"] == own]
+                return self._page(mine, f"companies/{own}/endpoints/", query)
+            case ["companies", company, "endpoints", mac] if method in {"PUT", "DELETE"}:
+                if company != own:
+                    return 404, {"detail": "Not found."}
+                return self._endpoint_route(method, own, mac.lower(), data)
+        return 404, {"detail": "Not found."}
 
     def _page(self, items: list, path: str, query: dict[str, str]) -> tuple[int, Any]:
         # As SRAPS pages (per the clients that read its settings catalogue): `page_size`
@@ -291,85 +277,82 @@ class FakeSraps(loopback.LoopbackServer):
             links["Link"] = f'<{self.api_url}/{path}?page={page + 1}{rest}>; rel="next"'
         return 200, Answer(chunk, links)
 
-    def _company_create(self, data: Any) -> tuple[int, Any]:
-        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-            return 400, {"detail": "a company needs a name"}
-        reference = data.get("external_id", "")
-        for company in self._companies.values():
-            if reference and company.get("external_id") == reference:
-                return 409, {"detail": f"a company with external_id {reference!r} exists"}
-        company = {
-            "uuid": uuid.uuid4().hex,
-            "name": data["name"],
-            "external_id": reference,
-            "parent": self.reseller_company,
-        }
-        self._companies[company["uuid"]] = company
-        return 201, dict(company)
-
-    def _profiles_route(self, method, company, rest, data, query) -> tuple[int, Any]:
-        path = f"companies/{company}/provisioning-profiles/"
-        if not rest:
-            if method == "GET":
-                mine = [p for p in self._profiles.values() if p["company"] == company]
-                return self._page(mine, path, query)
-            if method == "POST":
-                problem = self._profile_problem(data)
-                if problem:
-                    return 400, {"detail": problem}
-                profile = {"uuid": uuid.uuid4().hex, "company": company, **data}
-                self._profiles[profile["uuid"]] = profile
-                return 201, copy.deepcopy(profile)
-            return 405, {"detail": f"{method} not allowed"}
-        profile = self._profiles.get(rest[0])
-        if profile is None or profile["company"] != company or len(rest) > 1:
-            return 404, {"detail": "no such provisioning profile"}
-        if method == "GET":
-            return 200, copy.deepcopy(profile)
-        if method == "PUT":
-            problem = self._profile_problem(data)
-            if problem:
-                return 400, {"detail": problem}
-            profile.update(data)
-            return 200, copy.deepcopy(profile)
-        return 405, {"detail": f"{method} not allowed"}
-
-    def _profile_problem(self, data: Any) -> str:
-        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-            return "a provisioning profile needs a name"
-        known = {s["uuid"] for s in self._settings}
-        managed = data.get("settings_manager", {})
-        if not isinstance(managed, dict) or not set(managed) <= known:
-            return "settings_manager names unknown settings"
-        return ""
-
     def _endpoint_route(self, method, company, mac, data) -> tuple[int, Any]:
         if not _MAC.fullmatch(mac):
-            return 400, {"detail": f"{mac!r} is not a MAC address"}
+            return 400, {"mac": [f"{mac!r} is not a valid MAC address."]}
         current = self._endpoints.get(mac)
         if current is not None and current["company"] != company:
             # The refusal the working clients match (its status is not published).
             return 403, {"detail": "taken_mac_or_forbidden"}
-        if method == "GET":
-            if current is None:
-                return 404, {"detail": f"endpoint {mac} not found"}
-            return 200, copy.deepcopy(current)
         if method == "DELETE":
             if current is None:
-                return 404, {"detail": f"endpoint {mac} not found"}
+                return 404, {"detail": "Not found."}
             del self._endpoints[mac]
             return 204, None
-        if method == "PUT":
-            if not isinstance(data, dict) or data.get("mac") != mac:
-                return 400, {"detail": "the body's mac must be the one in the path"}
-            profile = data.get("provisioning_profile")
-            if profile is not None and self._profiles.get(profile, {}).get("company") != company:
-                return 400, {"detail": "no such provisioning profile"}
-            known = {s["uuid"] for s in self._settings}
-            managed = data.get("settings_manager", {})
-            if not isinstance(managed, dict) or not set(managed) <= known:
-                return 400, {"detail": "settings_manager names unknown settings"}
-            endpoint = {**data, "company": company}
-            self._endpoints[mac] = endpoint
-            return (200 if current else 201), copy.deepcopy(endpoint)
-        return 405, {"detail": f"{method} not allowed"}
+        problem = self._endpoint_problem(mac, data)
+        if problem:
+            return 400, problem
+        endpoint = {**data, "mac": mac, "company": company}
+        self._endpoints[mac] = endpoint  # a full replace: what is left out is gone
+        return (200 if current else 201), _listed(endpoint)
+
+    def _endpoint_problem(self, mac: str, data: Any) -> dict[str, list[str]]:
+        if not isinstance(data, dict) or str(data.get("mac", "")).lower() != mac:
+            return {"mac": ["The body's mac must be the one in the path."]}
+        if not isinstance(data.get("autoprovisioning_enabled"), bool):
+            return {"autoprovisioning_enabled": ["Must be a boolean."]}
+        known = {s["uuid"] for s in self._settings}
+        managed = data.get("settings_manager", {})
+        if not isinstance(managed, dict) or not set(managed) <= known:
+            return {"settings_manager": ["Unknown setting."]}
+        for entry in managed.values():
+            if (
+                not isinstance(entry, dict)
+                or not isinstance(entry.get("value"), str)
+                or not isinstance(entry.get("attrs"), dict)
+                or entry["attrs"].get("perm") not in PERMS
+            ):
+                return {"settings_manager": ["Each setting needs a value and attrs.perm."]}
+        return {}
+
+
+def _listed(endpoint: dict[str, Any]) -> dict[str, Any]:
+    """An endpoint as a list shows it: its MAC and flags (no source shows more)."""
+    return {
+        "mac": endpoint["mac"],
+        "autoprovisioning_enabled": endpoint.get("autoprovisioning_enabled", True),
+    }
+
+
+class FakeSraps(FakeHawkVendor):
+    thread_name = "fake-sraps"
+    label = "SRAPS"
+    # Two settings are named setting_server; the redirection one is in phone-settings (A).
+    settings_catalogue = (
+        ("phone-settings", "user_name1"),
+        ("network", "setting_server"),
+        ("phone-settings", "update_policy"),
+        ("network", "dhcp"),
+        ("phone-settings", "language"),
+        ("phone-settings", "setting_server"),
+    )
+
+    def setting_uuid(self, name: str | None = None) -> str:
+        name = name or "setting_server"
+        return next(
+            s["uuid"]
+            for s in self._settings
+            if s["param_name"] == name
+            and (name != "setting_server" or s["section"] == "phone-settings")
+        )
+
+
+class FakeGrape(FakeHawkVendor):
+    thread_name = "fake-grape"
+    label = "GRAPE"
+    settings_catalogue = (
+        ("", "SipAccount1"),
+        ("", "Language"),
+        ("", "TimeZone"),
+        ("", "ProvisioningServer"),
+    )

@@ -1,7 +1,7 @@
 """Zero-touch provisioning: each customer's wiring to the phone vendors' redirection services.
 
 `ZtpAccount` is one customer and one vendor: the vendor-side company, the customer's own
-vendor credentials and our provisioning token (encrypted together in `secrets`, see
+API key at the vendor and the URL registered there (encrypted together in `secrets`, see
 core.crypto), the status the card shows and the lease that keeps two actions on the same
 customer and vendor from running at once. `ZtpPhone` is a MAC we registered with the vendor.
 """
@@ -18,6 +18,7 @@ class Vendor(models.TextChoices):
 
     SNOM = "snom", "Snom (SRAPS)"
     YEALINK = "yealink", "Yealink (YMCS RPS)"
+    GIGASET = "gigaset", "Gigaset (GRAPE)"
 
 
 class Status(models.TextChoices):
@@ -34,6 +35,7 @@ class Action(models.TextChoices):
     DISABLE = "disable", "Disable"
     CHECK = "check", "Check now"
     REPAIR = "repair", "Repair"
+    KEY = "key", "Change API key"
     REGISTER = "register", "Register phone"
     UNREGISTER = "unregister", "Unregister phone"
     LOOKUP = "lookup", "Look up phone"
@@ -43,11 +45,13 @@ class Action(models.TextChoices):
 class ZtpAccount(TenantModel):
     vendor = models.CharField(max_length=20, choices=Vendor.choices)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NOT_CONFIGURED)
-    # The vendor-side company (child company) made for this customer; shown on the card.
+    # The customer's company at the vendor, as its API key says; shown on the card.
     company_id = models.CharField("company identifier", max_length=128, blank=True)
-    # A Fernet token (core.crypto) of the customer's vendor credentials, our provisioning
-    # token and the URL registered with the vendor; empty when not configured.
+    # A Fernet token (core.crypto) of the customer's API key at the vendor and the URL
+    # registered there; empty when not configured.
     secrets = models.TextField(blank=True, editable=False)
+    # The API key's ID (never its secret), shown on the card.
+    key_id = models.CharField("API key ID", max_length=200, blank=True)
     credentials_set_at = models.DateTimeField(null=True, blank=True)
     checked_at = models.DateTimeField(
         null=True, blank=True, help_text="When the status was last established."

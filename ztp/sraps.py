@@ -1,38 +1,32 @@
-"""Adapter to Snom's Secure Redirection and Provisioning Service (SRAPS), REST API v1.
+"""Adapters to Snom's Secure Redirection and Provisioning Service (SRAPS) and Gigaset's
+GRAPE, which share one API: REST under `/api/v1`, every request signed with Hawk
+(ztp.hawk, HMAC-SHA256) with an access key ID and secret, JSON bodies, lists as JSON
+arrays paged with an RFC 8288 `Link: <…>; rel="next"` header.
 
-Every request is signed with Hawk (ztp.hawk) using an access key ID and secret; bodies are
-JSON; lists are paged with an RFC 8288 `Link: <…>; rel="next"` header. Paths are relative to
-`ZTP_SNOM_API_URL` (https://api.sraps.snom.com/api/v1 by default).
+The key is the customer's own, made in the vendor's web front end and entered on the ZTP
+card: the API has no call that makes companies or keys (docs/ztp-sources.md, source D).
+Every call below is one a client in production sends; the letters are the sources in
+docs/ztp-sources.md (A: sipwise ngcp-panel's Snom.pm; B: nethesis falconieri's
+libs/grape, used for both SRAPS and GRAPE; E: Gigaset's GRAPE best practices):
 
-Which of these calls public sources show, and which they do not, is in
-docs/ztp-sources.md (sources A to F there). Shown: `GET tokens/{id}` (A, B);
-`GET settings/?page_size=1000` with Link paging and the `phone-settings` `setting_server`
-(A, B); `GET` and `POST companies/{c}/provisioning-profiles/` (A, which also sends
-`product_group`); `PUT` and `DELETE companies/{c}/endpoints/{mac}` (A, B). Not shown, and
-still to be replaced: `PUT provisioning-profiles/{uuid}`, `GET endpoints/{mac}`, and
-the reseller's company and access-key calls:
+    GET    tokens/{access_key_id}     the key's company: {"links": {"company": <URL>}} (A, B)
+    GET    <company URL>              {"links": {"endpoints": <URL>}} (B)
+    GET    settings/?page_size=1000   [{"uuid", "param_name", …}], paged (B; E: look the
+                                      setting up at run time, it differs by product)
+    PUT    <endpoints URL><mac>       {"mac", "autoprovisioning_enabled",
+                                       "settings_manager": {<uuid>: {"value": <url>,
+                                       "attrs": {"perm": "RW"}}}} (A, B)
+    GET    <endpoints URL>            [{"mac", …}], the company's phones (A)
+    DELETE <endpoints URL><mac>       after the list shows the phone (A)
 
-    GET    tokens/{access_key_id}                     the key's company: {"links": {"company": url}}
-    GET    settings/?page_size=1000                   [{"uuid", "param_name", "section"}], paged
-    GET    companies/{company}/provisioning-profiles/ [{"uuid", "name", "settings_manager"}], paged
-    POST   companies/{company}/provisioning-profiles/ {"name", "settings_manager"} -> {"uuid", …}
-    PUT    companies/{company}/provisioning-profiles/{uuid}          (not shown)
-    PUT    companies/{company}/endpoints/{mac}        {"mac", "autoprovisioning_enabled",
-                                                       "provisioning_profile", "settings_manager"}
-    GET    companies/{company}/endpoints/{mac}        the endpoint, or 404 (not shown)
-    DELETE companies/{company}/endpoints/{mac}
-    GET    companies/?external_id={reference}         (not shown)
-    POST   companies/                                 (not shown)
-    POST   companies/{company}/access-keys/           (not shown)
-    DELETE companies/{company}/access-keys/{key_id}   (not shown)
+The URL is set on each phone (`holds_url` False): SRAPS's `setting_server` of section
+`phone-settings` (A), GRAPE's `ProvisioningServer` (B). The phone replaces `{mac}`
+(Snom) or `%MACD` (Gigaset) in it with its own MAC, so one URL serves every phone.
 
-`settings_manager` maps a setting's uuid to {"value": …, "attrs": {"perm": "RW"}}; our URL
-goes in `setting_server` of section `phone-settings`. The phone replaces `{mac}` in a
-setting_server URL with its own MAC, so one URL serves every phone of the customer.
-
-A MAC registered to another company is refused with `taken_mac_or_forbidden` or
-`User lacks permission to endpoint` in the error (source B; the status is not published):
-`MacTaken`, as is a 409.
+A MAC of another company is refused with `taken_mac_or_forbidden` or `User lacks
+permission to endpoint` in the JSON error's message, error or detail (B; the status is
+not published): `MacTaken`. Links the vendor answers are followed only on its own host:
+a signed request is never sent elsewhere.
 """
 
 from __future__ import annotations
@@ -40,162 +34,135 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from ztp import hawk
 from ztp.adapters import (
     InvalidMac,
     MacTaken,
     Registration,
-    ResellerNotConfigured,
     VendorAccount,
-    VendorError,
     VendorRejected,
     ZtpAdapter,
     mac_for_vendor,
+    mac_from_vendor,
     timeout,
     vendor_settings,
 )
 from ztp.models import Vendor
 from ztp.vendor_http import VendorHttp, next_link
 
-LABEL = "Snom SRAPS"
-DEFAULT_URL = "https://api.sraps.snom.com/api/v1"
-SERVER_SETTING = "setting_server"
-SERVER_SECTION = "phone-settings"
-PROFILE_NAME = "Provisioning Manager"
-# What SRAPS answers for a MAC of another company, as the working clients match it (in
-# the JSON error's message, error or detail; the status is not published).
+# What SRAPS and GRAPE answer for a MAC of another company, as the working clients match
+# it (in the JSON error's message, error or detail; the status is not published).
 TAKEN = ("taken_mac_or_forbidden", "User lacks permission to endpoint")
 # A list longer than this many pages is a broken server, not a big account.
 MAX_PAGES = 200
 
 
-class SrapsAdapter(ZtpAdapter):
-    vendor = Vendor.SNOM
-    label = LABEL
-    reseller_variables = ("ZTP_SNOM_RESELLER_KEY_ID", "ZTP_SNOM_RESELLER_SECRET")
+class HawkAdapter(ZtpAdapter):
+    """SRAPS and GRAPE: the same calls, another host and provisioning setting."""
 
-    def __init__(
-        self, *, base_url: str, reseller_key_id: str, reseller_secret: str, timeout: float
-    ) -> None:
+    holds_url = False
+    default_url: str
+    url_setting: str
+    server_setting: str
+    server_section: str = ""  # "" is any section
+
+    def __init__(self, *, base_url: str, timeout: float) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        # Seconds SRAPS's clock is ahead of ours, learnt from a stale-timestamp answer.
+        # Seconds the vendor's clock is ahead of ours, learnt from a stale-timestamp answer.
         self._clock_offset = 0
-        self._reseller_key_id = reseller_key_id
-        self._reseller_secret = reseller_secret
 
     @classmethod
-    def from_settings(cls) -> SrapsAdapter:
-        config = vendor_settings(Vendor.SNOM)
-        return cls(
-            base_url=config.get("url") or DEFAULT_URL,
-            reseller_key_id=config.get("key_id", ""),
-            reseller_secret=config.get("secret", ""),
-            timeout=timeout(),
-        )
+    def from_settings(cls) -> HawkAdapter:
+        config = vendor_settings(cls.vendor)
+        return cls(base_url=config.get("url") or cls.default_url, timeout=timeout())
 
     def __repr__(self) -> str:  # never show a secret
-        return f"SrapsAdapter({self.base_url!r})"
+        return f"{type(self).__name__}({self.base_url!r})"
 
     # --- the interface ----------------------------------------------------------------
 
-    def check_credentials(self, account: VendorAccount | None) -> None:
-        if account is None:
-            self._company_of(self._reseller(), self._reseller_key_id)
-            return
-        company_url = self._company_of(self._client(account.key_id, account.secret), account.key_id)
-        if not company_url.rstrip("/").endswith(f"/companies/{account.company_id}"):
+    def connect(self, *, key_id: str, secret: str) -> VendorAccount:
+        client = self._client(key_id, secret)
+        company_url = self._company_of(client, key_id)
+        company = self._object(client, "GET", company_url)
+        links = company.get("links")
+        endpoints = links.get("endpoints") if isinstance(links, dict) else None
+        if not isinstance(endpoints, str) or not endpoints:
+            raise client.malformed("GET", company_url, "the company has no endpoints link")
+        self._same_host(client, endpoints, company_url)
+        setting = self._server_setting(client)
+        return VendorAccount(
+            company_id=_last_segment(company_url),
+            key_id=key_id,
+            secret=secret,
+            extra={
+                "company": company_url,
+                "endpoints": endpoints.rstrip("/") + "/",
+                "setting": setting,
+            },
+        )
+
+    def check_credentials(self, account: VendorAccount) -> None:
+        client = self._client(account.key_id, account.secret)
+        company_url = self._company_of(client, account.key_id)
+        if _last_segment(company_url) != account.company_id:
             raise VendorRejected(
-                f"{LABEL} says these credentials belong to another company than "
-                f"{account.company_id}"
+                f"{self.label} says this key belongs to company {_last_segment(company_url)}, "
+                f"not {account.company_id}"
             )
 
-    def onboard(self, *, reference: str, name: str, url: str) -> VendorAccount:
-        reseller = self._reseller()
-        company = self._find_company(reseller, reference)
-        if company is None:
-            created = self._object(
-                reseller,
-                "POST",
-                "companies/",
-                json={"name": name, "external_id": reference},
-                needs=("uuid",),
-            )
-            company = created["uuid"]
-        account = self.new_key(company)
-        try:
-            client = self._client(account.key_id, account.secret)
-            setting = self._server_setting(client)
-            profile = self._profile_upsert(client, company, setting, url)
-        except VendorError:
-            self.revoke_quietly(account)
-            raise
-        return replace(account, extra={"setting": setting, "profile": profile})
+    def register_url(self, account: VendorAccount, *, name: str, url: str) -> VendorAccount:
+        return account  # nothing is held for the company: the URL goes on each phone
+
+    def release(self, account: VendorAccount) -> None:
+        pass  # register_url made nothing
 
     def register(self, account: VendorAccount, *, mac: str, url: str) -> None:
+        account = self._ready(account)
         client = self._client(account.key_id, account.secret)
-        setting = account.extra.get("setting") or self._server_setting(client)
         body: dict[str, Any] = {
             "mac": mac_for_vendor(mac),
             "autoprovisioning_enabled": True,
-            "settings_manager": {setting: {"value": url, "attrs": {"perm": "RW"}}},
+            "settings_manager": {account.extra["setting"]: {"value": url, "attrs": {"perm": "RW"}}},
         }
-        if account.extra.get("profile"):
-            body["provisioning_profile"] = account.extra["profile"]
         try:
             client.request("PUT", self._endpoint(account, mac), json=body)
         except VendorRejected as exc:
-            if exc.status == 409 or any(text in str(exc) for text in TAKEN):
+            if any(text.lower() in str(exc).lower() for text in TAKEN):
                 raise MacTaken(
-                    f"{_mac_text(mac)} is registered to another {LABEL} account ({exc})",
-                    status=409,
+                    f"{_mac_text(mac)} is registered to another {self.label} account ({exc})",
+                    status=exc.status,
                 ) from None
             if exc.status == 400:
-                raise InvalidMac(f"{LABEL} refused {_mac_text(mac)}: {exc}", status=400) from None
+                raise InvalidMac(
+                    f"{self.label} refused {_mac_text(mac)}: {exc}", status=400
+                ) from None
             raise
 
-    def unregister(self, account: VendorAccount, *, mac: str) -> None:
+    def unregister(
+        self, account: VendorAccount, *, mac: str, listed: set[str] | None = None
+    ) -> None:
+        # A 404 from DELETE proves nothing (a wrong route answers it too): the company's
+        # list says whether the phone is there; one the list shows is deleted.
+        account = self._ready(account)
+        if mac not in (listed if listed is not None else self.phones(account)):
+            return
         client = self._client(account.key_id, account.secret)
         client.request("DELETE", self._endpoint(account, mac), ok=(404,))
 
     def lookup(self, account: VendorAccount, *, mac: str) -> Registration | None:
-        client = self._client(account.key_id, account.secret)
-        path = self._endpoint(account, mac)
-        response = client.request("GET", path, ok=(404,))
-        if response.status_code == 404:
-            return None
-        data = client.json(response, "GET", path)
-        if not isinstance(data, dict):
-            raise client.malformed("GET", path, "expected an endpoint object")
-        setting = account.extra.get("setting", "")
-        value = ""
-        managed = data.get("settings_manager")
-        if isinstance(managed, dict) and isinstance(managed.get(setting), dict):
-            value = managed[setting].get("value") or ""
-        if not isinstance(value, str):
-            raise client.malformed("GET", path, "setting_server is not text")
-        return Registration(mac=mac, url=value, company_id=account.company_id)
-
-    def registered_url(self, account: VendorAccount) -> str | None:
-        client = self._client(account.key_id, account.secret)
-        base = f"companies/{quote(account.company_id, safe='')}/provisioning-profiles/"
-        setting = account.extra.get("setting", "")
-        for profile in self._paged(client, base):
-            if profile.get("uuid") != account.extra.get("profile"):
-                continue
-            managed = profile.get("settings_manager")
-            entry = managed.get(setting) if isinstance(managed, dict) else None
-            value = entry.get("value") if isinstance(entry, dict) else None
-            return value if isinstance(value, str) and value else None
+        for item in self._endpoints(account):
+            if mac_from_vendor(item.get("mac")) == mac:
+                return Registration(
+                    mac=mac, url=_managed_value(item, account), company_id=account.company_id
+                )
         return None
 
-    def register_url(self, account: VendorAccount, *, reference: str, url: str) -> VendorAccount:
-        client = self._client(account.key_id, account.secret)
-        setting = account.extra.get("setting") or self._server_setting(client)
-        profile = self._profile_upsert(client, account.company_id, setting, url)
-        return replace(account, extra={**account.extra, "setting": setting, "profile": profile})
+    def phones(self, account: VendorAccount) -> set[str]:
+        return {m for m in (mac_from_vendor(i.get("mac")) for i in self._endpoints(account)) if m}
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -222,34 +189,18 @@ class SrapsAdapter(ZtpAdapter):
             return True
 
         return VendorHttp(
-            label=LABEL,
+            label=self.label,
             base_url=self.base_url,
             signer=signer,
             timeout=self.timeout,
-            url_setting="ZTP_SNOM_API_URL",
+            url_setting=self.url_setting,
             resync=resync,
         )
 
-    def require_reseller(self) -> None:
-        if not (self._reseller_key_id and self._reseller_secret):
-            raise ResellerNotConfigured(
-                f"{LABEL} reseller credentials (ZTP_SNOM_RESELLER_KEY_ID and "
-                "ZTP_SNOM_RESELLER_SECRET) are not set"
-            )
-
-    def _reseller(self) -> VendorHttp:
-        self.require_reseller()
-        return self._client(self._reseller_key_id, self._reseller_secret)
-
-    def _object(
-        self, client: VendorHttp, method: str, path: str, *, json: Any = None, needs=()
-    ) -> dict[str, Any]:
-        data = client.json(client.request(method, path, json=json), method, path)
+    def _object(self, client: VendorHttp, method: str, path: str) -> dict[str, Any]:
+        data = client.json(client.request(method, path), method, path)
         if not isinstance(data, dict):
             raise client.malformed(method, path, "expected an object")
-        for name in needs:
-            if not isinstance(data.get(name), str) or not data[name]:
-                raise client.malformed(method, path, f"{name} is missing")
         return data
 
     def _paged(self, client: VendorHttp, path: str) -> list[dict[str, Any]]:
@@ -259,83 +210,93 @@ class SrapsAdapter(ZtpAdapter):
         for _page in range(MAX_PAGES):
             response = client.request("GET", url)
             data = client.json(response, "GET", url)
-            if isinstance(data, dict) and isinstance(data.get("results"), list):
-                data = data["results"]
             if not isinstance(data, list) or not all(isinstance(i, dict) for i in data):
                 raise client.malformed("GET", url, "expected a list of objects")
             items.extend(data)
             url = next_link(response.headers.get("link", ""))
             if not url:
                 return items
-            if not client.same_origin(url):
-                # Following it would send a signed request to whoever the link names.
-                raise client.malformed("GET", path, f"the next page is on another host: {url}")
+            self._same_host(client, url, path)
         raise client.malformed("GET", path, f"more than {MAX_PAGES} pages")
+
+    def _same_host(self, client: VendorHttp, url: str, where: str) -> None:
+        if not client.same_origin(url):
+            # Following it would send a signed request to whoever the link names.
+            raise client.malformed("GET", where, f"a link points to another host: {url[:200]}")
 
     def _company_of(self, client: VendorHttp, key_id: str) -> str:
         path = f"tokens/{quote(key_id, safe='')}"
         data = self._object(client, "GET", path)
         links = data.get("links")
         company = links.get("company") if isinstance(links, dict) else None
-        if not isinstance(company, str) or not company:
+        if not isinstance(company, str) or not _last_segment(company):
             raise client.malformed("GET", path, "the token has no company link")
+        self._same_host(client, company, path)
         return company
 
-    def _find_company(self, reseller: VendorHttp, reference: str) -> str | None:
-        path = f"companies/?external_id={quote(reference, safe='')}"
-        for company in self._paged(reseller, path):
-            if company.get("external_id") == reference and isinstance(company.get("uuid"), str):
-                return company["uuid"]
-        return None
-
-    def new_key(self, company_id: str) -> VendorAccount:
-        data = self._object(
-            self._reseller(),
-            "POST",
-            f"companies/{quote(company_id, safe='')}/access-keys/",
-            json={"description": PROFILE_NAME},
-            needs=("access_key_id", "access_key_secret"),
-        )
-        return VendorAccount(
-            company_id=company_id, key_id=data["access_key_id"], secret=data["access_key_secret"]
-        )
-
-    def revoke_key(self, account: VendorAccount) -> None:
-        path = (
-            f"companies/{quote(account.company_id, safe='')}/access-keys/"
-            f"{quote(account.key_id, safe='')}"
-        )
-        self._reseller().request("DELETE", path, ok=(404,))
-
     def _server_setting(self, client: VendorHttp) -> str:
-        # About 1,200 settings, 20 a page by default: the largest page there is.
+        # About 1,200 settings, 20 a page by default: the largest page there is (B).
         for setting in self._paged(client, "settings/?page_size=1000"):
-            if setting.get("param_name") == SERVER_SETTING and setting.get("section", "") in {
-                SERVER_SECTION,
-                "",
-            }:
-                uuid = setting.get("uuid")
-                if isinstance(uuid, str) and uuid:
-                    return uuid
-        raise VendorRejected(f"{LABEL} lists no {SERVER_SETTING} setting in {SERVER_SECTION}")
+            if setting.get("param_name") != self.server_setting:
+                continue
+            if self.server_section and setting.get("section", "") not in {self.server_section, ""}:
+                continue
+            uuid = setting.get("uuid")
+            if isinstance(uuid, str) and uuid:
+                return uuid
+        raise VendorRejected(f"{self.label} lists no {self.server_setting} setting")
 
-    def _profile_upsert(self, client: VendorHttp, company: str, setting: str, url: str) -> str:
-        base = f"companies/{quote(company, safe='')}/provisioning-profiles/"
-        body = {
-            "name": PROFILE_NAME,
-            "settings_manager": {setting: {"value": url, "attrs": {"perm": "RW"}}},
-        }
-        for profile in self._paged(client, base):
-            if profile.get("name") == PROFILE_NAME and isinstance(profile.get("uuid"), str):
-                client.request("PUT", f"{base}{quote(profile['uuid'], safe='')}", json=body)
-                return profile["uuid"]
-        return self._object(client, "POST", base, json=body, needs=("uuid",))["uuid"]
+    def _ready(self, account: VendorAccount) -> VendorAccount:
+        """The account with its endpoints URL and setting; an account stored before they
+        were kept learns them again from its key."""
+        if account.extra.get("endpoints") and account.extra.get("setting"):
+            return account
+        fresh = self.connect(key_id=account.key_id, secret=account.secret)
+        return replace(account, extra={**account.extra, **fresh.extra})
+
+    def _endpoints(self, account: VendorAccount) -> list[dict[str, Any]]:
+        account = self._ready(account)
+        client = self._client(account.key_id, account.secret)
+        return self._paged(client, account.extra["endpoints"])
 
     def _endpoint(self, account: VendorAccount, mac: str) -> str:
-        return (
-            f"companies/{quote(account.company_id, safe='')}/endpoints/"
-            f"{quote(mac_for_vendor(mac), safe='')}"
-        )
+        return account.extra["endpoints"] + quote(mac_for_vendor(mac), safe="")
+
+
+class SrapsAdapter(HawkAdapter):
+    vendor = Vendor.SNOM
+    label = "Snom SRAPS"
+    key_help = (
+        "Make an API key in SRAPS (secure-provisioning.snom.com, your company's API keys) "
+        "with a Role that may manage endpoints, and enter its ID and secret."
+    )
+    default_url = "https://secure-provisioning.snom.com/api/v1"
+    url_setting = "ZTP_SNOM_API_URL"
+    server_setting = "setting_server"
+    server_section = "phone-settings"
+
+
+class GrapeAdapter(HawkAdapter):
+    vendor = Vendor.GIGASET
+    label = "Gigaset GRAPE"
+    key_help = (
+        "Make an API key for your company in Gigaset's GRAPE portal and enter its ID and secret."
+    )
+    default_url = "https://api.grape.gigaset.net/api/v1"
+    url_setting = "ZTP_GIGASET_API_URL"
+    server_setting = "ProvisioningServer"
+
+
+def _last_segment(url: str) -> str:
+    return urlsplit(url).path.rstrip("/").rpartition("/")[2]
+
+
+def _managed_value(item: dict[str, Any], account: VendorAccount) -> str:
+    """The provisioning URL in an endpoint as listed, "" if the list does not carry it."""
+    managed = item.get("settings_manager")
+    entry = managed.get(account.extra.get("setting", "")) if isinstance(managed, dict) else None
+    value = entry.get("value") if isinstance(entry, dict) else None
+    return value if isinstance(value, str) else ""
 
 
 def _mac_text(mac: str) -> str:

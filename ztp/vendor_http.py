@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import logging
+import ssl
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,6 +43,7 @@ class VendorHttp:
         timeout: float,
         url_setting: str,
         resync: Resync | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.label = label
         self.base_url = base_url.rstrip("/")
@@ -49,6 +51,9 @@ class VendorHttp:
         self.url_setting = url_setting  # named in messages about a wrong address
         self._signer = signer
         self._resync = resync
+        # httpx's certificate check: True (the default trust store), or a context of the
+        # caller's (a vendor's TLS options, a test's own CA).
+        self._verify = verify
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path}"
@@ -110,7 +115,9 @@ class VendorHttp:
             headers = {"Accept": JSON_TYPE, **self._signer(method, url, body, content_type)}
             if body is not None:
                 headers["Content-Type"] = content_type
-            with httpx.Client(timeout=httpx.Timeout(self.timeout), follow_redirects=False) as http:
+            with httpx.Client(
+                timeout=httpx.Timeout(self.timeout), follow_redirects=False, verify=self._verify
+            ) as http:
                 return http.request(method, url, content=body, headers=headers)
 
         for attempt in range(2):

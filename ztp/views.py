@@ -27,6 +27,7 @@ from accounts.views_base import FilteredListMixin, PortalView, PostOnlyMixin, Te
 from core.client import public_base_url
 from core.errors import ServiceError
 from phones.files.access import files_base_url
+from ztp.adapters import adapter_for
 from ztp.filters import ZtpPhoneFilterSet
 from ztp.forms import PhoneForm, PhoneImportForm
 from ztp.models import Action as ZtpAction
@@ -36,6 +37,7 @@ from ztp.services.card import (
     ztp_card,
     ztp_check,
     ztp_disable,
+    ztp_key_change,
     ztp_onboard,
     ztp_repair,
     ztp_rotate,
@@ -51,25 +53,32 @@ from ztp.services.phones import (
 # Who drives ZTP: the customer's Super-Admins and staff (accounts.permissions).
 ZTP_AREA = Area.ZTP
 
+# Each action's button class and the question asked before it runs ("" asks nothing:
+# entering an API key and pressing the button is deliberate enough).
 CARD_ACTIONS = {
-    ZtpAction.ONBOARD: (
-        "primary",
-        "Onboard {vendor} for {customer}? This creates the vendor-side company, "
-        "per-customer credentials (stored encrypted) and registers our provisioning URL.",
-    ),
+    ZtpAction.ONBOARD: ("primary", ""),
     ZtpAction.ROTATE: (
         "",
-        "Rotate the {vendor} credentials of {customer}? New credentials replace the stored "
-        "ones in one step; registered phones keep working.",
+        "Give {customer} a new phone file URL and register it at {vendor}? The previous URL "
+        "keeps working for 30 days, so phones in the field move over on their next fetch; "
+        "other vendors then need Repair.",
     ),
+    ZtpAction.KEY: ("", ""),
     ZtpAction.DISABLE: (
         "danger",
-        "Disable {vendor} for {customer}? Its phones are removed at the vendor and its "
-        "credentials revoked and cleared. Other vendors are untouched.",
+        "Disable {vendor} for {customer}? Its phones are removed at the vendor and the API "
+        "key is forgotten here. Other vendors are untouched.",
     ),
     ZtpAction.CHECK: ("", ""),
     ZtpAction.REPAIR: ("primary", ""),
 }
+# The actions that take an API key, entered in their form.
+KEY_ACTIONS = {ZtpAction.ONBOARD, ZtpAction.KEY}
+KEY_FIELD_LABELS = {"key_id": "API key ID", "secret": "Secret"}
+
+
+def _row(customer, vendor: str):
+    return next(row for row in ztp_card(customer) if row.vendor == vendor)
 
 
 def can_manage_ztp(user) -> bool:
@@ -90,9 +99,17 @@ def card_context(customer, *, notice=None, confirm=None) -> dict:
                     "css": css,
                     "confirm": question.format(vendor=row.label, customer=customer.name),
                     "asking": confirm == (row.vendor, name),
+                    "takes_key": name in KEY_ACTIONS,
                 }
             )
-        rows.append({"row": row, "account": row.account, "actions": actions})
+        rows.append(
+            {
+                "row": row,
+                "account": row.account,
+                "actions": actions,
+                "key_help": adapter_for(row.vendor).key_help,
+            }
+        )
     return {"ztp_rows": rows, "ztp_notice": notice}
 
 
@@ -119,9 +136,11 @@ class CustomerDetailView(PortalView, TemplateView):
 
 
 class ZtpActionView(PostOnlyMixin, PortalView, View):
-    """Onboard, Rotate, Disable, Check now or Repair, for one vendor. The card's script posts with
-    `confirmed=1` and gets the card back; without the script, the first POST shows the
-    confirmation and the result comes back on the customer page."""
+    """Onboard, Change API key, Rotate, Disable, Check now or Repair, for one vendor. The
+    card's script posts with `confirmed=1` and gets the card back; without the script, the
+    first POST of an action that asks shows the confirmation, and the result comes back on
+    the customer page. An action the card does not offer now (Rotate before Onboard) is run
+    at once, so its refusal is shown."""
 
     area = ZTP_AREA
     action = Action.CHANGE
@@ -130,7 +149,8 @@ class ZtpActionView(PostOnlyMixin, PortalView, View):
         if vendor not in Vendor.values or name not in CARD_ACTIONS:
             raise Http404
         partial = request.headers.get("X-Requested-With") == "fetch"
-        if CARD_ACTIONS[name][1] and request.POST.get("confirmed") != "1" and not partial:
+        asks = CARD_ACTIONS[name][1] and request.POST.get("confirmed") != "1" and not partial
+        if asks and name in _row(self.customer, vendor).actions:
             return self._page(card={"confirm": (vendor, name)})
         notice = self._run(vendor, name)
         if partial:
@@ -147,9 +167,15 @@ class ZtpActionView(PostOnlyMixin, PortalView, View):
 
     def _run(self, vendor: str, name: str) -> dict:
         common = {"customer": self.customer, "vendor": vendor, "user": self.request.user}
+        key = {
+            "key_id": self.request.POST.get("key_id", ""),
+            "secret": self.request.POST.get("secret", ""),
+        }
         try:
             if name == ZtpAction.ONBOARD:
-                outcome = ztp_onboard(**common, base_url=public_base_url(self.request))
+                outcome = ztp_onboard(**common, base_url=public_base_url(self.request), **key)
+            elif name == ZtpAction.KEY:
+                outcome = ztp_key_change(**common, **key)
             elif name == ZtpAction.ROTATE:
                 outcome = ztp_rotate(**common)
             elif name == ZtpAction.DISABLE:
@@ -160,6 +186,12 @@ class ZtpActionView(PostOnlyMixin, PortalView, View):
                 outcome = ztp_check(**common)
         except ServiceError as exc:
             return {"level": "error", "text": exc.detail, "vendor": vendor}
+        except ValidationError as exc:
+            text = "; ".join(
+                f"{KEY_FIELD_LABELS.get(field, field)}: {' '.join(problems)}"
+                for field, problems in exc.message_dict.items()
+            )
+            return {"level": "error", "text": f"Not sent to the vendor: {text}.", "vendor": vendor}
         return {"level": "success", "text": outcome.message, "vendor": vendor}
 
     def _page(self, **kwargs):

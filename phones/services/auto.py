@@ -14,9 +14,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import Customer, User
-from core.errors import Missing
 from core.jsontext import json_value_error
-from phones.models import AutoProvisioning, AutoProvisioningKey
+from phones.models import AutoProvisioning
 from reports.models import EventType
 from reports.services import event_log
 
@@ -116,27 +115,6 @@ def auto_provisioning_token_matches(*, customer: Customer, token: str) -> bool:
     return setup is not None and hmac.compare_digest(setup.token_hash, _token_hash(token))
 
 
-def auto_provisioning_key_issue(*, customer: Customer, purpose: str) -> str:
-    """A token of its own for a system that registers the customer's phones elsewhere
-    (e.g. "ztp:snom"), replacing any it had. Needs automatic provisioning enabled: the
-    customer's administrators decide whether phones may register themselves at all.
-    Returns the token; only its keyed hash is kept."""
-    if not AutoProvisioning.objects.for_customer(customer).filter(enabled=True).exists():
-        raise Missing(
-            f"{customer.name} has no provisioning token: enable automatic provisioning "
-            "(Phones > Automatic provisioning) first"
-        )
-    token = secrets.token_urlsafe(24)
-    AutoProvisioningKey.objects.update_or_create(
-        customer=customer, purpose=purpose, defaults={"token_hash": _token_hash(token)}
-    )
-    return token
-
-
-def auto_provisioning_key_revoke(*, customer: Customer, purpose: str) -> None:
-    AutoProvisioningKey.objects.for_customer(customer).filter(purpose=purpose).delete()
-
-
 def auto_provisioning_line(*, url: str, token: str, category: str) -> tuple[str, str]:
     """The registration URL with the token and category, and the configuration line for
     a phone's update script. Each value is percent-encoded first, then the whole URL is
@@ -146,10 +124,5 @@ def auto_provisioning_line(*, url: str, token: str, category: str) -> tuple[str,
 
 
 def auto_setup_accepts(setup: AutoProvisioning, token: str) -> bool:
-    """Whether `token` is the setup's token or one of the customer's further keys."""
-    presented = _token_hash(token)
-    return hmac.compare_digest(setup.token_hash, presented) or (
-        AutoProvisioningKey.objects.filter(
-            customer_id=setup.customer_id, token_hash=presented
-        ).exists()
-    )
+    """Whether `token` is the setup's token."""
+    return hmac.compare_digest(setup.token_hash, _token_hash(token))

@@ -1,7 +1,8 @@
-"""The ZTP card in a real browser against the fake SRAPS: a Super-Admin onboards Snom and
-sees Configured with the company identifier; with the fake down, the error shows inline.
-While a request is in flight the card's buttons are disabled. The page fits a phone's and
-a laptop's width without overflowing."""
+"""The ZTP card in a real browser against the fake SRAPS: a Super-Admin enters the API key
+made in the vendor's portal, onboards Snom and sees Configured with the company identifier
+and the key's ID, then disables it after the inline confirmation; a key the vendor refuses
+or the fake down shows its error inline. While a request is in flight the card's buttons
+are disabled. The page fits a phone's and a laptop's width without overflowing."""
 
 import re
 
@@ -11,7 +12,8 @@ from playwright.sync_api import Page, expect
 from phones.services.auto import auto_provisioning_enable
 from phones.services.categories import customer_phone_defaults_create
 from ztp.fake_sraps import FakeSraps
-from ztp.models import ZtpAccount
+from ztp.models import Status, ZtpAccount
+from ztp.services.card import ztp_onboard
 
 pytestmark = pytest.mark.browser
 
@@ -36,12 +38,9 @@ def sraps(settings, monkeypatch):
         monkeypatch.delenv(name.lower(), raising=False)
     with FakeSraps() as fake:
         settings.ZTP_VENDORS = {
-            "snom": {
-                "url": fake.api_url,
-                "key_id": fake.reseller_key_id,
-                "secret": fake.reseller_secret,
-            },
-            "yealink": {"url": "http://127.0.0.1:9", "key_id": "", "secret": ""},
+            "snom": {"url": fake.api_url},
+            "gigaset": {"url": "http://127.0.0.1:9/api/v1"},
+            "yealink": {"url": "http://127.0.0.1:9"},
         }
         settings.ZTP_TIMEOUT = 2
         yield fake
@@ -65,51 +64,102 @@ def open_card(page: Page):
     return page.locator("[data-ztp-card]")
 
 
-def snom_row(page: Page):
-    return page.locator('.ztp-vendor[data-vendor="snom"]')
+def vendor_row(page: Page, vendor: str = "snom"):
+    return page.locator(f'.ztp-vendor[data-vendor="{vendor}"]')
 
 
-def test_super_admin_onboards_snom_and_sees_it_configured(
+def enter_key(row, key_id: str, secret: str, button: str = "Onboard") -> None:
+    row.get_by_label("API key ID").fill(key_id)
+    row.get_by_label("Secret").fill(secret)
+    row.get_by_role("button", name=button, exact=True).click()
+
+
+def test_super_admin_onboards_snom_with_its_key_then_disables_it(
     page: Page, login, super_admin, ready, sraps
 ):
     login(page, super_admin)
     open_card(page)
-    row = snom_row(page)
+    row = vendor_row(page)
     expect(row.locator("[data-field=status]")).to_have_text("Not configured")
+    expect(row.get_by_role("button", name="Check now")).to_have_count(0)
 
-    row.get_by_role("button", name="Onboard").click()
-    dialog = row.get_by_role("alertdialog", name="Confirm Onboard")
-    expect(dialog).to_contain_text("Onboard Snom (SRAPS) for Acme Logistics?")
     sraps.delay = 0.5  # slow enough to see the card busy
-    dialog.get_by_role("button", name="Confirm onboard").click()
-    # In flight: every button of the card is disabled, so a second click sends nothing.
+    enter_key(row, sraps.key_id, sraps.secret)
+    # No confirmation step: the key was entered on purpose. In flight every button of the
+    # card is disabled, so a second click sends nothing.
     expect(page.locator("[data-ztp-card] button").first).to_be_disabled()
     expect(row.get_by_role("status")).to_have_text("Onboard: working…")
 
-    row = snom_row(page)
+    row = vendor_row(page)
     expect(row.locator("[data-field=status]")).to_have_text("Configured")
-    company = ZtpAccount.objects.get(vendor="snom").company_id
-    expect(row.locator("[data-field=company]")).to_have_text(company)
+    expect(row.locator("[data-field=company]")).to_have_text(sraps.company)
+    expect(row.locator("[data-field=key]")).to_have_text(sraps.key_id)
     expect(page.locator("[data-field=notice]")).to_have_text(
-        f"Snom (SRAPS): Onboarded (company {company})."
+        f"Snom (SRAPS): Onboarded (company {sraps.company})."
     )
     expect(row.get_by_role("button", name="Rotate")).to_be_enabled()
-    assert len(sraps.companies) == 1
-    assert [r for r in sraps.requests if r[0] == "POST" and r[1] == "/api/v1/companies/"] == [
-        ("POST", "/api/v1/companies/")
-    ]
+    expect(row.get_by_role("button", name="Change API key")).to_be_enabled()
+    expect(row.get_by_role("button", name="Check now")).to_be_enabled()
+    assert sraps.secret not in page.content()
+    account = ZtpAccount.objects.get(vendor="snom")
+    assert (account.company_id, account.key_id) == (sraps.company, sraps.key_id)
+
+    sraps.delay = 0
+    row.get_by_role("button", name="Disable").click()
+    dialog = row.get_by_role("alertdialog", name="Confirm Disable")
+    expect(dialog).to_contain_text("Disable Snom (SRAPS) for Acme Logistics?")
+    assert ZtpAccount.objects.get(vendor="snom").is_configured  # nothing sent yet
+    dialog.get_by_role("button", name="Confirm disable").click()
+
+    row = vendor_row(page)
+    expect(row.locator("[data-field=status]")).to_have_text("Not configured")
+    expect(page.locator("[data-field=notice]")).to_contain_text(
+        f"Snom (SRAPS): Disabled; the API key is forgotten. Delete the key ({sraps.key_id})"
+    )
+    expect(row.get_by_role("button", name="Onboard")).to_be_enabled()
+    assert ZtpAccount.objects.get(vendor="snom").status == Status.NOT_CONFIGURED
+
+
+def test_empty_fields_send_nothing(page: Page, login, super_admin, ready, sraps):
+    login(page, super_admin)
+    open_card(page)
+    row = vendor_row(page)
+
+    row.get_by_label("API key ID").fill(sraps.key_id)
+    row.get_by_role("button", name="Onboard").click()  # the secret is required
+
+    expect(row.get_by_label("Secret")).to_be_focused()
+    expect(row.locator("[data-field=status]")).to_have_text("Not configured")
+    assert sraps.calls == []
+    assert not ZtpAccount.objects.exists()
+
+
+def test_a_key_the_vendor_refuses_shows_inline(page: Page, login, super_admin, ready, sraps):
+    login(page, super_admin)
+    open_card(page)
+
+    enter_key(vendor_row(page), sraps.key_id, "not-the-secret")
+
+    row = vendor_row(page)
+    expect(row.locator("[data-field=status]")).to_have_text("Error")
+    expect(row.locator("[data-field=error]")).to_contain_text(
+        "does not accept this API key: check its ID and secret"
+    )
+    # The form is back, empty, for the right key.
+    expect(row.get_by_label("Secret")).to_have_value("")
+    enter_key(row, sraps.key_id, sraps.secret)
+    expect(vendor_row(page).locator("[data-field=status]")).to_have_text("Configured")
+    expect(vendor_row(page).locator("[data-field=error]")).to_have_count(0)
 
 
 def test_the_error_shows_inline_when_the_fake_is_down(page: Page, login, super_admin, ready, sraps):
     sraps.down = True
     login(page, super_admin)
     open_card(page)
-    row = snom_row(page)
 
-    row.get_by_role("button", name="Onboard").click()
-    row.get_by_role("button", name="Confirm onboard").click()
+    enter_key(vendor_row(page), sraps.key_id, sraps.secret)
 
-    row = snom_row(page)
+    row = vendor_row(page)
     expect(row.locator("[data-field=status]")).to_have_text("Error")
     error = row.locator("[data-field=error]")
     expect(error).to_contain_text("Onboard failed:")
@@ -119,23 +169,34 @@ def test_the_error_shows_inline_when_the_fake_is_down(page: Page, login, super_a
 
     # Back up: the next attempt goes through and clears the error.
     sraps.down = False
-    row.get_by_role("button", name="Onboard").click()
-    row.get_by_role("button", name="Confirm onboard").click()
-    expect(snom_row(page).locator("[data-field=status]")).to_have_text("Configured")
-    expect(snom_row(page).locator("[data-field=error]")).to_have_count(0)
+    enter_key(row, sraps.key_id, sraps.secret)
+    expect(vendor_row(page).locator("[data-field=status]")).to_have_text("Configured")
+    expect(vendor_row(page).locator("[data-field=error]")).to_have_count(0)
 
 
 def test_cancel_sends_nothing(page: Page, login, super_admin, ready, sraps):
+    ztp_onboard(
+        customer=ready,
+        vendor="snom",
+        user=None,
+        base_url="http://testserver",
+        key_id=sraps.key_id,
+        secret=sraps.secret,
+    )
+    calls = len(sraps.calls)
     login(page, super_admin)
     open_card(page)
-    row = snom_row(page)
+    row = vendor_row(page)
 
-    row.get_by_role("button", name="Onboard").click()
+    row.get_by_role("button", name="Rotate").click()
+    expect(row.get_by_role("alertdialog", name="Confirm Rotate")).to_contain_text(
+        "Give Acme Logistics a new phone file URL and register it at Snom (SRAPS)?"
+    )
     row.get_by_role("button", name="Cancel").click()
 
     expect(row.get_by_role("alertdialog")).to_have_count(0)
-    expect(row.get_by_role("button", name="Onboard")).to_be_visible()
-    assert sraps.requests == []
+    expect(row.get_by_role("button", name="Rotate")).to_be_visible()
+    assert len(sraps.calls) == calls
 
 
 @pytest.mark.parametrize("width", [390, 1366])
@@ -143,15 +204,11 @@ def test_the_customer_page_fits_the_window(page: Page, login, super_admin, ready
     page.set_viewport_size({"width": width, "height": 900})
     login(page, super_admin)
     page.goto("/admin/system/customer/")  # on a phone the menu is folded away
-    row = snom_row(page)
-    row.get_by_role("button", name="Onboard").click()
-    row.get_by_role("button", name="Confirm onboard").click()
-    expect(snom_row(page).locator("[data-field=status]")).to_have_text("Configured")
-    sraps.down = True
-    yealink = page.locator('.ztp-vendor[data-vendor="yealink"]')
-    yealink.get_by_role("button", name="Onboard").click()
-    yealink.get_by_role("button", name="Confirm onboard").click()
-    expect(page.locator('.ztp-vendor[data-vendor="yealink"] [data-field=error]')).to_be_visible()
+    page.wait_for_load_state("load")
+    enter_key(vendor_row(page), sraps.key_id, sraps.secret)
+    expect(vendor_row(page).locator("[data-field=status]")).to_have_text("Configured")
+    enter_key(vendor_row(page, "yealink"), "ymcs-client", "ymcs-secret")  # nothing answers
+    expect(vendor_row(page, "yealink").locator("[data-field=error]")).to_be_visible()
 
     found = page.evaluate(OVERFLOW)
 

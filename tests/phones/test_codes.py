@@ -503,24 +503,6 @@ def test_createprovisioningcode_errors_name_the_option(
     assert not ProvisioningCode.objects.exists()
 
 
-def test_a_system_key_registers_phones_until_revoked_or_disabled(customer, admin, phones):
-    from core.errors import Missing
-    from phones.services.auto import auto_provisioning_key_issue, auto_provisioning_key_revoke
-
-    with pytest.raises(Missing, match="no provisioning token"):
-        auto_provisioning_key_issue(customer=customer, purpose="ztp:snom")
-    person = auto_provisioning_enable(customer=customer, user=admin)
-    key = auto_provisioning_key_issue(customer=customer, purpose="ztp:snom")
-    assert key != person
-    assert auto(token=key).status_code == 200
-    assert auto(token=person, mac="00:90:33:00:00:09").status_code == 200
-    auto_provisioning_key_revoke(customer=customer, purpose="ztp:snom")
-    assert auto(token=key).status_code == 404
-    key = auto_provisioning_key_issue(customer=customer, purpose="ztp:snom")
-    auto_provisioning_disable(customer=customer, user=admin)
-    assert auto(token=key).status_code == 404
-
-
 @pytest.mark.django_db
 def test_a_code_redemption_costs_the_same_statements_however_many_jobs_apply(
     customer, admin, phones

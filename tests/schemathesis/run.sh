@@ -62,20 +62,23 @@ free_port() {
   "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# The ZTP operations call the vendors: the fake SRAPS and YMCS on loopback stand in for
-# them (as in the suite), so those operations are fuzzed through to a vendor that answers.
-sraps_port="$(free_port)" ymcs_port="$(free_port)"
+# The ZTP operations call the vendors: the fake SRAPS, GRAPE and YMCS on loopback stand in
+# for them (as in the suite), so those operations are fuzzed through to a vendor that
+# answers (with the key below when the fuzzer happens to send it).
+sraps_port="$(free_port)" grape_port="$(free_port)" ymcs_port="$(free_port)"
 vendor_secret="$("$py" -c 'import secrets; print(secrets.token_urlsafe(24))')"
-"$py" manage.py run_fake_sraps --port "$sraps_port" --key-id fuzz-reseller \
+"$py" manage.py run_fake_sraps --port "$sraps_port" --key-id fuzz-key \
   --secret "$vendor_secret" >"$work/sraps.log" 2>&1 &
 fake_pids="$!"
-"$py" manage.py run_fake_ymcs --port "$ymcs_port" --client-id fuzz-reseller \
+"$py" manage.py run_fake_sraps --grape --port "$grape_port" --key-id fuzz-key \
+  --secret "$vendor_secret" >"$work/grape.log" 2>&1 &
+fake_pids="$fake_pids $!"
+"$py" manage.py run_fake_ymcs --port "$ymcs_port" --client-id fuzz-key \
   --secret "$vendor_secret" >"$work/ymcs.log" 2>&1 &
 fake_pids="$fake_pids $!"
 export ZTP_SNOM_API_URL="http://127.0.0.1:$sraps_port/api/v1"
-export ZTP_SNOM_RESELLER_KEY_ID=fuzz-reseller ZTP_SNOM_RESELLER_SECRET="$vendor_secret"
+export ZTP_GIGASET_API_URL="http://127.0.0.1:$grape_port/api/v1"
 export ZTP_YEALINK_API_URL="http://127.0.0.1:$ymcs_port"
-export ZTP_YEALINK_CLIENT_ID=fuzz-reseller ZTP_YEALINK_CLIENT_SECRET="$vendor_secret"
 
 port="$(free_port)"
 base="http://127.0.0.1:$port"

@@ -1,5 +1,6 @@
-"""Fixtures of the ZTP tests: the fake SRAPS and YMCS on loopback, wired into the settings,
-and a customer ready to onboard (a provisioning category, automatic provisioning on)."""
+"""Fixtures of the ZTP tests: the fake SRAPS, GRAPE and YMCS on loopback, wired into the
+settings, and a customer ready to onboard (a provisioning category, automatic
+provisioning on)."""
 
 from collections.abc import Iterator
 
@@ -7,7 +8,7 @@ import pytest
 
 from phones.services.auto import auto_provisioning_enable
 from phones.services.categories import customer_phone_defaults_create
-from ztp.fake_sraps import FakeSraps
+from ztp.fake_sraps import FakeGrape, FakeSraps
 from ztp.fake_ymcs import FakeYmcs
 
 BASE_URL = "http://testserver"
@@ -23,10 +24,11 @@ def _no_proxy(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _ztp_settings(settings):
-    """No vendor configured unless a test starts a fake; short timeouts."""
+    """No vendor answers unless a test starts a fake; short timeouts."""
     settings.ZTP_VENDORS = {
-        "snom": {"url": "http://127.0.0.1:9/api/v1", "key_id": "", "secret": ""},
-        "yealink": {"url": "http://127.0.0.1:9", "key_id": "", "secret": ""},
+        "snom": {"url": "http://127.0.0.1:9/api/v1"},
+        "gigaset": {"url": "http://127.0.0.1:9/api/v1"},
+        "yealink": {"url": "http://127.0.0.1:9"},
     }
     settings.ZTP_TIMEOUT = 2
     settings.PUBLIC_URL = ""
@@ -35,29 +37,29 @@ def _ztp_settings(settings):
 @pytest.fixture
 def sraps(settings) -> Iterator[FakeSraps]:
     with FakeSraps() as fake:
-        settings.ZTP_VENDORS = {
-            **settings.ZTP_VENDORS,
-            "snom": {
-                "url": fake.api_url,
-                "key_id": fake.reseller_key_id,
-                "secret": fake.reseller_secret,
-            },
-        }
+        settings.ZTP_VENDORS = {**settings.ZTP_VENDORS, "snom": {"url": fake.api_url}}
+        yield fake
+
+
+@pytest.fixture
+def grape(settings) -> Iterator[FakeGrape]:
+    with FakeGrape() as fake:
+        settings.ZTP_VENDORS = {**settings.ZTP_VENDORS, "gigaset": {"url": fake.api_url}}
         yield fake
 
 
 @pytest.fixture
 def ymcs(settings) -> Iterator[FakeYmcs]:
     with FakeYmcs() as fake:
-        settings.ZTP_VENDORS = {
-            **settings.ZTP_VENDORS,
-            "yealink": {
-                "url": fake.url,
-                "key_id": fake.reseller_client_id,
-                "secret": fake.reseller_secret,
-            },
-        }
+        settings.ZTP_VENDORS = {**settings.ZTP_VENDORS, "yealink": {"url": fake.url}}
         yield fake
+
+
+def key_of(fake) -> dict[str, str]:
+    """The fake's API key as the card takes it."""
+    if isinstance(fake, FakeYmcs):
+        return {"key_id": fake.client_id, "secret": fake.client_secret}
+    return {"key_id": fake.key_id, "secret": fake.secret}
 
 
 @pytest.fixture

@@ -9,37 +9,60 @@ from django.core.management import call_command
 from core import crypto
 from core.crypto import EncryptionUnavailable
 from devices.models import Device
+from phones.files.access import file_secret
 from phones.services.lines import phone_line_set
 from reports.models import Event
-from ztp.models import Vendor, ZtpAccount
-from ztp.services.card import ztp_check, ztp_onboard, ztp_rotate
+from ztp.models import ZtpAccount
+from ztp.services.card import ztp_check, ztp_key_change, ztp_onboard, ztp_rotate
+from ztp.services.phones import ztp_phone_register
 
-from .conftest import BASE_URL
+from .conftest import BASE_URL, key_of
+
+MACS = {"snom": "0004132A3B4C", "gigaset": "7C2F80123456", "yealink": "001565AABBCC"}
 
 
-def test_a_database_dump_holds_no_plaintext_secret(ready, sraps, ymcs):
-    for vendor in Vendor.values:
-        ztp_onboard(customer=ready, vendor=vendor, user=None, base_url=BASE_URL)
-        ztp_rotate(customer=ready, vendor=vendor, user=None)
-    secrets = []
-    for account in ZtpAccount.objects.all():
-        stored = crypto.unseal(account.secrets)
-        secrets += [stored["secret"], stored["key_id"], stored["token"], stored["url"]]
-    secrets += [sraps.reseller_secret, ymcs.reseller_secret]
+@pytest.mark.parametrize(
+    ("vendor", "fixture"),
+    [("snom", "sraps"), ("gigaset", "grape"), ("yealink", "ymcs")],
+    ids=["snom", "gigaset", "yealink"],
+)
+def test_a_database_dump_holds_no_plaintext_secret(ready, request, vendor, fixture):
+    fake = request.getfixturevalue(fixture)
+    ztp_onboard(customer=ready, vendor=vendor, user=None, base_url=BASE_URL, **key_of(fake))
+    ztp_phone_register(customer=ready, vendor=vendor, user=None, mac=MACS[vendor])
+    ztp_rotate(customer=ready, vendor=vendor, user=None)
+    account = ZtpAccount.objects.get()
+    stored = crypto.unseal(account.secrets)
+    # The API key's secret, the phone file URL registered at the vendor and its secret.
+    secrets = [key_of(fake)["secret"], stored["secret"], stored["url"], file_secret(ready)]
     dump = io.StringIO()
 
     call_command("dumpdata", stdout=dump)
 
     text = dump.getvalue()
     assert '"model": "ztp.ztpaccount"' in text
+    assert f'"key_id": "{account.key_id}"' in text  # the key's ID is shown on the card
     leaked = [secret for secret in secrets if secret in text]
     assert not leaked
+
+
+def test_a_changed_key_is_stored_encrypted_too(ready, sraps):
+    ztp_onboard(customer=ready, vendor="snom", user=None, base_url=BASE_URL, **key_of(sraps))
+    key_id, secret = sraps.add_key(sraps.company)
+    ztp_key_change(customer=ready, vendor="snom", user=None, key_id=key_id, secret=secret)
+    dump = io.StringIO()
+
+    call_command("dumpdata", "ztp", "reports", stdout=dump)
+
+    assert crypto.unseal(ZtpAccount.objects.get().secrets)["secret"] == secret
+    assert secret not in dump.getvalue()
+    assert sraps.secret not in dump.getvalue()
 
 
 def test_encryption_key_rotation(ready, sraps, settings):
     old, new = crypto.new_key(), crypto.new_key()
     settings.ZTP_ENCRYPTION_KEYS = [old]
-    ztp_onboard(customer=ready, vendor="snom", user=None, base_url=BASE_URL)
+    ztp_onboard(customer=ready, vendor="snom", user=None, base_url=BASE_URL, **key_of(sraps))
     plain = crypto.unseal(ZtpAccount.objects.get().secrets)
 
     # 1. The new key goes in front: everything still reads, new writes use it.
@@ -60,7 +83,7 @@ def test_encryption_key_rotation(ready, sraps, settings):
 def test_retiring_a_key_before_the_rekey_is_explained(ready, sraps, settings):
     old, new = crypto.new_key(), crypto.new_key()
     settings.ZTP_ENCRYPTION_KEYS = [old]
-    ztp_onboard(customer=ready, vendor="snom", user=None, base_url=BASE_URL)
+    ztp_onboard(customer=ready, vendor="snom", user=None, base_url=BASE_URL, **key_of(sraps))
     settings.ZTP_ENCRYPTION_KEYS = [new]
 
     with pytest.raises(

@@ -1,5 +1,5 @@
-"""The SRAPS adapter against the fake SRAPS over real HTTP on loopback (every request Hawk
-signed and checked), and against canned answers the fake never gives."""
+"""The SRAPS and GRAPE adapters against their fakes over real HTTP on loopback (every
+request Hawk signed and checked), and against canned answers the fakes never give."""
 
 import socket
 import time
@@ -9,55 +9,79 @@ import pytest
 from tests.devices.test_ptt_client import canned
 from ztp.adapters import (
     CredentialsRejected,
+    InvalidMac,
     MacTaken,
     VendorAccount,
     VendorRejected,
     VendorUnavailable,
 )
-from ztp.fake_sraps import FakeSraps
-from ztp.sraps import PROFILE_NAME, SrapsAdapter
+from ztp.fake_sraps import FakeGrape, FakeSraps
+from ztp.sraps import GrapeAdapter, SrapsAdapter
 
-URL = "https://pm.example.com/device/api/v1/auto?domain=acme&token=T0k&category=Phones&mac={mac}"
+URL = "https://pm.example.com/phones/s3cret/snom/{mac}.xml"
 MAC = "0004132A3B4C"
+VENDORS = {"sraps": (FakeSraps, SrapsAdapter), "grape": (FakeGrape, GrapeAdapter)}
+
+
+@pytest.fixture(params=sorted(VENDORS))
+def kind(request):
+    return request.param
 
 
 @pytest.fixture
-def fake():
-    with FakeSraps() as server:
+def fake(kind):
+    with VENDORS[kind][0]() as server:
         yield server
 
 
-def adapter_for(fake, **overrides) -> SrapsAdapter:
-    arguments = {
-        "base_url": fake.api_url,
-        "reseller_key_id": fake.reseller_key_id,
-        "reseller_secret": fake.reseller_secret,
-        "timeout": 2,
-        **overrides,
+def adapter_for(kind, fake, **overrides):
+    return VENDORS[kind][1](**{"base_url": fake.api_url, "timeout": 2, **overrides})
+
+
+@pytest.fixture
+def adapter(kind, fake):
+    return adapter_for(kind, fake)
+
+
+@pytest.fixture
+def account(fake, adapter) -> VendorAccount:
+    return adapter.connect(key_id=fake.key_id, secret=fake.secret)
+
+
+def test_connect_learns_the_company_its_endpoints_and_the_provisioning_setting(fake, account):
+    assert account.company_id == fake.company
+    assert account.key_id == fake.key_id
+    assert account.extra == {
+        "company": f"{fake.api_url}/companies/{fake.company}/",
+        "endpoints": f"{fake.api_url}/companies/{fake.company}/endpoints/",
+        "setting": fake.setting_uuid(),
     }
-    return SrapsAdapter(**arguments)
+    assert [(m, p) for m, p, _b in fake.calls] == [
+        ("GET", f"/api/v1/tokens/{fake.key_id}"),
+        ("GET", f"/api/v1/companies/{fake.company}/"),
+        ("GET", "/api/v1/settings/"),
+    ]
 
 
-@pytest.fixture
-def adapter(fake):
-    return adapter_for(fake)
+def test_sraps_takes_the_setting_server_of_phone_settings_not_the_other_one():
+    with FakeSraps() as fake:
+        account = SrapsAdapter(base_url=fake.api_url, timeout=2).connect(
+            key_id=fake.key_id, secret=fake.secret
+        )
+        network = next(
+            s["uuid"]
+            for s in fake._settings
+            if s["param_name"] == "setting_server" and s["section"] == "network"
+        )
+        assert account.extra["setting"] == fake.setting_uuid() != network
 
 
-@pytest.fixture
-def account(adapter) -> VendorAccount:
-    return adapter.onboard(reference="pm:acme", name="Acme", url=URL)
-
-
-def test_onboard_makes_a_company_a_key_and_a_profile_with_our_url(fake, account):
-    (company,) = fake.companies.values()
-    assert (company["name"], company["external_id"]) == ("Acme", "pm:acme")
-    assert account.company_id == company["uuid"]
-    assert fake.keys_of(account.company_id) == [account.key_id]
-    (profile,) = fake.profiles.values()
-    assert profile["name"] == PROFILE_NAME
-    setting = fake.setting_uuid("setting_server")
-    assert profile["settings_manager"] == {setting: {"value": URL, "attrs": {"perm": "RW"}}}
-    assert account.extra == {"setting": setting, "profile": profile["uuid"]}
+def test_grape_takes_its_provisioning_server_setting():
+    with FakeGrape() as fake:
+        account = GrapeAdapter(base_url=fake.api_url, timeout=2).connect(
+            key_id=fake.key_id, secret=fake.secret
+        )
+        assert account.extra["setting"] == fake.setting_uuid("ProvisioningServer")
 
 
 def test_the_settings_are_read_in_the_largest_pages(fake, account):
@@ -66,100 +90,107 @@ def test_the_settings_are_read_in_the_largest_pages(fake, account):
 
 
 def test_lists_are_followed_through_their_link_headers(fake, adapter):
-    fake.max_page_size = 2  # five settings, two a page; setting_server is the fourth
-    adapter.onboard(reference="pm:acme", name="Acme", url=URL)
+    fake.max_page_size = 2  # the provisioning setting is the last of the catalogue
+    adapter.connect(key_id=fake.key_id, secret=fake.secret)
     pages = [path for method, path in fake.requests if path.startswith("/api/v1/settings/")]
-    assert pages == [
-        "/api/v1/settings/?page_size=1000",
-        "/api/v1/settings/?page=2&page_size=1000",
-        "/api/v1/settings/?page=3&page_size=1000",
-    ]
+    assert len(pages) == (len(fake.settings_catalogue) + 1) // 2
+    assert pages[1] == "/api/v1/settings/?page=2&page_size=1000"
 
 
-def test_onboarding_again_finds_the_company_instead_of_making_another(fake, adapter, account):
-    again = adapter.onboard(reference="pm:acme", name="Acme", url=URL)
-
-    assert again.company_id == account.company_id
-    assert len(fake.companies) == 1
-    assert len(fake.profiles) == 1  # updated, not duplicated
+def test_a_wrong_secret_is_rejected_and_nothing_else_is_asked(fake, adapter):
+    with pytest.raises(CredentialsRejected, match=r"answered 401.*Hawk authentication failed"):
+        adapter.connect(key_id=fake.key_id, secret="not-the-secret")
+    assert fake.calls == []
 
 
-def test_the_customer_key_is_checked_and_names_its_company(adapter, account):
+def test_a_deleted_key_is_rejected(fake, adapter, account):
+    fake.delete_key(fake.key_id)
+    with pytest.raises(CredentialsRejected):
+        adapter.check_credentials(account)
+
+
+def test_the_key_is_checked_for_its_company(fake, adapter, account):
     adapter.check_credentials(account)
-    adapter.check_credentials(None)  # the reseller's
-    with pytest.raises(VendorRejected, match="another company"):
+    with pytest.raises(VendorRejected, match="belongs to company"):
         adapter.check_credentials(
             VendorAccount("not-this-one", account.key_id, account.secret, account.extra)
         )
 
 
-def test_register_look_up_and_unregister_a_phone(fake, adapter, account):
+def test_register_puts_the_url_on_the_endpoint_as_the_working_clients_do(fake, adapter, account):
     adapter.register(account, mac=MAC, url=URL)
-    endpoint = fake.endpoints[MAC.lower()]
-    assert endpoint["provisioning_profile"] == account.extra["profile"]
-    assert endpoint["settings_manager"][account.extra["setting"]]["value"] == URL
-    assert endpoint["autoprovisioning_enabled"] is True
 
+    method, path, body = fake.calls[-1]
+    assert (method, path) == ("PUT", f"/api/v1/companies/{fake.company}/endpoints/{MAC.lower()}")
+    assert body == {
+        "mac": MAC.lower(),
+        "autoprovisioning_enabled": True,
+        "settings_manager": {fake.setting_uuid(): {"value": URL, "attrs": {"perm": "RW"}}},
+    }
+    assert fake.url_of(MAC) == URL
+
+
+def test_phones_and_lookup_read_the_companys_list(fake, adapter, account):
+    adapter.register(account, mac=MAC, url=URL)
+    adapter.register(account, mac="0004132A3B4D", url=URL)
+    adapter.register(account, mac="0004132A3B4E", url=URL)  # three: two pages of two
+
+    assert adapter.phones(account) == {MAC, "0004132A3B4D", "0004132A3B4E"}
     found = adapter.lookup(account, mac=MAC)
-    assert (found.mac, found.url, found.company_id) == (MAC, URL, account.company_id)
+    # The list carries no settings: registered in the company, the URL not said.
+    assert (found.mac, found.url, found.company_id) == (MAC, "", fake.company)
+    assert adapter.lookup(account, mac="0004132A0000") is None
 
+
+def test_unregister_deletes_a_listed_phone_and_reads_before_deciding_it_is_gone(
+    fake, adapter, account
+):
+    adapter.register(account, mac=MAC, url=URL)
     adapter.unregister(account, mac=MAC)
-    adapter.unregister(account, mac=MAC)  # already gone: fine
     assert fake.endpoints == {}
-    assert adapter.lookup(account, mac=MAC) is None
+
+    fake.calls.clear()
+    adapter.unregister(account, mac=MAC)  # gone: the list says so, nothing is deleted
+    assert [m for m, _p, _b in fake.calls] == ["GET"]
+
+
+def test_a_404_from_a_wrong_route_is_not_taken_for_gone(fake, adapter, account):
+    """The old adapter read any 404 on a delete as "already gone"; now only the company's
+    list decides, and a route that does not exist is an error."""
+    broken = VendorAccount(
+        account.company_id,
+        account.key_id,
+        account.secret,
+        {**account.extra, "endpoints": f"{fake.api_url}/no/such/route/"},
+    )
+    with pytest.raises(VendorRejected, match="404"):
+        adapter.unregister(broken, mac=MAC)
 
 
 def test_a_mac_of_another_account_is_refused_in_plain_words(fake, adapter, account):
     fake.add_foreign_endpoint(MAC)
 
-    with pytest.raises(MacTaken, match="00:04:13:2A:3B:4C is registered to another Snom SRAPS"):
+    with pytest.raises(MacTaken, match="00:04:13:2A:3B:4C is registered to another"):
         adapter.register(account, mac=MAC, url=URL)
 
 
-def test_rotate_replaces_the_key_and_revokes_the_old_one(fake, adapter, account):
-    fresh = adapter.rotate(account)
-
-    assert fresh.company_id == account.company_id
-    assert fresh.extra == account.extra
-    assert fake.keys_of(account.company_id) == [fresh.key_id]
-    adapter.check_credentials(fresh)
-    with pytest.raises(CredentialsRejected):
-        adapter.check_credentials(account)
+def test_a_refused_mac_is_invalid(fake, adapter, account):
+    with pytest.raises(InvalidMac):
+        adapter.register(account, mac="0004132A3B4", url=URL)
 
 
-@pytest.mark.parametrize(
-    ("method", "fragment"),
-    [("POST", "/access-keys/"), ("GET", "/tokens/"), ("DELETE", "/access-keys/")],
-    ids=["new-key", "check-new-key", "revoke-old-key"],
-)
-def test_a_rotation_that_fails_midway_leaves_the_old_key_working(
-    fake, adapter, account, method, fragment
-):
-    # A GET is retried once, so the check must fail twice to fail.
-    for _ in range(2 if method == "GET" else 1):
-        fake.fail(method, fragment, 503)
-
-    with pytest.raises(VendorUnavailable, match="answered 503"):
-        adapter.rotate(account)
-
-    assert fake.keys_of(account.company_id) == [account.key_id]
-    adapter.check_credentials(account)
+def test_an_account_stored_before_the_links_were_kept_learns_them_again(fake, adapter, account):
+    old = VendorAccount(account.company_id, account.key_id, account.secret, {"profile": "p"})
+    adapter.register(old, mac=MAC, url=URL)
+    assert fake.url_of(MAC) == URL
 
 
-def test_disable_revokes_the_key(fake, adapter, account):
-    adapter.disable(account)
-    adapter.disable(account)  # already revoked: fine
-
-    assert not fake.key_works(account.key_id)
-    assert fake.keys_of(account.company_id) == []
-
-
-def test_wrong_reseller_credentials_are_rejected(fake):
-    adapter = adapter_for(fake, reseller_secret="not-the-secret")
-
-    with pytest.raises(CredentialsRejected, match=r"answered 401.*Hawk authentication failed"):
-        adapter.onboard(reference="pm:acme", name="Acme", url=URL)
-    assert fake.companies == {}
+def test_nothing_is_held_for_the_company_and_release_makes_no_call(fake, adapter, account):
+    fake.calls.clear()
+    assert adapter.register_url(account, name="pm1-acme", url=URL) == account
+    adapter.release(account)
+    assert fake.calls == []
+    assert adapter.holds_url is False
 
 
 def test_down_is_unavailable_and_reads_are_tried_twice(fake, adapter, account):
@@ -186,9 +217,9 @@ def test_writes_are_not_retried(fake, adapter, account):
     assert len(puts) == 1
 
 
-def test_a_slow_server_times_out(fake, account):
+def test_a_slow_server_times_out(kind, fake, account):
     fake.delay = 1.5
-    adapter = adapter_for(fake, timeout=0.3)
+    adapter = adapter_for(kind, fake, timeout=0.3)
     started = time.monotonic()
 
     with pytest.raises(VendorUnavailable, match=r"within 0\.3 s"):
@@ -207,62 +238,49 @@ def test_nothing_listening_is_unavailable():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    adapter = SrapsAdapter(
-        base_url=f"http://127.0.0.1:{port}/api/v1",
-        reseller_key_id="k",
-        reseller_secret="s",
-        timeout=1,
-    )
+    adapter = SrapsAdapter(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=1)
     with pytest.raises(VendorUnavailable, match="cannot be reached"):
-        adapter.check_credentials(None)
+        adapter.connect(key_id="k", secret="s")
 
 
 @pytest.mark.parametrize(
-    ("body", "headers", "problem"),
+    ("body", "problem"),
     [
-        (b'{"links": {}}', {}, "no company link"),
-        (b"[1, 2]", {}, "expected an object"),
-        (b"<html>It works!</html>", {}, "not JSON"),
+        (b'{"links": {}}', "no company link"),
+        (b'{"links": {"company": "https://elsewhere.example/api/v1/companies/c/"}}', "another"),
+        (b"[1, 2]", "expected an object"),
+        (b"<html>It works!</html>", "not JSON"),
     ],
 )
-def test_malformed_token_answers(body, headers, problem):
-    with canned(200, body, headers) as url:
-        adapter = SrapsAdapter(base_url=url, reseller_key_id="k", reseller_secret="s", timeout=1)
+def test_malformed_token_answers(body, problem):
+    with canned(200, body, {}) as url:
+        adapter = SrapsAdapter(base_url=url, timeout=1)
         with pytest.raises(VendorUnavailable, match=problem):
-            adapter.check_credentials(None)
+            adapter.connect(key_id="k", secret="s")
 
 
 def test_a_next_page_on_another_host_is_not_followed():
     link = '<https://elsewhere.example/api/v1/settings/?page=2>; rel="next"'
     with canned(200, b"[]", {"Link": link}) as url:
-        adapter = SrapsAdapter(base_url=url, reseller_key_id="k", reseller_secret="s", timeout=1)
+        adapter = SrapsAdapter(base_url=url, timeout=1)
         client = adapter._client("k", "s")
-        with pytest.raises(VendorUnavailable, match="next page is on another host"):
+        with pytest.raises(VendorUnavailable, match="another host"):
             adapter._paged(client, "settings/")
 
 
-def test_missing_reseller_credentials_are_named(fake):
-    adapter = adapter_for(fake, reseller_key_id="", reseller_secret="")
-
-    with pytest.raises(VendorRejected, match="ZTP_SNOM_RESELLER_KEY_ID"):
-        adapter.onboard(reference="pm:acme", name="Acme", url=URL)
-    assert fake.requests == []
-
-
 def test_repr_does_not_show_the_secret(fake, adapter, account):
-    assert fake.reseller_secret not in repr(adapter)
+    assert fake.secret not in repr(adapter)
     assert account.secret not in repr(account)
 
 
 @pytest.mark.parametrize("offset", [600, -3600])
 def test_a_clock_adrift_is_resynchronised_from_the_signed_server_time(fake, adapter, offset):
-    """Hawk's stale-timestamp 401 carries SRAPS's time signed with our key (tsm): the
+    """Hawk's stale-timestamp 401 carries the vendor's time signed with our key (tsm): the
     request is signed again with it and sent once more, not reported as bad credentials."""
     fake.clock_offset = offset
-    account = adapter.onboard(reference="pm:acme", name="Acme", url=URL)
-    assert fake.keys_of(account.company_id) == [account.key_id]
+    account = adapter.connect(key_id=fake.key_id, secret=fake.secret)
     adapter.register(account, mac=MAC, url=URL)
-    assert adapter.lookup(account, mac=MAC).url == URL
+    assert fake.url_of(MAC) == URL
 
 
 def test_a_stale_answer_whose_tsm_does_not_verify_is_not_trusted(

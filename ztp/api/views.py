@@ -1,10 +1,12 @@
 """The ZTP admin API, for scripts: each vendor's state for the acting customer, the card's
-actions (onboard, rotate, disable, check) and the phones registered at the vendor
+actions (onboard with the customer's API key, change the key, rotate the URL, disable,
+check, repair) and the phones registered at the vendor
 (list, register, remove, import many). The rules are ztp.services'; this shapes them.
 Like the card, it is for the customer's Super-Admins and staff (the "ztp" area)."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -29,10 +31,12 @@ from ztp.services.card import (
     ztp_card,
     ztp_check,
     ztp_disable,
+    ztp_key_change,
     ztp_onboard,
+    ztp_repair,
     ztp_rotate,
 )
-from ztp.services.common import IMPORT_MAX
+from ztp.services.common import IMPORT_MAX, KEY_TEXT_MAX, key_entered
 from ztp.services.phones import ztp_phone_import, ztp_phone_register, ztp_phone_unregister
 
 TAG = "ztp"
@@ -51,11 +55,15 @@ class ZtpStateSerializer(serializers.Serializer):
     label = serializers.CharField()
     status = serializers.CharField(source="account.status")
     companyId = serializers.CharField(source="account.company_id")
+    keyId = serializers.CharField(source="account.key_id", help_text="The API key in use.")
     credentialsSetAt = serializers.DateTimeField(
         source="account.credentials_set_at", allow_null=True
     )
     checkedAt = serializers.DateTimeField(source="account.checked_at", allow_null=True)
     lastError = serializers.CharField(source="account.last_error")
+    drift = serializers.CharField(
+        source="account.drift", help_text="What the last check found changed at the vendor."
+    )
     lastAction = serializers.CharField(source="account.last_action")
     lastActionAt = serializers.DateTimeField(source="account.last_action_at", allow_null=True)
     phones = serializers.IntegerField()
@@ -72,22 +80,50 @@ def _state(customer, vendor: str):
     return next(row for row in ztp_card(customer) if row.vendor == vendor)
 
 
+class ZtpKeySerializer(serializers.Serializer):
+    """An API key the customer made in the vendor's portal."""
+
+    keyId = StrictCharField(max_length=KEY_TEXT_MAX, help_text="The key's ID at the vendor.")
+    secret = StrictCharField(max_length=KEY_TEXT_MAX, write_only=True)
+
+    def validate(self, attrs):
+        try:
+            key_entered(attrs["keyId"], attrs["secret"])
+        except ValidationError as exc:
+            raise serializers.ValidationError(
+                {"keyId" if name == "key_id" else name: p for name, p in exc.message_dict.items()}
+            ) from None
+        return attrs
+
+
 _ACTION_DOC = {
-    "onboard": "Create the vendor-side wiring and register the customer's phone file URL.",
-    "rotate": "Replace the stored vendor credentials; registered phones keep working.",
-    "disable": "Remove the customer's phones at the vendor and revoke its credentials.",
-    "check": "Ask the vendor whether the stored credentials are accepted.",
+    "onboard": "Check the customer's API key at the vendor (a real call), register the "
+    "customer's phone file URL there and keep the key encrypted.",
+    "key": "Replace the stored API key by a new one of the same company; delete the old one "
+    "in the vendor's portal afterwards.",
+    "rotate": "Give the customer a new phone file URL (the previous one works for 30 days) "
+    "and register it at the vendor. The API key is rotated with `key`.",
+    "disable": "Remove the customer's phones at the vendor and forget the API key.",
+    "check": "Ask the vendor whether the key is still accepted and still holds our URL and "
+    "phones; a drift is stored and shown.",
+    "repair": "Register the current phone file URL, and the phones the vendor lost, again.",
 }
 
 
-def _action_schema(name: str):
+def _action_schema(name: str, request=None):
     return extend_schema(
         tags=[TAG],
-        summary=f"{name.capitalize()} a vendor",
+        summary={"key": "Change a vendor's API key"}.get(name, f"{name.capitalize()} a vendor"),
         description=_ACTION_DOC[name],
         parameters=[VENDOR_PARAMETER, CUSTOMER_PARAMETER],
-        request=None,
-        responses={200: ZtpOutcomeSerializer, 404: REFUSED, 409: REFUSED, 503: REFUSED},
+        request=request,
+        responses={
+            200: ZtpOutcomeSerializer,
+            400: REFUSED,
+            404: REFUSED,
+            409: REFUSED,
+            503: REFUSED,
+        },
     )
 
 
@@ -127,10 +163,25 @@ class ZtpVendorViewSet(TenantViewSet):
         body = {"message": outcome.message, "changed": outcome.changed, "state": state}
         return Response(ZtpOutcomeSerializer(body).data)
 
-    @_action_schema("onboard")
-    @action(detail=True, methods=["post"])
+    def _key(self, request) -> dict[str, str]:
+        serializer = ZtpKeySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return {
+            "key_id": serializer.validated_data["keyId"],
+            "secret": serializer.validated_data["secret"],
+        }
+
+    @_action_schema("onboard", ZtpKeySerializer)
+    @action(detail=True, methods=["post"], parser_classes=[StrictJSONParser])
     def onboard(self, request, vendor: str):
-        return self._run(ztp_onboard, vendor, base_url=public_base_url(request))
+        return self._run(
+            ztp_onboard, vendor, base_url=public_base_url(request), **self._key(request)
+        )
+
+    @_action_schema("key", ZtpKeySerializer)
+    @action(detail=True, methods=["post"], parser_classes=[StrictJSONParser])
+    def key(self, request, vendor: str):
+        return self._run(ztp_key_change, vendor, **self._key(request))
 
     @_action_schema("rotate")
     @action(detail=True, methods=["post"])
@@ -146,6 +197,11 @@ class ZtpVendorViewSet(TenantViewSet):
     @action(detail=True, methods=["post"])
     def check(self, request, vendor: str):
         return self._run(ztp_check, vendor)
+
+    @_action_schema("repair")
+    @action(detail=True, methods=["post"])
+    def repair(self, request, vendor: str):
+        return self._run(ztp_repair, vendor)
 
 
 class ZtpPhoneSerializer(serializers.ModelSerializer):

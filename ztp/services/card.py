@@ -17,6 +17,7 @@ core.errors refusal whose sentence says what to do next.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from django.db.models import Count
@@ -24,9 +25,12 @@ from django.utils import timezone
 
 from accounts.models import Customer, User
 from core import crypto
-from core.errors import Missing, ServiceError
+from core.errors import AlreadyExists, Missing, ServiceError
+from devices.services import mac_display
 from phones.files.access import (
+    GRACE,
     file_secret,
+    file_secret_rotate,
     files_url,
     secret_masked,
     vendor_server_url,
@@ -34,14 +38,11 @@ from phones.files.access import (
 )
 from phones.files.vendors import VENDORS
 from phones.models import PhoneLine
-from phones.services.auto import (
-    auto_provisioning_key_issue,
-    auto_provisioning_key_revoke,
-)
 from phones.services.categories import default_provisioning_category
 from reports.models import Severity
 from reports.services import event_log
 from ztp.adapters import (
+    VendorAccount,
     VendorError,
     adapter_for,
 )
@@ -50,12 +51,14 @@ from ztp.services.common import (
     LEASE,
     CardRow,
     Outcome,
+    account_sealed,
     action_event,
     action_failed,
     action_refused,
+    key_entered,
     lease_finish,
     lease_take,
-    reference_for,
+    server_name,
     stored_credentials,
     vendor_error,
     vendor_label,
@@ -88,6 +91,8 @@ def ztp_status_line(account: ZtpAccount) -> str:
     parts = [f"{account.vendor} {account.customer.slug}: {account.get_status_display()}"]
     if account.company_id:
         parts.append(f"company {account.company_id}")
+    if account.key_id:
+        parts.append(f"API key {account.key_id}")
     if account.credentials_set_at:
         parts.append(f"credentials set {account.credentials_set_at:%Y-%m-%d %H:%M} UTC")
     if account.checked_at:
@@ -110,53 +115,42 @@ def ztp_account_state(customer: Customer, vendor: str) -> ZtpAccount:
 # --- the card's actions -------------------------------------------------------------------
 
 
-def ztp_onboard(*, customer: Customer, vendor: str, user: User | None, base_url: str) -> Outcome:
-    """Create the vendor-side child company, per-customer credentials (stored encrypted) and
-    register our provisioning URL. On an onboarded customer: "Already onboarded", nothing
-    made."""
+def ztp_onboard(
+    *,
+    customer: Customer,
+    vendor: str,
+    user: User | None,
+    base_url: str,
+    key_id: str,
+    secret: str,
+) -> Outcome:
+    """Check the customer's API key at the vendor (a real call), register the customer's
+    phone file URL there and keep the key encrypted. On an onboarded customer: "Already
+    onboarded", nothing changed."""
+    key_id, secret = key_entered(key_id, secret)
     with lease_take(customer, vendor, Action.ONBOARD, user) as (account, lease):
         label = vendor_label(vendor)
         if account.is_configured:
-            message = f"{label}: Already onboarded (company {account.company_id})."
+            message = f"{label}: Already onboarded (company {account.company_id or '—'})."
             lease_finish(account, lease, Action.ONBOARD)
             action_event(customer, user, vendor, Action.ONBOARD, "already", message)
             return Outcome(account, message, changed=False)
         adapter = adapter_for(vendor)
-        purpose = f"ztp:{vendor}"
-        token_issued = False
         try:
-            adapter.require_reseller()
-            crypto.cipher()  # no keys: refuse before the vendor makes anything
-            category = default_provisioning_category(customer)
-            if category is None:
+            crypto.cipher()  # no keys: refuse before anything is sent
+            if default_provisioning_category(customer) is None:
                 raise Missing(
                     "Customer has no provisioning category: add one under System > Categories, "
                     "then try again."
                 )
-            try:
-                token = auto_provisioning_key_issue(customer=customer, purpose=purpose)
-            except Missing:
-                raise Missing(
-                    f"Customer has no provisioning token: enable automatic provisioning for "
-                    f"{customer.name} under Phones > Automatic provisioning, then try again."
-                ) from None
-            token_issued = True
-            # The customer's phone file URL in the vendor's terms: a Snom phone puts its
-            # own MAC in place of {mac}; Yealink phones ask the folder for their files.
+            made = adapter.connect(key_id=key_id, secret=secret)
+            _company_unshared(customer, vendor, made.company_id)
+            # The customer's phone file URL in the vendor's terms: a Snom or Gigaset phone
+            # puts its own MAC in it; Yealink phones ask the folder for their files.
             url = vendor_url(VENDORS[vendor], customer=customer, base_url=base_url)
-            made = adapter.onboard(reference=reference_for(customer), name=customer.name, url=url)
-            sealed = crypto.seal(
-                {
-                    "key_id": made.key_id,
-                    "secret": made.secret,
-                    "extra": made.extra,
-                    "token": token,
-                    "url": url,
-                }
-            )
+            made = adapter.register_url(made, name=server_name(customer), url=url)
+            stored = account_sealed(made, url)
         except (ServiceError, VendorError) as exc:
-            if token_issued:
-                auto_provisioning_key_revoke(customer=customer, purpose=purpose)
             raise action_failed(
                 account,
                 lease,
@@ -171,37 +165,121 @@ def ztp_onboard(*, customer: Customer, vendor: str, user: User | None, base_url:
             Action.ONBOARD,
             status=Status.CONFIGURED,
             company_id=made.company_id,
-            secrets=sealed,
+            key_id=made.key_id,
+            secrets=stored,
             credentials_set_at=now,
             checked_at=now,
             last_error="",
             drift="",
         )
-        message = f"{label}: Onboarded (company {made.company_id})."
+        message = f"{label}: Onboarded" + (
+            f" (company {made.company_id})." if made.company_id else "."
+        )
         action_event(customer, user, vendor, Action.ONBOARD, "ok", message, company=made.company_id)
         return Outcome(account, message)
 
 
-def ztp_rotate(*, customer: Customer, vendor: str, user: User | None) -> Outcome:
-    """New vendor-side credentials replace the stored ones in one UPDATE. If any vendor call
-    fails, the old credentials stay stored and working (the adapter revokes them only once
-    the new ones work). Registrations and our provisioning URL are untouched."""
-    with lease_take(customer, vendor, Action.ROTATE, user) as (account, lease):
+def _company_unshared(customer: Customer, vendor: str, company: str) -> None:
+    """One company at the vendor is one customer's: with a shared one, each customer's
+    phone list would show the other's phones."""
+    if not company:
+        return  # YMCS: the key is the enterprise's, and each customer has its own server
+    other = (
+        ZtpAccount.objects.filter(vendor=vendor, company_id=company)
+        .exclude(customer=customer)
+        .exclude(secrets="")
+        .select_related("customer")
+        .first()
+    )
+    if other is not None:
+        raise AlreadyExists(
+            f"This API key opens company {company}, which another customer uses already: "
+            "make a company of its own for this customer at the vendor, and a key there."
+        )
+
+
+def ztp_key_change(
+    *, customer: Customer, vendor: str, user: User | None, key_id: str, secret: str
+) -> Outcome:
+    """Replace the stored API key by a new one the customer made at the vendor: it must
+    open the same company. The vendor's front end is where the old one is then deleted."""
+    key_id, secret = key_entered(key_id, secret)
+    with lease_take(customer, vendor, Action.KEY, user) as (account, lease):
         label = vendor_label(vendor)
         if not account.is_configured:
-            raise action_refused(account, lease, Action.ROTATE, user, "rotate its credentials")
+            raise action_refused(account, lease, Action.KEY, user, "change its API key")
         adapter = adapter_for(vendor)
         try:
-            adapter.require_reseller()
             data, current = stored_credentials(account)
-            fresh = adapter.rotate(current)
-            sealed = crypto.seal(
-                {**data, "key_id": fresh.key_id, "secret": fresh.secret, "extra": fresh.extra}
-            )
+            fresh = adapter.connect(key_id=key_id, secret=secret)
+            if fresh.company_id != current.company_id:
+                raise AlreadyExists(
+                    f"This API key opens company {fresh.company_id or '—'}, not "
+                    f"{current.company_id}: make the new key in the same company."
+                )
+            # What the old key's account learnt (the YMCS server) stays, if the new key
+            # sees it: a key of another YMCS enterprise opens no company to compare.
+            kept = replace(fresh, extra={**fresh.extra, **_kept(current)})
+            if adapter.holds_url and adapter.registered_url(kept) is None:
+                raise AlreadyExists(
+                    f"This API key does not see {customer.name}'s provisioning server at "
+                    f"{label}: make the new key in the same enterprise."
+                )
+            stored = account_sealed(kept, data["url"])
         except (ServiceError, VendorError) as exc:
             error = with_note(
                 vendor_error(exc, adapter, customer_credentials=False),
-                "The previous credentials are still in place.",
+                "The stored key is still in place.",
+            )
+            raise action_failed(account, lease, Action.KEY, user, error) from None
+        now = timezone.now()
+        lease_finish(
+            account,
+            lease,
+            Action.KEY,
+            status=Status.CONFIGURED,
+            key_id=key_id,
+            secrets=stored,
+            credentials_set_at=now,
+            checked_at=now,
+            last_error="",
+        )
+        message = (
+            f"{label}: API key changed. Delete the previous key ({current.key_id}) in "
+            f"{label}'s front end once nothing else uses it."
+        )
+        action_event(customer, user, vendor, Action.KEY, "ok", message, company=account.company_id)
+        return Outcome(account, message)
+
+
+def _kept(account: VendorAccount) -> dict:
+    return {k: v for k, v in account.extra.items() if k == "server"}
+
+
+def ztp_rotate(*, customer: Customer, vendor: str, user: User | None) -> Outcome:
+    """Rotate what we own: the customer gets a new phone file URL (the previous one keeps
+    working for the grace period, so phones in the field move over on their next fetch)
+    and it is registered at the vendor. The API key is the vendor's to rotate: the
+    message says how (Change API key)."""
+    with lease_take(customer, vendor, Action.ROTATE, user) as (account, lease):
+        label = vendor_label(vendor)
+        if not account.is_configured:
+            raise action_refused(account, lease, Action.ROTATE, user, "rotate its URL")
+        adapter = adapter_for(vendor)
+        try:
+            data, current = stored_credentials(account)
+            file_secret_rotate(customer=customer, user=user)
+        except ServiceError as exc:
+            raise action_failed(account, lease, Action.ROTATE, user, exc) from None
+        try:
+            url = expected_url(customer, vendor, data["url"])
+            current = _register_everywhere(customer, adapter, current, url, url_changed=True)
+            stored = account_sealed(current, url)
+        except (ServiceError, VendorError) as exc:
+            error = with_note(
+                vendor_error(exc, adapter, customer_credentials=True),
+                f"The phone file URL was changed; the previous one keeps working for "
+                f"{GRACE.days} days: Repair registers the new one at {label}.",
             )
             raise action_failed(account, lease, Action.ROTATE, user, error) from None
         now = timezone.now()
@@ -210,21 +288,50 @@ def ztp_rotate(*, customer: Customer, vendor: str, user: User | None) -> Outcome
             lease,
             Action.ROTATE,
             status=Status.CONFIGURED,
-            secrets=sealed,
-            credentials_set_at=now,
+            secrets=stored,
             checked_at=now,
             last_error="",
+            drift="",
         )
-        message = f"{label}: Credentials rotated (company {account.company_id})."
-        action_event(
-            customer, user, vendor, Action.ROTATE, "ok", message, company=account.company_id
+        message = (
+            f"{label}: a new phone file URL is registered; the previous one keeps working for "
+            f"{GRACE.days} days. To rotate the API key too, make a new one in {label}'s front "
+            "end and enter it with Change API key."
         )
+        others = _other_vendors(customer, vendor)
+        if others:
+            message += f" Repair {', '.join(others)} as well: they still hold the previous URL."
+        action_event(customer, user, vendor, Action.ROTATE, "ok", message)
         return Outcome(account, message)
 
 
+def _other_vendors(customer: Customer, vendor: str) -> list[str]:
+    onboarded = ZtpAccount.objects.for_customer(customer).exclude(secrets="").exclude(vendor=vendor)
+    return [vendor_label(v) for v in onboarded.values_list("vendor", flat=True)]
+
+
+def _register_everywhere(
+    customer: Customer, adapter, account: VendorAccount, url: str, *, url_changed: bool
+) -> VendorAccount:
+    """`url` registered where the vendor holds it, and each of our phones the vendor no
+    longer lists registered again; where the vendor keeps the URL on each phone, a changed
+    URL is registered on every one."""
+    account = adapter.register_url(account, name=server_name(customer), url=url)
+    ours = ZtpPhone.objects.for_customer(customer).filter(vendor=adapter.vendor)
+    macs = list(ours.values_list("mac", flat=True))
+    if not macs:
+        return account
+    listed = adapter.phones(account)
+    for mac in macs:
+        if mac not in listed or (url_changed and not adapter.holds_url):
+            adapter.register(account, mac=mac, url=url)
+    return account
+
+
 def ztp_disable(*, customer: Customer, vendor: str, user: User | None) -> Outcome:
-    """Remove the phones we registered, revoke the customer's credentials at the vendor and
-    our provisioning token for it, and clear what is stored. Other vendors are untouched."""
+    """Remove the phones we registered and what we made at the vendor, and forget the
+    API key (it can only be deleted in the vendor's front end: the message says so).
+    Other vendors are untouched."""
     with lease_take(customer, vendor, Action.DISABLE, user) as (account, lease):
         label = vendor_label(vendor)
         if not account.is_configured:
@@ -236,37 +343,42 @@ def ztp_disable(*, customer: Customer, vendor: str, user: User | None) -> Outcom
         company = account.company_id
         removed = 0
         try:
-            adapter.require_reseller()
             _data, current = stored_credentials(account)
             registered = ZtpPhone.objects.for_customer(customer).filter(vendor=vendor)
-            for mac, pk in registered.values_list("mac", "pk"):
-                adapter.unregister(current, mac=mac)
+            pairs = list(registered.values_list("mac", "pk"))
+            listed = adapter.phones(current) if pairs else set()
+            for mac, pk in pairs:
+                if mac in listed:
+                    adapter.unregister(current, mac=mac, listed=listed)
                 ZtpPhone.objects.filter(pk=pk).delete()
                 removed += 1
-            adapter.disable(current)
+            adapter.release(current)
         except (ServiceError, VendorError) as exc:
             error = with_note(
-                vendor_error(exc, adapter, customer_credentials=False),
-                "The credentials are still stored"
+                vendor_error(exc, adapter, customer_credentials=True),
+                "The key is still stored"
                 + (f" ({removed} phone(s) were removed first)" if removed else "")
                 + "; try Disable again.",
             )
             raise action_failed(account, lease, Action.DISABLE, user, error) from None
-        auto_provisioning_key_revoke(customer=customer, purpose=f"ztp:{vendor}")
         lease_finish(
             account,
             lease,
             Action.DISABLE,
             status=Status.NOT_CONFIGURED,
             company_id="",
+            key_id="",
             secrets="",
             credentials_set_at=None,
             checked_at=timezone.now(),
             last_error="",
             drift="",
         )
-        message = f"{label}: Disabled; credentials revoked and cleared"
+        message = f"{label}: Disabled; the API key is forgotten"
         message += f", {removed} phone(s) removed." if removed else "."
+        message += (
+            f" Delete the key ({current.key_id}) in {label}'s front end if nothing else uses it."
+        )
         action_event(
             customer, user, vendor, Action.DISABLE, "ok", message, company=company, phones=removed
         )
@@ -282,51 +394,61 @@ def expected_url(customer: Customer, vendor: str, registered: str) -> str:
     return vendor_server_url(VENDORS[vendor], files_url(origin, file_secret(customer)))
 
 
-def _drift(label: str, found: str | None, expected: str) -> str:
-    if found == expected:
-        return ""
+def _drift(
+    customer: Customer, adapter, account: VendorAccount, registered: str, expected: str
+) -> str:
+    """What the vendor holds that is not what it should, in a sentence; "" if nothing."""
+    label = adapter.label
+    problems = []
+    found = adapter.registered_url(account) if adapter.holds_url else registered
     if found is None:
-        return f"{label} no longer holds this customer's provisioning URL: phones get nothing."
-    return (
-        f"{label} sends this customer's phones to {secret_masked(found)[:300]}, not to its "
-        "current phone file URL."
+        problems.append(f"{label} no longer holds this customer's provisioning URL.")
+    elif found != expected:
+        where = "sends this customer's phones to" if adapter.holds_url else "was given"
+        problems.append(
+            f"{label} {where} {secret_masked(found)[:300]}, not the current phone file URL."
+        )
+    ours = set(
+        ZtpPhone.objects.for_customer(customer)
+        .filter(vendor=adapter.vendor)
+        .values_list("mac", flat=True)
     )
+    gone = sorted(ours - adapter.phones(account)) if ours else []
+    if gone:
+        shown = ", ".join(mac_display(m) for m in gone[:3]) + (" …" if len(gone) > 3 else "")
+        problems.append(f"{len(gone)} phone(s) registered here are gone at {label}: {shown}.")
+    return " ".join(problems)
 
 
 def ztp_check(*, customer: Customer, vendor: str, user: User | None) -> Outcome:
-    """Ask the vendor whether the stored credentials (or, before onboarding, the reseller's)
-    are accepted and, once onboarded, whether it still holds our current provisioning URL
-    (a drift: someone changed it in the vendor's portal, or the phone file URL changed).
+    """Ask the vendor whether the stored API key is still accepted for the same company,
+    whether it still holds our current provisioning URL and still lists our phones (a
+    drift: someone changed it in the vendor's front end, or the phone file URL changed).
     A drift is stored on the account for the card, with Repair offered; `user` None is the
     daily check (ztp.tasks)."""
     with lease_take(customer, vendor, Action.CHECK, user) as (account, lease):
         label = vendor_label(vendor)
+        if not account.is_configured:
+            raise action_refused(account, lease, Action.CHECK, user, "check it")
         adapter = adapter_for(vendor)
-        configured = account.is_configured
-        drift = ""
         try:
-            if configured:
-                data, current = stored_credentials(account)
-                adapter.check_credentials(current)
-                expected = expected_url(customer, vendor, data["url"])
-                drift = _drift(label, adapter.registered_url(current), expected)
-            else:
-                adapter.require_reseller()
-                adapter.check_credentials(None)
+            data, current = stored_credentials(account)
+            adapter.check_credentials(current)
+            expected = expected_url(customer, vendor, data["url"])
+            drift = _drift(customer, adapter, current, data["url"], expected)
         except (ServiceError, VendorError) as exc:
             raise action_failed(
                 account,
                 lease,
                 Action.CHECK,
                 user,
-                vendor_error(exc, adapter, customer_credentials=configured),
+                vendor_error(exc, adapter, customer_credentials=True),
             ) from None
-        status = Status.CONFIGURED if configured else Status.NOT_CONFIGURED
         lease_finish(
             account,
             lease,
             Action.CHECK,
-            status=Status.ERROR if drift else status,
+            status=Status.ERROR if drift else Status.CONFIGURED,
             checked_at=timezone.now(),
             last_error="",
             drift=drift,
@@ -335,18 +457,14 @@ def ztp_check(*, customer: Customer, vendor: str, user: User | None) -> Outcome:
             message = f"{label}: {drift} Repair registers it again."
             action_event(customer, user, vendor, Action.CHECK, "drift", message, Severity.WARNING)
             return Outcome(account, message, changed=False)
-        message = (
-            f"{label}: the stored credentials work and the provisioning URL is ours."
-            if configured
-            else f"{label}: the reseller credentials work; ready to onboard."
-        )
+        message = f"{label}: the stored API key works and the provisioning URL is ours."
         action_event(customer, user, vendor, Action.CHECK, "ok", message)
         return Outcome(account, message, changed=False)
 
 
 def ztp_repair(*, customer: Customer, vendor: str, user: User | None) -> Outcome:
-    """Register the customer's current provisioning URL at the vendor again (after a
-    check found another one, or none)."""
+    """Register the customer's current provisioning URL at the vendor again, and the
+    phones it no longer lists (after a check found a drift)."""
     with lease_take(customer, vendor, Action.REPAIR, user) as (account, lease):
         label = vendor_label(vendor)
         if not account.is_configured:
@@ -355,8 +473,10 @@ def ztp_repair(*, customer: Customer, vendor: str, user: User | None) -> Outcome
         try:
             data, current = stored_credentials(account)
             url = expected_url(customer, vendor, data["url"])
-            fresh = adapter.register_url(current, reference=reference_for(customer), url=url)
-            sealed = crypto.seal({**data, "extra": fresh.extra, "url": url})
+            current = _register_everywhere(
+                customer, adapter, current, url, url_changed=url != data["url"]
+            )
+            stored = account_sealed(current, url)
         except (ServiceError, VendorError) as exc:
             raise action_failed(
                 account,
@@ -370,7 +490,7 @@ def ztp_repair(*, customer: Customer, vendor: str, user: User | None) -> Outcome
             lease,
             Action.REPAIR,
             status=Status.CONFIGURED,
-            secrets=sealed,
+            secrets=stored,
             checked_at=timezone.now(),
             last_error="",
             drift="",

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.db.models import Q
 from django.utils import timezone
@@ -18,12 +19,12 @@ from django.utils import timezone
 from accounts.models import Customer, User
 from core import crypto
 from core.errors import AlreadyExists, InUse, Missing, ServiceError, Unavailable
+from phones.files.access import secret_masked
 from reports.models import Severity
 from reports.services import event_log
 from ztp.adapters import (
     CredentialsRejected,
     MacTaken,
-    ResellerNotConfigured,
     VendorAccount,
     VendorError,
     VendorUnavailable,
@@ -37,11 +38,11 @@ logger = logging.getLogger(__name__)
 # any action takes: each vendor call is bounded by ZTP_TIMEOUT (10 s, one retry for reads),
 # an onboarding makes about ten, and an import stops at the first outage.
 LEASE = timedelta(minutes=15)
-# The vendor-side reference of a customer's child company: found again on a later Onboard,
-# so onboarding twice (or after a crash) never makes a second one.
-REFERENCE_PREFIX = "provisioning-manager"
 IMPORT_MAX = 200
 ERROR_TEXT_MAX = 1000
+KEY_TEXT_MAX = 200
+# YMCS allows RPS server names of at most 20 characters, unique in the enterprise.
+SERVER_NAME_MAX = 20
 
 
 class ActionInProgress(InUse):
@@ -103,16 +104,36 @@ class CardRow:
     def actions(self) -> list[str]:
         if self.account.is_configured:
             repair = [Action.REPAIR] if self.account.drift else []
-            return [*repair, Action.ROTATE, Action.DISABLE, Action.CHECK]
-        return [Action.ONBOARD, Action.CHECK]
+            return [*repair, Action.ROTATE, Action.KEY, Action.DISABLE, Action.CHECK]
+        return [Action.ONBOARD]
 
 
 def vendor_label(vendor: str) -> str:
     return Vendor(vendor).label
 
 
-def reference_for(customer: Customer) -> str:
-    return f"{REFERENCE_PREFIX}:{customer.slug}"
+def server_name(customer: Customer) -> str:
+    """The name of the customer's RPS server at YMCS: unique among our customers (its
+    number comes first, so cutting the slug cannot make two alike), at most 20
+    characters."""
+    return f"pm{customer.pk}-{customer.slug}"[:SERVER_NAME_MAX].rstrip("-")
+
+
+def key_entered(key_id: str, secret: str) -> tuple[str, str]:
+    """The API key as entered on the card, the API or the command; a refusal names the
+    field. Nothing is sent to the vendor before both are sound."""
+    errors = {}
+    key_id, secret = (key_id or "").strip(), (secret or "").strip()
+    for name, value in (("key_id", key_id), ("secret", secret)):
+        if not value:
+            errors[name] = "required: the vendor shows it when the key is made"
+        elif len(value) > KEY_TEXT_MAX:
+            errors[name] = f"at most {KEY_TEXT_MAX} characters"
+        elif any(ord(c) < 33 or ord(c) == 127 for c in value) or not value.isascii():
+            errors[name] = "printable ASCII characters without spaces"
+    if errors:
+        raise ValidationError(errors)
+    return key_id, secret
 
 
 def ztp_account(customer: Customer, vendor: str) -> ZtpAccount:
@@ -212,14 +233,8 @@ def vendor_error(
     """A vendor or prerequisite failure as a refusal in plain words with the next step."""
     if isinstance(exc, ServiceError):
         return exc
-    if isinstance(exc, ResellerNotConfigured):
-        variables = " and ".join(adapter.reseller_variables)
-        return Unavailable(
-            f"Reseller credentials not configured in this environment: {adapter.label} needs "
-            f"{variables} (the secret may come from {adapter.reseller_variables[-1]}_FILE) on "
-            "the server. Seed them, restart, and try again."
-        )
-    text = str(exc).rstrip(".")
+    # A vendor may quote what we sent it: the phone file URL's secret is not repeated.
+    text = secret_masked(str(exc)).rstrip(".")
     if isinstance(exc, VendorUnavailable):
         return VendorFailed(f"{text}. Try again later.")
     if isinstance(exc, MacTaken):
@@ -230,12 +245,12 @@ def vendor_error(
     if isinstance(exc, CredentialsRejected):
         if customer_credentials:
             return VendorFailed(
-                f"{text}. The stored credentials no longer work: Rotate them, or Disable and "
-                "Onboard again."
+                f"{text}. The stored API key no longer works: make a new one at "
+                f"{adapter.label} and enter it with Change API key."
             )
         return VendorFailed(
-            f"{text}. Check the reseller credentials ({' and '.join(adapter.reseller_variables)})"
-            " on the server."
+            f"{text}. {adapter.label} does not accept this API key: check its ID and secret "
+            "(and that its Role may manage phones)."
         )
     if isinstance(exc, VendorError):
         return VendorFailed(f"{text}.")
@@ -278,6 +293,13 @@ def stored_credentials(account: ZtpAccount) -> tuple[dict[str, Any], VendorAccou
         key_id=data["key_id"],
         secret=data["secret"],
         extra=data.get("extra", {}),
+    )
+
+
+def account_sealed(account: VendorAccount, url: str) -> str:
+    """What `secrets` keeps: the key, what the adapter needs later, the URL registered."""
+    return crypto.seal(
+        {"key_id": account.key_id, "secret": account.secret, "extra": account.extra, "url": url}
     )
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import Customer, User
 from core.errors import ServiceError
 from devices.services import mac_display, mac_normalize
+from phones.files.access import secret_masked
 from reports.models import Severity
 from ztp.adapters import (
     MAC_PLACEHOLDER,
@@ -127,13 +128,13 @@ def ztp_phone_lookup(*, customer: Customer, vendor: str, user: User | None, mac:
         label = vendor_label(vendor)
         if found is None:
             message = f"{label}: {mac_display(mac)} is not registered."
-        elif (
-            found.url.replace(mac.lower(), MAC_PLACEHOLDER).replace(mac, MAC_PLACEHOLDER)
-            == data["url"]
-        ):
+        elif not found.url:
+            # SRAPS and GRAPE list a company's phones without their settings.
+            message = f"{label}: {mac_display(mac)} is registered in this customer's company."
+        elif found.url in _spelled(data["url"], mac):
             message = f"{label}: {mac_display(mac)} is sent to this customer's provisioning URL."
         else:
-            message = f"{label}: {mac_display(mac)} is sent elsewhere: {_without_token(found.url)}"
+            message = f"{label}: {mac_display(mac)} is sent elsewhere: {secret_masked(found.url)}"
         action_event(customer, user, vendor, Action.LOOKUP, "ok", message, mac=mac)
         return Outcome(account, message, changed=False)
 
@@ -221,10 +222,11 @@ def _record_phone(customer: Customer, vendor: str, mac: str, user: User | None) 
     )
 
 
-def _without_token(url: str) -> str:
-    """A URL for display: a token= value is not repeated on a page or in the log."""
-    head, sep, query = url.partition("?")
-    if not sep:
-        return url
-    parts = ["token=…" if part.startswith("token=") else part for part in query.split("&")]
-    return f"{head}?{'&'.join(parts)}"
+def _spelled(url: str, mac: str) -> set[str]:
+    """`url` as a vendor may report it for the phone: as registered, or with the MAC put
+    in place of the vendor's placeholder (Snom's {mac}, Gigaset's %MACD)."""
+    return {url} | {
+        url.replace(placeholder, spelled)
+        for placeholder in (MAC_PLACEHOLDER, "%MACD")
+        for spelled in (mac, mac.lower())
+    }

@@ -21,7 +21,7 @@ from gateway.services.redemption import token_redeem
 from licensing.backend import EntitlementBackendError
 from licensing.services import license_snapshot
 from licensing.sync import entitlements_sync
-from phones.models import AutoProvisioning, AutoProvisioningKey
+from phones.models import AutoProvisioning
 from phones.services.auto import auto_provisioning_enable
 from provisioning.models import Token
 from provisioning.services.bootstraps import bootstrap_save
@@ -196,14 +196,14 @@ def _seed_dashboard(customer: Customer) -> None:
 
 
 def _seed_ztp(customer: Customer) -> None:
-    """Make the ZTP card work on every start. Onboarding needs automatic provisioning on
-    (ZTP issues its own token from it). The demo's vendors are fakes that forget everything
-    when `make run` stops, so the demo customer's ZTP wiring starts over each time."""
+    """Make the ZTP card work on every start. The demo's vendors are fakes that forget
+    everything when `make run` stops, so the demo customer's ZTP wiring starts over each
+    time (the API keys to enter are in README, "Zero-touch provisioning"). Automatic
+    provisioning is on, as a customer using ZTP would have it."""
     if not AutoProvisioning.objects.for_customer(customer).filter(enabled=True).exists():
         auto_provisioning_enable(customer=customer, user=None)
     ZtpPhone.objects.for_customer(customer).delete()
     ZtpAccount.objects.for_customer(customer).delete()
-    AutoProvisioningKey.objects.for_customer(customer).filter(purpose__startswith="ztp:").delete()
 
 
 def _password() -> str:

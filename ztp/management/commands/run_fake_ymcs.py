@@ -13,15 +13,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8084, help="Port on 127.0.0.1 (8084)")
-        parser.add_argument("--client-id", default="", help="The reseller's client ID (random)")
-        parser.add_argument("--secret", default="", help="The reseller's client secret (random)")
+        parser.add_argument(
+            "--client-id", default="", help="The enterprise API key's client ID (random)"
+        )
+        parser.add_argument(
+            "--secret", default="", help="The enterprise API key's client secret (random)"
+        )
 
     def handle(self, *args, **options):
         if not 0 <= options["port"] <= 65535:
             raise CommandError(f"--port: expected 0 to 65535, got {options['port']}")
         ymcs = FakeYmcs(
-            reseller_client_id=options["client_id"] or None,
-            reseller_secret=options["secret"] or None,
+            client_id=options["client_id"] or None,
+            client_secret=options["secret"] or None,
             port=options["port"],
             log=self.stdout.write,
         )
@@ -33,8 +37,9 @@ class Command(BaseCommand):
             ) from None
         self.stdout.write(f"Fake Yealink YMCS on {ymcs.url}")
         self.stdout.write(f"  export ZTP_YEALINK_API_URL={shlex.quote(ymcs.url)}")
-        self.stdout.write(f"  export ZTP_YEALINK_CLIENT_ID={shlex.quote(ymcs.reseller_client_id)}")
-        self.stdout.write(f"  export ZTP_YEALINK_CLIENT_SECRET={shlex.quote(ymcs.reseller_secret)}")
+        self.stdout.write("Enter this API key on the ZTP card (Yealink):")
+        self.stdout.write(f"  client ID:     {ymcs.client_id}")
+        self.stdout.write(f"  client secret: {ymcs.client_secret}")
         self.stdout.write("Quit with CONTROL-C.")
         try:
             ymcs.wait()

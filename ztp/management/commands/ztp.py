@@ -1,3 +1,5 @@
+import sys
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -13,22 +15,29 @@ from ztp.services.card import (
     ztp_check,
     ztp_check_all,
     ztp_disable,
+    ztp_key_change,
     ztp_onboard,
     ztp_rekey,
     ztp_repair,
     ztp_rotate,
     ztp_status_line,
 )
+from ztp.services.common import key_entered
 
-NEEDS_VENDOR = {"onboard", "rotate", "disable", "check", "repair"}
+NEEDS_VENDOR = {"onboard", "key", "rotate", "disable", "check", "repair"}
+NEEDS_KEY = {"onboard", "key"}
 
 
 class Command(BaseCommand):
+    stealth_options = ("stdin",)  # call_command(..., stdin=…) in tests
+
     help = (
         "Zero-touch provisioning without the browser: the ZTP card's actions, with the same "
         "rules, lock and Events. Prints the outcome in one line; exits non-zero on failure.\n"
         "  status   the stored state (no vendor call) of one vendor or all\n"
-        "  onboard | rotate | disable | check | repair   as the card's buttons\n"
+        "  onboard | key | rotate | disable | check | repair   as the card's buttons; onboard\n"
+        "           and key take --key-id and read the key's secret from the first line of\n"
+        "           standard input (never an argument: it would show in the process list)\n"
         "  check-all   check every onboarded customer and vendor (the daily job)\n"
         "  rekey    re-encrypt every stored secret (vendor credentials, phone line passwords)\n"
         "           with the first ZTP_ENCRYPTION_KEYS key\n"
@@ -40,6 +49,7 @@ class Command(BaseCommand):
         parser.add_argument("action", choices=actions)
         parser.add_argument("--customer", help="The customer's slug")
         parser.add_argument("--vendor", choices=Vendor.values, help="The vendor")
+        parser.add_argument("--key-id", default="", help="The API key's ID (onboard, key)")
         parser.add_argument(
             "--base-url",
             default="",
@@ -80,9 +90,12 @@ class Command(BaseCommand):
         if not vendor:
             raise CommandError(f"--vendor: required for {action} ({', '.join(Vendor.values)})")
         common = {"customer": customer, "vendor": vendor, "user": None}
+        key = self._key(options) if action in NEEDS_KEY else {}
         try:
             if action == "onboard":
-                outcome = ztp_onboard(**common, base_url=self._base_url(options))
+                outcome = ztp_onboard(**common, base_url=self._base_url(options), **key)
+            elif action == "key":
+                outcome = ztp_key_change(**common, **key)
             elif action == "rotate":
                 outcome = ztp_rotate(**common)
             elif action == "disable":
@@ -96,6 +109,21 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(describe(exc)) from None
         self.stdout.write(outcome.message)
+
+    def _key(self, options) -> dict[str, str]:
+        if not options["key_id"]:
+            raise CommandError("--key-id: required (the API key's ID, made in the vendor's portal)")
+        secret = (options.get("stdin") or sys.stdin).readline().strip()
+        if not secret:
+            raise CommandError("secret: expected on the first line of standard input")
+        try:
+            key_id, secret = key_entered(options["key_id"], secret)
+        except ValidationError as exc:
+            names = {"key_id": "--key-id", "secret": "secret (standard input)"}
+            raise CommandError(
+                "; ".join(f"{names[f]}: {' '.join(p)}" for f, p in exc.message_dict.items())
+            ) from None
+        return {"key_id": key_id, "secret": secret}
 
     def _customer(self, slug: str | None) -> Customer:
         if not slug:

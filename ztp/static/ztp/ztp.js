@@ -1,7 +1,8 @@
 /* The ZTP card on the customer page. No dependencies, no network but this server.
  *
  * Each action is a form (templates/ztp/includes/card.html). On submit the script asks for
- * confirmation in the vendor's row (Onboard, Rotate, Disable), then posts with confirmed=1
+ * confirmation in the vendor's row (Rotate, Disable; Onboard and Change API key take a key
+ * typed into their form and ask nothing more), then posts with confirmed=1
  * and swaps in the card the server answers. While a request is in flight every button of
  * the card is disabled, so a double click cannot send two requests; the server refuses a
  * second concurrent action on the same customer and vendor anyway.
