@@ -25,7 +25,7 @@ from ztp.services.card import (
     ztp_repair,
     ztp_rotate,
 )
-from ztp.services.common import VendorFailed
+from ztp.services.common import KeyRefused, VendorFailed
 from ztp.services.phones import ztp_phone_lookup, ztp_phone_register, ztp_phone_unregister
 
 URL = "https://pm.example.com/device/api/v1/auto?domain=acme&token=T0k&category=Phones&mac={mac}"
@@ -71,15 +71,16 @@ def test_the_api_key_secret_is_never_logged(ready, request, caplog, vendor, fixt
     common = {"customer": ready, "vendor": vendor, "user": None}
 
     # A mistyped secret first: refused, and not echoed either.
-    with pytest.raises(VendorFailed):
+    with pytest.raises(KeyRefused):
         ztp_onboard(**common, base_url=BASE_URL, key_id=key["key_id"], secret=WRONG_SECRET)
     ztp_onboard(**common, base_url=BASE_URL, **key)
     ztp_phone_register(**common, mac=mac)
     ztp_phone_lookup(**common, mac=mac)
+    retired = file_secret(ready)
     ztp_rotate(**common)
     ztp_check(**common)
     ztp_repair(**common)
-    secrets = [key["secret"], WRONG_SECRET, file_secret(ready)]
+    secrets = [key["secret"], WRONG_SECRET, retired, file_secret(ready)]
     if vendor == "yealink":
         fake.down = True  # a failure's texts too
         with pytest.raises(VendorFailed):

@@ -92,6 +92,11 @@ class CredentialsRejected(VendorRejected):
     """The vendor does not accept the key (401/403)."""
 
 
+class AccountRefused(VendorRejected):
+    """The vendor refuses every phone of this account until something is set up at the
+    vendor (a feature to enable, a Role for the key): an import stops at it."""
+
+
 class MacTaken(VendorRejected):
     """The MAC belongs to another account at the vendor."""
 

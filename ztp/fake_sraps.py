@@ -98,6 +98,7 @@ class FakeHawkVendor(loopback.LoopbackServer):
         self._failures: list[tuple[str, str, int]] = []
         self._nonces: set[tuple[str, str, str]] = set()
         self._keys: dict[str, tuple[str, str]] = {}  # key id -> (secret, company)
+        self._readers: set[str] = set()  # keys without a Role: reads only
         self._companies: dict[str, dict[str, Any]] = {}
         self._settings = [
             {"uuid": uuid.uuid4().hex, "param_name": name, "section": section}
@@ -137,13 +138,21 @@ class FakeHawkVendor(loopback.LoopbackServer):
             return company
 
     def add_key(
-        self, company: str, *, key_id: str | None = None, secret: str | None = None
+        self,
+        company: str,
+        *,
+        key_id: str | None = None,
+        secret: str | None = None,
+        role: bool = True,
     ) -> tuple[str, str]:
-        """A key of `company`, as the front end makes one: (key id, secret)."""
+        """A key of `company`, as the front end makes one: (key id, secret). Without a
+        `role` it reads but may not change endpoints (403), as a key with no Role."""
         with self._lock:
             key_id = key_id or f"key_{secrets.token_hex(8)}"
             secret = secret or secrets.token_urlsafe(24)
             self._keys[key_id] = (secret, company)
+            if not role:
+                self._readers.add(key_id)
             return key_id, secret
 
     def delete_key(self, key_id: str) -> None:
@@ -258,6 +267,8 @@ class FakeHawkVendor(loopback.LoopbackServer):
             case ["companies", company, "endpoints", mac] if method in {"PUT", "DELETE"}:
                 if company != own:
                     return 404, {"detail": "Not found."}
+                if caller in self._readers:
+                    return 403, {"detail": "You do not have permission to perform this action."}
                 return self._endpoint_route(method, own, mac.lower(), data)
         return 404, {"detail": "Not found."}
 

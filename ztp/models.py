@@ -17,8 +17,8 @@ class Vendor(models.TextChoices):
     """The redirection services we talk to (ztp.adapters has an adapter for each)."""
 
     SNOM = "snom", "Snom (SRAPS)"
-    YEALINK = "yealink", "Yealink (YMCS RPS)"
     GIGASET = "gigaset", "Gigaset (GRAPE)"
+    YEALINK = "yealink", "Yealink (YMCS RPS)"
 
 
 class Status(models.TextChoices):
@@ -75,6 +75,13 @@ class ZtpAccount(TenantModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["customer", "vendor"], name="%(app_label)s_%(class)s_one_per_vendor"
+            ),
+            # A company at a vendor is one customer's (each would see the other's phones):
+            # two onboardings at once cannot both keep it.
+            models.UniqueConstraint(
+                fields=["vendor", "company_id"],
+                condition=~models.Q(company_id=""),
+                name="%(app_label)s_%(class)s_one_customer_per_company",
             ),
         ]
 

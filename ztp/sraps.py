@@ -38,6 +38,7 @@ from urllib.parse import quote, urlsplit
 
 from ztp import hawk
 from ztp.adapters import (
+    AccountRefused,
     InvalidMac,
     MacTaken,
     Registration,
@@ -136,6 +137,14 @@ class HawkAdapter(ZtpAdapter):
                     f"{_mac_text(mac)} is registered to another {self.label} account ({exc})",
                     status=exc.status,
                 ) from None
+            if exc.status == 403:
+                # The key read its company a moment ago: it works, but may not write.
+                raise AccountRefused(
+                    f"{self.label} refused to register {_mac_text(mac)} ({exc}): the API key "
+                    "may lack a Role that may manage endpoints; give it one in "
+                    f"{self.label}'s front end.",
+                    status=403,
+                ) from None
             if exc.status == 400:
                 raise InvalidMac(
                     f"{self.label} refused {_mac_text(mac)}: {exc}", status=400
@@ -151,7 +160,13 @@ class HawkAdapter(ZtpAdapter):
         if mac not in (listed if listed is not None else self.phones(account)):
             return
         client = self._client(account.key_id, account.secret)
-        client.request("DELETE", self._endpoint(account, mac), ok=(404,))
+        response = client.request("DELETE", self._endpoint(account, mac), ok=(404,))
+        if response.status_code == 404 and mac in self.phones(account):
+            # Listed, yet its route is not found: not gone, whatever the 404 says.
+            raise VendorRejected(
+                f"{self.label} answered 404 to DELETE of {_mac_text(mac)}, which it still lists.",
+                status=404,
+            )
 
     def lookup(self, account: VendorAccount, *, mac: str) -> Registration | None:
         for item in self._endpoints(account):
@@ -221,8 +236,13 @@ class HawkAdapter(ZtpAdapter):
 
     def _same_host(self, client: VendorHttp, url: str, where: str) -> None:
         if not client.same_origin(url):
-            # Following it would send a signed request to whoever the link names.
-            raise client.malformed("GET", where, f"a link points to another host: {url[:200]}")
+            # Following it would send a signed request to whoever the link names. Retrying
+            # will not help: the vendor names another host than the one configured.
+            raise VendorRejected(
+                f"{self.label} answered GET {where} with a link to another host "
+                f"({url[:200]}) than {self.url_setting} names: set {self.url_setting} to "
+                "that host."
+            )
 
     def _company_of(self, client: VendorHttp, key_id: str) -> str:
         path = f"tokens/{quote(key_id, safe='')}"

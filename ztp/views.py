@@ -20,6 +20,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import TemplateView, View
 
 from accounts.permissions import Action, Area, can
@@ -100,6 +102,8 @@ def card_context(customer, *, notice=None, confirm=None) -> dict:
                     "confirm": question.format(vendor=row.label, customer=customer.name),
                     "asking": confirm == (row.vendor, name),
                     "takes_key": name in KEY_ACTIONS,
+                    # Rotate changes the phone file URL shown above the card.
+                    "whole_page": name == ZtpAction.ROTATE,
                 }
             )
         rows.append(
@@ -145,6 +149,7 @@ class ZtpActionView(PostOnlyMixin, PortalView, View):
     area = ZTP_AREA
     action = Action.CHANGE
 
+    @method_decorator(sensitive_post_parameters("secret"))
     def post(self, request, vendor: str, name: str):
         if vendor not in Vendor.values or name not in CARD_ACTIONS:
             raise Http404
@@ -161,7 +166,9 @@ class ZtpActionView(PostOnlyMixin, PortalView, View):
             )
             add_never_cache_headers(response)
             return response
-        level = messages.ERROR if notice["level"] == "error" else messages.SUCCESS
+        level = {"error": messages.ERROR, "warning": messages.WARNING}.get(
+            notice["level"], messages.SUCCESS
+        )
         messages.add_message(request, level, notice["text"])
         return redirect(reverse("ztp:customer_detail") + "#ztp")
 
@@ -185,14 +192,22 @@ class ZtpActionView(PostOnlyMixin, PortalView, View):
             else:
                 outcome = ztp_check(**common)
         except ServiceError as exc:
-            return {"level": "error", "text": exc.detail, "vendor": vendor}
+            # The key's ID is offered again (never the secret), to mend a typo.
+            return {"level": "error", "text": exc.detail, "vendor": vendor, "key_id": key["key_id"]}
         except ValidationError as exc:
             text = "; ".join(
                 f"{KEY_FIELD_LABELS.get(field, field)}: {' '.join(problems)}"
                 for field, problems in exc.message_dict.items()
             )
-            return {"level": "error", "text": f"Not sent to the vendor: {text}.", "vendor": vendor}
-        return {"level": "success", "text": outcome.message, "vendor": vendor}
+            return {
+                "level": "error",
+                "text": f"Not sent to the vendor: {text}.",
+                "vendor": vendor,
+                "key_id": key["key_id"][:200],
+            }
+        # A drift found is shown in its own box on the row: the notice would repeat it.
+        level = "warning" if name == ZtpAction.CHECK and outcome.account.drift else "success"
+        return {"level": level, "text": outcome.message, "vendor": vendor}
 
     def _page(self, **kwargs):
         view = CustomerDetailView()

@@ -90,13 +90,14 @@ import ssl
 import time
 from dataclasses import replace
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 from django.core.exceptions import ImproperlyConfigured
 
 from core.http import error_text
 from ztp.adapters import (
+    AccountRefused,
     CredentialsRejected,
     InvalidMac,
     MacTaken,
@@ -202,6 +203,13 @@ class YmcsAdapter(ZtpAdapter):
         found = next((s for s in servers if stored and _id(s) == stored), None)
         if found is None:
             found = next((s for s in servers if s.get("serverName") == name and _id(s)), None)
+            if found is not None and not _our_phone_files(str(found.get("url") or ""), url):
+                # Made by hand, or by another installation on the same enterprise: not ours
+                # to repoint.
+                raise VendorRejected(
+                    f"{LABEL} has an RPS server named {name} that points elsewhere: rename or "
+                    "remove it in YMCS, then try again."
+                )
         body = {"serverName": name, "url": url}
         if found is not None:
             server = _id(found)
@@ -248,11 +256,17 @@ class YmcsAdapter(ZtpAdapter):
             raise VendorRejected(f"{LABEL} did not register {_mac_text(mac)} and gave no reason.")
         reason = _reason(info)
         if reason == "exists":
-            # Ours already (this enterprise's): point it at our server again.
+            # In this enterprise already. Ours, or on no server: pointed at our server
+            # again. On another server it is another customer's (one enterprise may serve
+            # several of ours): never moved, and nobody named.
             found = self._device(client, mac)
             if found is None:
                 raise VendorRejected(
                     f"{LABEL} says {_mac_text(mac)} is already added but lists no such device."
+                )
+            if str(found.get("serverId") or "") not in {"", server}:
+                raise MacTaken(
+                    f"{_mac_text(mac)} is registered to another {LABEL} server of the enterprise."
                 )
             client.request(
                 "PATCH",
@@ -272,8 +286,8 @@ class YmcsAdapter(ZtpAdapter):
         self, account: VendorAccount, *, mac: str, listed: set[str] | None = None
     ) -> None:
         client = self._client(account.key_id, account.secret)
-        if mac not in (listed if listed is not None else self._listed(client, mac)):
-            return  # not listed: gone already
+        if mac not in (listed if listed is not None else self._listed(account, client, mac)):
+            return  # not on our server: gone already, or someone else's
         body = {"deviceIdType": "mac", "deviceIds": [mac_for_vendor(mac)]}
         data = self._object(client, "POST", "v2/rps/delDevices", body)
         failures = data.get("failureCount", 0)
@@ -284,14 +298,20 @@ class YmcsAdapter(ZtpAdapter):
                 f"{LABEL} did not remove {_mac_text(mac)}: {_op_errors(data.get('errors'))}."
             )
 
-    def _listed(self, client: VendorHttp, mac: str) -> set[str]:
-        return {mac} if self._device(client, mac) is not None else set()
+    def _listed(self, account: VendorAccount, client: VendorHttp, mac: str) -> set[str]:
+        return {mac} if self._ours(account, self._device(client, mac)) else set()
+
+    def _ours(self, account: VendorAccount, device: dict[str, Any] | None) -> bool:
+        """Whether a listed device is on the customer's RPS server: the enterprise's key
+        sees the phones of every customer of ours on it."""
+        server = account.extra.get("server")
+        return device is not None and bool(server) and str(device.get("serverId") or "") == server
 
     def lookup(self, account: VendorAccount, *, mac: str) -> Registration | None:
         client = self._client(account.key_id, account.secret)
         found = self._device(client, mac)
-        if found is None:
-            return None
+        if not self._ours(account, found):
+            return None  # not this customer's (another's on the enterprise is not shown)
         url = found.get("uniqueServerUrl") or found.get("serverUrl") or ""
         if not isinstance(url, str):
             raise client.malformed("POST", "v2/rps/listDevices", "the device's URL is not text")
@@ -299,7 +319,8 @@ class YmcsAdapter(ZtpAdapter):
 
     def phones(self, account: VendorAccount) -> set[str]:
         client = self._client(account.key_id, account.secret)
-        macs = (mac_from_vendor(d.get("mac")) for d in self._list(client, "v2/rps/listDevices", {}))
+        devices = self._list(client, "v2/rps/listDevices", {})
+        macs = (mac_from_vendor(d.get("mac")) for d in devices if self._ours(account, d))
         return {mac for mac in macs if mac}
 
     def release(self, account: VendorAccount) -> None:
@@ -328,16 +349,10 @@ class YmcsAdapter(ZtpAdapter):
         basic = base64.b64encode(f"{key_id}:{secret}".encode()).decode()
         token_http = self._http(f"Basic {basic}")
         path = "v2/token"
-        try:
-            # Asking for a token changes nothing: it is retried like a read.
-            response = token_http.request(
-                "POST", path, json={"grant_type": "client_credentials"}, idempotent=True
-            )
-        except CredentialsRejected as exc:
-            raise CredentialsRejected(
-                f"{LABEL} does not accept this client ID and secret ({exc}). {KEY_HELP}",
-                status=exc.status,
-            ) from None
+        # Asking for a token changes nothing: it is retried like a read.
+        response = token_http.request(
+            "POST", path, json={"grant_type": "client_credentials"}, idempotent=True
+        )
         data = self._answer(token_http, response, "POST", path)
         token = data.get("access_token")
         if not isinstance(token, str) or not token:
@@ -418,6 +433,14 @@ class YmcsAdapter(ZtpAdapter):
         return None
 
 
+def _our_phone_files(found: str, url: str) -> bool:
+    """Whether a server's URL is a phone file URL of the server `url` is on."""
+    ours, theirs = urlsplit(url), urlsplit(found)
+    return (ours.scheme, ours.netloc) == (theirs.scheme, theirs.netloc) and theirs.path.startswith(
+        "/phones/"
+    )
+
+
 def tls_context(*, legacy: bool, context: ssl.SSLContext | None = None) -> ssl.SSLContext | bool:
     """What httpx verifies with: True (its defaults) unless a context is given or the
     legacy server connect option is wanted, which is set on `context` (or a default one)."""
@@ -447,7 +470,7 @@ def _forbidden(response: httpx.Response, where: str) -> VendorRejected:
     except (ValueError, AttributeError):
         code = ""
     if code == CODE_NOT_ENABLED:
-        return VendorRejected(BY_MAC_NOT_ENABLED, status=403)
+        return AccountRefused(BY_MAC_NOT_ENABLED, status=403)
     detail = error_text(response)
     message = f"{LABEL} answered 403 to {where}" + (f": {detail}" if detail else "")
     return CredentialsRejected(message, status=403)

@@ -98,6 +98,10 @@ def test_super_admin_onboards_snom_with_its_key_then_disables_it(
         f"Snom (SRAPS): Onboarded (company {sraps.company})."
     )
     expect(row.get_by_role("button", name="Rotate")).to_be_enabled()
+    # Change API key is folded: its fields show once it is opened.
+    expect(row.get_by_label("Secret")).to_be_hidden()
+    row.locator("summary", has_text="Change API key").click()
+    expect(row.get_by_label("Secret")).to_be_visible()
     expect(row.get_by_role("button", name="Change API key")).to_be_enabled()
     expect(row.get_by_role("button", name="Check now")).to_be_enabled()
     assert sraps.secret not in page.content()
@@ -214,3 +218,30 @@ def test_the_customer_page_fits_the_window(page: Page, login, super_admin, ready
 
     assert found["scroll"] <= found["width"], found
     assert not found["wide"], found
+
+
+def test_rotate_brings_the_whole_page_back_with_the_new_url(
+    page: Page, login, super_admin, ready, sraps, live_server
+):
+    ztp_onboard(
+        customer=ready,
+        vendor="snom",
+        user=None,
+        base_url=live_server.url,
+        key_id=sraps.key_id,
+        secret=sraps.secret,
+    )
+    login(page, super_admin)
+    open_card(page)
+    before = page.locator("#device-url").inner_text()
+    row = vendor_row(page)
+
+    row.get_by_role("button", name="Rotate").click()
+    row.get_by_role("alertdialog", name="Confirm Rotate").get_by_role(
+        "button", name="Confirm rotate"
+    ).click()
+
+    # Not the card alone: the device URL above it is the new one too.
+    expect(page.locator("#device-url")).not_to_have_text(before)
+    expect(page.get_by_text("a new phone file URL is registered")).to_be_visible()
+    expect(vendor_row(page).locator("[data-field=status]")).to_have_text("Configured")

@@ -122,15 +122,15 @@ def test_nul_in_the_secret_is_refused_while_reading_the_body(api_client, super_a
     assert sraps.calls == []
 
 
-def test_a_key_the_vendor_refuses_is_a_503_and_nothing_is_kept(
+def test_a_key_the_vendor_refuses_is_a_400_and_nothing_is_kept(
     api_client, super_admin, ready, sraps
 ):
     answer = api_client(super_admin).post(
         f"{API}/snom/onboard", {"keyId": sraps.key_id, "secret": "wrong"}, format="json"
     )
 
-    assert answer.status_code == 503
-    assert answer.json()["error"] == "vendor_error"
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "key_refused"
     assert "does not accept this API key: check its ID and secret" in answer.json()["detail"]
     account = ZtpAccount.objects.get()
     assert (account.status, account.secrets, account.key_id) == (Status.ERROR, "", "")

@@ -55,7 +55,7 @@ def test_onboard_rotate_key_check_status_disable(ready, sraps):
     assert status[0].startswith(
         f"snom acme: Configured, company {sraps.company}, API key {new_key}, credentials set "
     )
-    assert status[1:] == ["yealink acme: Not configured", "gigaset acme: Not configured"]
+    assert status[1:] == ["gigaset acme: Not configured", "yealink acme: Not configured"]
     assert sraps.secret not in "".join(status) and new_secret not in "".join(status)
     assert snom("disable").startswith("Snom (SRAPS): Disabled; the API key is forgotten.")
     types = list(Event.objects.filter(type__startswith="ZTP_").values_list("type", flat=True))

@@ -15,7 +15,13 @@ from core import crypto
 from core.api.exceptions import service_error_status
 from core.errors import AlreadyExists, Missing, Unavailable
 from devices.models import Device
-from phones.files.access import GRACE, file_secret, secret_lookup, vendor_url
+from phones.files.access import (
+    GRACE,
+    file_secret,
+    file_secret_rotate,
+    secret_lookup,
+    vendor_url,
+)
 from phones.files.simulator import parse_snom
 from phones.files.vendors import VENDORS
 from phones.models import FileSecret
@@ -35,9 +41,11 @@ from ztp.services.common import (
     IMPORT_MAX,
     LEASE,
     ActionInProgress,
+    KeyRefused,
     MacRegisteredElsewhere,
     NotOnboarded,
     VendorFailed,
+    VendorSetupNeeded,
     ztp_account,
 )
 from ztp.services.phones import (
@@ -159,14 +167,13 @@ def test_automatic_provisioning_is_not_needed(customer, sraps):
 
 
 def test_a_wrong_secret_is_refused_naming_the_api_key_and_nothing_is_stored(ready, sraps):
-    with pytest.raises(VendorFailed) as caught:
+    with pytest.raises(KeyRefused) as caught:
         onboard(ready, sraps, key_id=sraps.key_id, secret="not-the-secret")
 
     assert caught.value.detail.endswith(
-        "Snom SRAPS does not accept this API key: check its ID and secret "
-        "(and that its Role may manage phones)."
+        "Snom SRAPS does not accept this API key: check its ID and secret."
     )
-    assert service_error_status(caught.value) == 503
+    assert service_error_status(caught.value) == 400
     account = account_of(ready)
     assert (account.status, account.last_error) == (Status.ERROR, caught.value.detail)
     assert (account.secrets, account.key_id, account.company_id) == ("", "", "")
@@ -176,7 +183,7 @@ def test_a_wrong_secret_is_refused_naming_the_api_key_and_nothing_is_stored(read
 
 
 def test_a_key_id_unknown_at_the_vendor_is_refused_too(ready, sraps):
-    with pytest.raises(VendorFailed, match="does not accept this API key"):
+    with pytest.raises(KeyRefused, match="does not accept this API key"):
         onboard(ready, sraps, key_id="key_unknown", secret=sraps.secret)
     assert account_of(ready).secrets == ""
 
@@ -209,7 +216,7 @@ def test_a_bad_key_field_is_named_and_nothing_is_sent(ready, sraps, field, value
 
 def test_a_key_of_200_characters_is_sent(ready, sraps):
     # The limit is inclusive: 200 characters reach the vendor (which refuses this one).
-    with pytest.raises(VendorFailed, match="does not accept this API key"):
+    with pytest.raises(KeyRefused, match="does not accept this API key"):
         onboard(ready, sraps, key_id="k" * 200, secret="s" * 200)
     assert sraps.requests
 
@@ -407,7 +414,7 @@ def test_a_wrong_new_key_is_refused_and_the_stored_key_stays(ready, sraps):
     onboard(ready, sraps)
     before = account_of(ready)
 
-    with pytest.raises(VendorFailed) as caught:
+    with pytest.raises(KeyRefused) as caught:
         ztp_key_change(customer=ready, vendor=SNOM, user=None, key_id=sraps.key_id, secret="x")
 
     assert "does not accept this API key" in caught.value.detail
@@ -633,7 +640,9 @@ def test_disable_yealink_deletes_its_server(ready, ymcs):
 
     outcome = ztp_disable(customer=ready, vendor=YEALINK, user=None)
 
-    assert "Delete the key" in outcome.message and "front end" in outcome.message
+    # The key is the enterprise's: other customers may use it, so it is not to be deleted.
+    assert "Delete the key" not in outcome.message
+    assert "The enterprise's key stays in Yealink (YMCS RPS)" in outcome.message
     assert ymcs.servers == {}
     assert ymcs.devices == {}
     account = account_of(ready, YEALINK)
@@ -777,6 +786,88 @@ def test_register_and_unregister_phones(ready, sraps, admin):
     assert [e.data["outcome"] for e in events(ready, "ZTP_UNREGISTER")] == ["ok"]
 
 
+def test_a_phone_not_registered_here_cannot_be_removed(ready, other_customer, ymcs):
+    """Customers on one YMCS enterprise share its key: one may not remove another's phone
+    through the phone list."""
+    customer_phone_defaults_create(customer=other_customer)
+    onboard(other_customer, ymcs, YEALINK)
+    onboard(ready, ymcs, YEALINK)
+    register(other_customer, "001565AABBCC", vendor=YEALINK)
+
+    with pytest.raises(Missing, match="is not registered here"):
+        ztp_phone_unregister(customer=ready, vendor=YEALINK, user=None, mac="001565AABBCC")
+
+    assert "001565aabbcc" in ymcs.devices
+    assert ZtpPhone.objects.filter(customer=other_customer).count() == 1
+
+
+def test_customers_on_one_yealink_enterprise_keep_their_phones_apart(ready, other_customer, ymcs):
+    customer_phone_defaults_create(customer=other_customer)
+    onboard(other_customer, ymcs, YEALINK)
+    onboard(ready, ymcs, YEALINK)
+    register(other_customer, "001565AABBCC", vendor=YEALINK)
+
+    with pytest.raises(MacRegisteredElsewhere):
+        register(ready, "001565AABBCC", vendor=YEALINK)
+    ztp_check(customer=other_customer, vendor=YEALINK, user=None)
+    assert account_of(other_customer, YEALINK).drift == ""  # still on its server
+    ztp_disable(customer=ready, vendor=YEALINK, user=None)
+    assert "001565aabbcc" in ymcs.devices  # the other's phone stays
+
+
+def test_a_phone_is_registered_with_the_current_url_after_it_changed(ready, sraps):
+    onboard(ready, sraps)
+    file_secret_rotate(customer=ready, user=None)  # Phone files > Change the URL
+
+    register(ready, MAC)
+
+    assert sraps.url_of(MAC) == vendor_url(VENDORS[SNOM], customer=ready, base_url=BASE_URL)
+    assert sraps.url_of(MAC) != stored(ready)["url"]
+
+
+def test_an_import_stops_when_the_vendor_refuses_the_whole_account(ready, ymcs):
+    onboard(ready, ymcs, YEALINK)
+    ymcs.by_mac_enabled = False
+
+    result = ztp_phone_import(
+        customer=ready, vendor=YEALINK, user=None, text="001565000001\n001565000002\n"
+    )
+
+    assert result.registered == []
+    assert len(result.failed) == 1 and "enable" in result.stopped
+    assert len([c for c in ymcs.calls if c[1] == "/v2/rps/addDevicesByMac"]) == 1
+
+
+def test_a_key_without_a_role_is_a_setup_step_not_a_dead_key(ready, sraps):
+    key_id, secret = sraps.add_key(sraps.company, role=False)
+    onboard(ready, sraps, key_id=key_id, secret=secret)
+
+    with pytest.raises(VendorSetupNeeded, match="may lack a Role") as caught:
+        register(ready, MAC)
+
+    assert service_error_status(caught.value) == 400
+    assert "no longer works" not in caught.value.detail
+    assert account_of(ready).status == Status.CONFIGURED  # the key is not marked bad
+
+
+def test_two_customers_onboarding_one_company_at_once_cannot_both_keep_it(
+    ready, other_customer, sraps, monkeypatch
+):
+    from ztp.services import card
+
+    customer_phone_defaults_create(customer=other_customer)
+    onboard(other_customer, sraps)
+    # As if both had passed the check before either stored the company.
+    monkeypatch.setattr(card, "_company_unshared", lambda *args: None)
+
+    with pytest.raises(AlreadyExists, match="which another customer uses already"):
+        onboard(ready, sraps)
+
+    account = account_of(ready)
+    assert (account.status, account.secrets, account.company_id) == (Status.ERROR, "", "")
+    assert account_of(other_customer).company_id == sraps.company
+
+
 def test_gigaset_onboards_and_registers_a_phone_in_its_provisioning_setting(ready, grape):
     outcome = onboard(ready, grape, GIGASET)
 
@@ -884,8 +975,8 @@ def test_the_card_reads_stored_state_only(ready, sraps, django_assert_num_querie
 
     assert [(r.vendor, r.account.status, r.phones) for r in rows] == [
         (SNOM, Status.CONFIGURED, 1),
-        (YEALINK, Status.NOT_CONFIGURED, 0),
         (GIGASET, Status.NOT_CONFIGURED, 0),
+        (YEALINK, Status.NOT_CONFIGURED, 0),
     ]
     assert len(sraps.requests) == calls_before
 

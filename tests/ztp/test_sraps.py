@@ -8,6 +8,7 @@ import pytest
 
 from tests.devices.test_ptt_client import canned
 from ztp.adapters import (
+    AccountRefused,
     CredentialsRejected,
     InvalidMac,
     MacTaken,
@@ -167,6 +168,25 @@ def test_a_404_from_a_wrong_route_is_not_taken_for_gone(fake, adapter, account):
         adapter.unregister(broken, mac=MAC)
 
 
+def test_a_404_to_delete_of_a_listed_phone_is_not_taken_for_gone(fake, adapter, account):
+    adapter.register(account, mac=MAC, url=URL)
+    fake.fail("DELETE", "/endpoints/", 404)  # the list route works; the delete says 404
+
+    with pytest.raises(VendorRejected, match="404 to DELETE of 00:04:13:2A:3B:4C, which it"):
+        adapter.unregister(account, mac=MAC)
+    assert MAC.lower() in fake.endpoints
+
+
+def test_a_key_without_a_role_reads_but_is_told_to_get_one_when_it_writes(fake, adapter):
+    """A key with no Role reads its company (Onboard works) but may not register phones:
+    that is a setup step at the vendor, not a dead key."""
+    key_id, secret = fake.add_key(fake.company, role=False)
+    account = adapter.connect(key_id=key_id, secret=secret)
+
+    with pytest.raises(AccountRefused, match="may lack a Role that may manage endpoints"):
+        adapter.register(account, mac=MAC, url=URL)
+
+
 def test_a_mac_of_another_account_is_refused_in_plain_words(fake, adapter, account):
     fake.add_foreign_endpoint(MAC)
 
@@ -247,7 +267,6 @@ def test_nothing_listening_is_unavailable():
     ("body", "problem"),
     [
         (b'{"links": {}}', "no company link"),
-        (b'{"links": {"company": "https://elsewhere.example/api/v1/companies/c/"}}', "another"),
         (b"[1, 2]", "expected an object"),
         (b"<html>It works!</html>", "not JSON"),
     ],
@@ -259,12 +278,22 @@ def test_malformed_token_answers(body, problem):
             adapter.connect(key_id="k", secret="s")
 
 
+def test_a_company_on_another_host_is_not_followed_and_names_the_setting():
+    """A signed request goes to the configured host only; a link elsewhere (the other of
+    SRAPS's two hosts, say) is a setting to mend, not an outage to wait out."""
+    body = b'{"links": {"company": "https://elsewhere.example/api/v1/companies/c/"}}'
+    with canned(200, body, {}) as url:
+        adapter = SrapsAdapter(base_url=url, timeout=1)
+        with pytest.raises(VendorRejected, match=r"another host.*set ZTP_SNOM_API_URL"):
+            adapter.connect(key_id="k", secret="s")
+
+
 def test_a_next_page_on_another_host_is_not_followed():
     link = '<https://elsewhere.example/api/v1/settings/?page=2>; rel="next"'
     with canned(200, b"[]", {"Link": link}) as url:
         adapter = SrapsAdapter(base_url=url, timeout=1)
         client = adapter._client("k", "s")
-        with pytest.raises(VendorUnavailable, match="another host"):
+        with pytest.raises(VendorRejected, match="another host"):
             adapter._paged(client, "settings/")
 
 

@@ -146,15 +146,18 @@ def test_configured_offers_rotate_change_key_disable_and_check(users, ready, sra
 
     body = portal_client(users["super_admin"]).get(PAGE).content.decode()
 
-    snom = body[body.index('data-vendor="snom"') : body.index('data-vendor="yealink"')]
+    snom = body[body.index('data-vendor="snom"') : body.index('data-vendor="gigaset"')]
     for name in ("rotate", "key", "disable", "check"):
         assert f'action="{action_url("snom", name)}"' in snom
     for name in ("onboard", "repair"):  # Repair only after a check found a drift
         assert f'action="{action_url("snom", name)}"' not in snom
     assert ">Rotate</button>" in snom and ">Disable</button>" in snom
     assert ">Check now</button>" in snom
-    # Change API key is a form with the key's fields; Rotate and Disable ask first.
+    # Change API key is a form with the key's fields, folded until opened; Rotate and
+    # Disable ask first, and Rotate is posted as a whole page (it changes the URL above).
     assert "<legend>Change API key</legend>" in snom
+    assert '<details class="ztp-key-change"><summary>Change API key</summary>' in snom
+    assert snom.count("data-whole-page") == 1
     assert snom.count('name="key_id"') == snom.count('name="secret"') == 1
     assert snom.count("data-confirm=") == 2
     assert sraps.secret not in body

@@ -19,7 +19,12 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from accounts.api.base import CUSTOMER_PARAMETER, TenantViewSet, error_response
+from accounts.api.base import (
+    CUSTOMER_PARAMETER,
+    VALIDATION_ERROR,
+    TenantViewSet,
+    error_response,
+)
 from accounts.permissions import Area
 from core.api.fields import StrictCharField
 from core.api.pagination import PagePagination
@@ -80,11 +85,22 @@ def _state(customer, vendor: str):
     return next(row for row in ztp_card(customer) if row.vendor == vendor)
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": f"^[!-~]{{1,{KEY_TEXT_MAX}}}$", "maxLength": KEY_TEXT_MAX}
+)
+class KeyTextField(StrictCharField):
+    """Half of an API key: printable ASCII without spaces (ztp.services.common.key_entered
+    holds the rule; this only tells the schema)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=KEY_TEXT_MAX, **kwargs)
+
+
 class ZtpKeySerializer(serializers.Serializer):
     """An API key the customer made in the vendor's portal."""
 
-    keyId = StrictCharField(max_length=KEY_TEXT_MAX, help_text="The key's ID at the vendor.")
-    secret = StrictCharField(max_length=KEY_TEXT_MAX, write_only=True)
+    keyId = KeyTextField(help_text="The key's ID at the vendor.")
+    secret = KeyTextField(write_only=True)
 
     def validate(self, attrs):
         try:
@@ -119,7 +135,7 @@ def _action_schema(name: str, request=None):
         request=request,
         responses={
             200: ZtpOutcomeSerializer,
-            400: REFUSED,
+            400: VALIDATION_ERROR,
             404: REFUSED,
             409: REFUSED,
             503: REFUSED,

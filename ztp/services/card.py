@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import urlsplit
 
+from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -159,19 +160,29 @@ def ztp_onboard(
                 vendor_error(exc, adapter, customer_credentials=False),
             ) from None
         now = timezone.now()
-        lease_finish(
-            account,
-            lease,
-            Action.ONBOARD,
-            status=Status.CONFIGURED,
-            company_id=made.company_id,
-            key_id=made.key_id,
-            secrets=stored,
-            credentials_set_at=now,
-            checked_at=now,
-            last_error="",
-            drift="",
-        )
+        try:
+            with transaction.atomic():  # a savepoint: the failure is recorded after it
+                lease_finish(
+                    account,
+                    lease,
+                    Action.ONBOARD,
+                    status=Status.CONFIGURED,
+                    company_id=made.company_id,
+                    key_id=made.key_id,
+                    secrets=stored,
+                    credentials_set_at=now,
+                    checked_at=now,
+                    last_error="",
+                    drift="",
+                )
+        except IntegrityError:  # another customer onboarded the company meanwhile
+            raise action_failed(
+                account,
+                lease,
+                Action.ONBOARD,
+                user,
+                AlreadyExists(_shared_company(made.company_id)),
+            ) from None
         message = f"{label}: Onboarded" + (
             f" (company {made.company_id})." if made.company_id else "."
         )
@@ -192,10 +203,14 @@ def _company_unshared(customer: Customer, vendor: str, company: str) -> None:
         .first()
     )
     if other is not None:
-        raise AlreadyExists(
-            f"This API key opens company {company}, which another customer uses already: "
-            "make a company of its own for this customer at the vendor, and a key there."
-        )
+        raise AlreadyExists(_shared_company(company))
+
+
+def _shared_company(company: str) -> str:
+    return (
+        f"This API key opens company {company}, which another customer uses already: "
+        "make a company of its own for this customer at the vendor, and a key there."
+    )
 
 
 def ztp_key_change(
@@ -301,6 +316,15 @@ def ztp_rotate(*, customer: Customer, vendor: str, user: User | None) -> Outcome
         others = _other_vendors(customer, vendor)
         if others:
             message += f" Repair {', '.join(others)} as well: they still hold the previous URL."
+            # Shown as a drift on their rows, with Repair, without waiting for a check.
+            ZtpAccount.objects.for_customer(customer).exclude(secrets="").exclude(
+                vendor=vendor
+            ).update(
+                status=Status.ERROR,
+                checked_at=now,  # the status is known from here: no vendor call needed
+                drift=f"The phone file URL was changed (Rotate at {label}); this vendor still "
+                f"holds the previous one, which keeps working for {GRACE.days} days.",
+            )
         action_event(customer, user, vendor, Action.ROTATE, "ok", message)
         return Outcome(account, message)
 
@@ -376,9 +400,13 @@ def ztp_disable(*, customer: Customer, vendor: str, user: User | None) -> Outcom
         )
         message = f"{label}: Disabled; the API key is forgotten"
         message += f", {removed} phone(s) removed." if removed else "."
-        message += (
-            f" Delete the key ({current.key_id}) in {label}'s front end if nothing else uses it."
-        )
+        if current.company_id:
+            message += (
+                f" Delete the key ({current.key_id}) in {label}'s front end if nothing else "
+                "uses it."
+            )
+        else:  # YMCS: the enterprise's key, which other customers may use
+            message += f" The enterprise's key stays in {label}, for what else uses it."
         action_event(
             customer, user, vendor, Action.DISABLE, "ok", message, company=company, phones=removed
         )

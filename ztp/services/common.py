@@ -23,6 +23,7 @@ from phones.files.access import secret_masked
 from reports.models import Severity
 from reports.services import event_log
 from ztp.adapters import (
+    AccountRefused,
     CredentialsRejected,
     MacTaken,
     VendorAccount,
@@ -31,6 +32,7 @@ from ztp.adapters import (
     ZtpAdapter,
 )
 from ztp.models import Action, Status, Vendor, ZtpAccount
+from ztp.ymcs import SERVER_NAME_MAX
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +44,6 @@ IMPORT_MAX = 200
 ERROR_TEXT_MAX = 1000
 KEY_TEXT_MAX = 200
 # YMCS allows RPS server names of at most 20 characters, unique in the enterprise.
-SERVER_NAME_MAX = 20
 
 
 class ActionInProgress(InUse):
@@ -55,6 +56,18 @@ class VendorFailed(Unavailable):
     """The vendor's service failed or refused; the sentence says why and what to do."""
 
     code = "vendor_error"
+
+
+class KeyRefused(ServiceError):
+    """The vendor does not accept the API key entered: a 400, as any input refused."""
+
+    code = "key_refused"
+
+
+class VendorSetupNeeded(ServiceError):
+    """Something must be set up at the vendor first (a Role, a feature): a 400."""
+
+    code = "vendor_setup"
 
 
 class NotOnboarded(Missing):
@@ -237,6 +250,8 @@ def vendor_error(
     text = secret_masked(str(exc)).rstrip(".")
     if isinstance(exc, VendorUnavailable):
         return VendorFailed(f"{text}. Try again later.")
+    if isinstance(exc, AccountRefused):
+        return VendorSetupNeeded(f"{text}.")
     if isinstance(exc, MacTaken):
         return MacRegisteredElsewhere(
             f"{text}. Ask the phone's owner to release it at {adapter.label}, or ask the vendor's "
@@ -248,9 +263,8 @@ def vendor_error(
                 f"{text}. The stored API key no longer works: make a new one at "
                 f"{adapter.label} and enter it with Change API key."
             )
-        return VendorFailed(
-            f"{text}. {adapter.label} does not accept this API key: check its ID and secret "
-            "(and that its Role may manage phones)."
+        return KeyRefused(
+            f"{text}. {adapter.label} does not accept this API key: check its ID and secret."
         )
     if isinstance(exc, VendorError):
         return VendorFailed(f"{text}.")

@@ -10,18 +10,20 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import Customer, User
-from core.errors import ServiceError
+from core.errors import Missing, ServiceError
 from devices.services import mac_display, mac_normalize
 from phones.files.access import secret_masked
 from reports.models import Severity
 from ztp.adapters import (
     MAC_PLACEHOLDER,
+    AccountRefused,
     CredentialsRejected,
     VendorError,
     VendorUnavailable,
     adapter_for,
 )
 from ztp.models import Action, ZtpAccount, ZtpPhone
+from ztp.services.card import expected_url
 from ztp.services.common import (
     IMPORT_MAX,
     ImportResult,
@@ -76,7 +78,9 @@ def ztp_phone_register(*, customer: Customer, vendor: str, user: User | None, ma
         adapter = adapter_for(vendor)
         try:
             data, current = stored_credentials(account)
-            adapter.register(current, mac=mac, url=data["url"])
+            # The current URL: the stored one may be retiring (Phone files, or a Rotate at
+            # another vendor, changed it since); the daily check flags the rest.
+            adapter.register(current, mac=mac, url=expected_url(customer, vendor, data["url"]))
         except (ServiceError, VendorError) as exc:
             raise _phone_failure(
                 account, lease, Action.REGISTER, user, exc, adapter, mac=mac
@@ -93,6 +97,9 @@ def ztp_phone_unregister(
 ) -> Outcome:
     """Remove one phone at the vendor (already gone there is fine) and from the list."""
     mac = _mac(mac)
+    if not ZtpPhone.objects.for_customer(customer).filter(vendor=vendor, mac=mac).exists():
+        # Only a phone registered here: the vendor's account may hold other customers'.
+        raise Missing(f"{vendor_label(vendor)}: {mac_display(mac)} is not registered here.")
     with lease_take(customer, vendor, Action.UNREGISTER, user) as (account, lease):
         adapter = adapter_for(vendor)
         if account.is_configured:
@@ -157,15 +164,16 @@ def ztp_phone_import(
         adapter = adapter_for(vendor)
         try:
             data, current = stored_credentials(account)
+            url = expected_url(customer, vendor, data["url"])
         except ServiceError as exc:
             raise _phone_failure(account, lease, Action.IMPORT, user, exc, adapter) from None
         for line, mac in macs:
             try:
-                adapter.register(current, mac=mac, url=data["url"])
+                adapter.register(current, mac=mac, url=url)
             except VendorError as exc:
                 reason = vendor_error(exc, adapter, customer_credentials=True).detail
                 result.failed.append(f"line {line}: {mac_display(mac)}: {reason}")
-                if isinstance(exc, VendorUnavailable | CredentialsRejected):
+                if isinstance(exc, VendorUnavailable | CredentialsRejected | AccountRefused):
                     result.stopped = reason
                     break
                 continue

@@ -1,3 +1,4 @@
+import getpass
 import sys
 
 from django.conf import settings
@@ -113,7 +114,14 @@ class Command(BaseCommand):
     def _key(self, options) -> dict[str, str]:
         if not options["key_id"]:
             raise CommandError("--key-id: required (the API key's ID, made in the vendor's portal)")
-        secret = (options.get("stdin") or sys.stdin).readline().strip()
+        stream = options.get("stdin") or sys.stdin
+        try:
+            if stream.isatty():
+                secret = getpass.getpass("The API key's secret: ").strip()
+            else:
+                secret = stream.readline().strip()
+        except UnicodeDecodeError:
+            raise CommandError("secret: standard input is not UTF-8 text") from None
         if not secret:
             raise CommandError("secret: expected on the first line of standard input")
         try:

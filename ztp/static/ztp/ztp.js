@@ -80,6 +80,19 @@
     if (root.getAttribute("aria-busy") === "true") {
       return;
     }
+    if (form.hasAttribute("data-whole-page")) {
+      // Its outcome changes more of the page than the card: posted as a plain form,
+      // confirmed, and the page comes back whole.
+      var confirmed = document.createElement("input");
+      confirmed.type = "hidden";
+      confirmed.name = "confirmed";
+      confirmed.value = "1";
+      form.append(confirmed);
+      setBusy(root, true);
+      showWorking(form);
+      form.submit();
+      return;
+    }
     setBusy(root, true);
     var note = showWorking(form);
     var data = new FormData(form);
