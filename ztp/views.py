@@ -37,6 +37,7 @@ from ztp.models import Vendor, ZtpPhone
 from ztp.services.card import (
     ztp_account_state,
     ztp_card,
+    ztp_card_row,
     ztp_check,
     ztp_disable,
     ztp_key_change,
@@ -77,10 +78,6 @@ CARD_ACTIONS = {
 # The actions that take an API key, entered in their form.
 KEY_ACTIONS = {ZtpAction.ONBOARD, ZtpAction.KEY}
 KEY_FIELD_LABELS = {"key_id": "API key ID", "secret": "Secret"}
-
-
-def _row(customer, vendor: str):
-    return next(row for row in ztp_card(customer) if row.vendor == vendor)
 
 
 def can_manage_ztp(user) -> bool:
@@ -155,7 +152,7 @@ class ZtpActionView(PostOnlyMixin, PortalView, View):
             raise Http404
         partial = request.headers.get("X-Requested-With") == "fetch"
         asks = CARD_ACTIONS[name][1] and request.POST.get("confirmed") != "1" and not partial
-        if asks and name in _row(self.customer, vendor).actions:
+        if asks and name in ztp_card_row(self.customer, vendor).actions:
             return self._page(card={"confirm": (vendor, name)})
         notice = self._run(vendor, name)
         if partial:

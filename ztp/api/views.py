@@ -34,6 +34,7 @@ from ztp.filters import ZtpPhoneFilterSet
 from ztp.models import Vendor, ZtpAccount, ZtpPhone
 from ztp.services.card import (
     ztp_card,
+    ztp_card_row,
     ztp_check,
     ztp_disable,
     ztp_key_change,
@@ -79,10 +80,6 @@ class ZtpOutcomeSerializer(serializers.Serializer):
     message = serializers.CharField()
     changed = serializers.BooleanField()
     state = ZtpStateSerializer()
-
-
-def _state(customer, vendor: str):
-    return next(row for row in ztp_card(customer) if row.vendor == vendor)
 
 
 @extend_schema_field(
@@ -171,11 +168,11 @@ class ZtpVendorViewSet(TenantViewSet):
         return Response(ZtpStateSerializer(ztp_card(self.customer), many=True).data)
 
     def retrieve(self, request, vendor: str, *args, **kwargs):
-        return Response(ZtpStateSerializer(_state(self.customer, vendor)).data)
+        return Response(ZtpStateSerializer(ztp_card_row(self.customer, vendor)).data)
 
     def _run(self, service, vendor: str, **extra) -> Response:
         outcome = service(customer=self.customer, vendor=vendor, user=self.request.user, **extra)
-        state = _state(self.customer, vendor)
+        state = ztp_card_row(self.customer, vendor)
         body = {"message": outcome.message, "changed": outcome.changed, "state": state}
         return Response(ZtpOutcomeSerializer(body).data)
 

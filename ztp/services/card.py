@@ -87,6 +87,11 @@ def ztp_card(customer: Customer) -> list[CardRow]:
     return rows
 
 
+def ztp_card_row(customer: Customer, vendor: str) -> CardRow:
+    """One vendor's row of the card (the API's state, the card's offered actions)."""
+    return next(row for row in ztp_card(customer) if row.vendor == vendor)
+
+
 def ztp_status_line(account: ZtpAccount) -> str:
     """The account's state in one line (manage.py ztp status)."""
     parts = [f"{account.vendor} {account.customer.slug}: {account.get_status_display()}"]
