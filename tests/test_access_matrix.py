@@ -299,9 +299,8 @@ ROUTES: dict[str, Rule] = {
     "ztp:action": Rule("post_only", kwargs=lambda ctx: {"vendor": "snom", "name": "onboard"}),
     "ztp:phone_list": Rule("portal", "ztp"),
     "ztp:phone_add": Rule("post_only"),
-    "ztp:phone_remove": Rule("post_only"),
     "ztp:phone_lookup": Rule("post_only"),
-    "ztp:phone_import": Rule("post_only"),
+    "ztp:phone_bulk": Rule("post_only"),
     # Admin API.
     "api:user-list": Rule("api", "users"),
     "api:user-detail": Rule("api", "users", V, _user_pk),
@@ -340,6 +339,7 @@ ROUTES: dict[str, Rule] = {
     "api:ztp-phone-list": Rule("api", "ztp", fixed={"vendor": "snom"}),
     "api:ztp-phone-detail": Rule("post_only", fixed={"vendor": "snom", "mac": "0004132A3B4C"}),
     "api:ztp-phone-bulk": Rule("post_only", fixed={"vendor": "snom"}),
+    "api:ztp-phone-remove-many": Rule("post_only", fixed={"vendor": "snom"}),
     # A desk phone's lines: read with provisioning "view"; PUT and DELETE need "change"
     # (tests/phones/test_phone_files_portal.py).
     "api:line-list": Rule(

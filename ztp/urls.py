@@ -15,18 +15,9 @@ urlpatterns = [
     path("system/customer/ztp/phones/", views.ZtpPhoneListView.as_view(), name="phone_list"),
     path("system/customer/ztp/phones/add", views.ZtpPhoneAddView.as_view(), name="phone_add"),
     path(
-        "system/customer/ztp/phones/remove",
-        views.ZtpPhoneRemoveView.as_view(),
-        name="phone_remove",
-    ),
-    path(
         "system/customer/ztp/phones/lookup",
         views.ZtpPhoneLookupView.as_view(),
         name="phone_lookup",
     ),
-    path(
-        "system/customer/ztp/phones/import",
-        views.ZtpPhoneImportView.as_view(),
-        name="phone_import",
-    ),
+    path("system/customer/ztp/phones/bulk", views.ZtpPhoneBulkView.as_view(), name="phone_bulk"),
 ]

@@ -28,10 +28,11 @@ from accounts.permissions import Action, Area, can
 from accounts.views_base import FilteredListMixin, PortalView, PostOnlyMixin, TenantViewMixin
 from core.client import public_base_url
 from core.errors import ServiceError
+from devices.services import mac_display
 from phones.files.access import files_base_url
 from ztp.adapters import adapter_for
 from ztp.filters import ZtpPhoneFilterSet
-from ztp.forms import PhoneForm, PhoneImportForm
+from ztp.forms import PhoneBulkForm, PhoneForm
 from ztp.models import Action as ZtpAction
 from ztp.models import Vendor, ZtpPhone
 from ztp.services.card import (
@@ -45,12 +46,13 @@ from ztp.services.card import (
     ztp_repair,
     ztp_rotate,
 )
-from ztp.services.common import IMPORT_MAX
+from ztp.services.common import DONE
 from ztp.services.phones import (
     ztp_phone_import,
     ztp_phone_lookup,
     ztp_phone_register,
-    ztp_phone_unregister,
+    ztp_phone_remove_many,
+    ztp_phone_remove_plan,
 )
 
 # Who drives ZTP: the customer's Super-Admins and staff (accounts.permissions).
@@ -260,8 +262,7 @@ class ZtpPhoneListView(FilteredListMixin, TenantViewMixin, TemplateView):
                 for v in Vendor
             ],
             add_form=PhoneForm(),
-            import_form=PhoneImportForm(),
-            import_max=IMPORT_MAX,
+            bulk_form=PhoneBulkForm(),
         )
         return context
 
@@ -295,29 +296,70 @@ class ZtpPhoneAddView(_PhoneActionView):
         return outcome.message
 
 
-class ZtpPhoneRemoveView(_PhoneActionView):
-    def run(self, vendor: str) -> str:
-        mac = self.request.POST.get("mac", "")
-        return ztp_phone_unregister(**self.common(vendor), mac=mac).message
-
-
 class ZtpPhoneLookupView(_PhoneActionView):
     def run(self, vendor: str) -> str:
         mac = self.request.POST.get("mac", "")
         return ztp_phone_lookup(**self.common(vendor), mac=mac).message
 
 
-class ZtpPhoneImportView(_PhoneActionView):
-    def run(self, vendor: str) -> str:
-        form = PhoneImportForm(self.request.POST, self.request.FILES)
+class ZtpPhoneBulkView(PostOnlyMixin, PortalView, View):
+    """Register or remove many MACs (pasted or a CSV file) and show what happened to each;
+    a removal asks first. A row's Remove comes here too, with one MAC."""
+
+    area = ZTP_AREA
+    action = Action.CHANGE
+
+    def post(self, request):
+        vendor = _vendor_of(request, request.POST)
+        form = PhoneBulkForm(request.POST, request.FILES)
         if not form.is_valid():
-            raise ValidationError({"file": form.errors.get("file") or ["choose a CSV file"]})
-        result = ztp_phone_import(**self.common(vendor), text=form.cleaned_data["file"])
-        for problem in result.failed[:10]:
-            messages.warning(self.request, problem)
-        if len(result.failed) > 10:
-            messages.warning(self.request, f"… and {len(result.failed) - 10} more (see Events).")
-        return f"{Vendor(vendor).label}: import: {result.message}"
+            errors = [
+                f"{key}: {' '.join(value)}" if key != "__all__" else " ".join(value)
+                for key, value in form.errors.items()
+            ]
+            messages.error(request, " ".join(errors))
+            return redirect(_list_url(vendor))
+        text, op = form.cleaned_data["text"], form.cleaned_data["op"]
+        common = {"customer": self.customer, "vendor": vendor, "user": request.user}
+        try:
+            if op == "remove" and not form.cleaned_data["confirmed"]:
+                return self._confirm(vendor, text)
+            run = ztp_phone_remove_many if op == "remove" else ztp_phone_import
+            result = run(**common, text=text)
+        except ValidationError as exc:
+            messages.error(request, " ".join(_sentences(exc)))
+            return redirect(_list_url(vendor))
+        except ServiceError as exc:
+            messages.error(request, exc.detail)
+            return redirect(_list_url(vendor))
+        label = Vendor(vendor).label
+        if len(result.lines) == 1:  # one phone: its sentence on the list
+            (line,) = result.lines
+            if line.outcome == DONE:
+                messages.success(request, f"{label}: {line.mac_display} {result.verb}.")
+            else:
+                what = f"{line.mac_display}: " if line.mac else ""
+                messages.error(request, f"{label}: {what}{line.detail}")
+            return redirect(_list_url(vendor))
+        context = {
+            "vendor": vendor,
+            "vendor_label": label,
+            "result": result,
+            "page_title": f"ZTP phones {result.verb}",
+        }
+        return render(request, "ztp/phone_bulk_result.html", context)
+
+    def _confirm(self, vendor: str, text: str):
+        macs, left = ztp_phone_remove_plan(customer=self.customer, vendor=vendor, text=text)
+        context = {
+            "vendor": vendor,
+            "vendor_label": Vendor(vendor).label,
+            "macs": [mac_display(mac) for mac in macs],
+            "left": left,
+            "text": text,
+            "page_title": "Remove ZTP phones",
+        }
+        return render(self.request, "ztp/phone_confirm_remove.html", context)
 
 
 def _sentences(error: ValidationError) -> list[str]:

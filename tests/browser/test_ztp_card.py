@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from phones.services.auto import auto_provisioning_enable
 from phones.services.categories import customer_phone_defaults_create
 from ztp.fake_sraps import FakeSraps
-from ztp.models import Status, ZtpAccount
+from ztp.models import Status, ZtpAccount, ZtpPhone
 from ztp.services.card import ztp_onboard
 
 pytestmark = pytest.mark.browser
@@ -245,3 +245,46 @@ def test_rotate_brings_the_whole_page_back_with_the_new_url(
     expect(page.locator("#device-url")).not_to_have_text(before)
     expect(page.get_by_text("a new phone file URL is registered")).to_be_visible()
     expect(vendor_row(page).locator("[data-field=status]")).to_have_text("Configured")
+
+
+@pytest.mark.parametrize("width", [390, 1366])
+def test_several_phones_are_pasted_then_removed_after_the_question(
+    page: Page, login, super_admin, ready, sraps, live_server, width
+):
+    ztp_onboard(
+        customer=ready,
+        vendor="snom",
+        user=None,
+        base_url=live_server.url,
+        key_id=sraps.key_id,
+        secret=sraps.secret,
+    )
+    page.set_viewport_size({"width": width, "height": 900})
+    login(page, super_admin)
+    page.goto("/admin/system/customer/ztp/phones/?vendor=snom")
+    form = page.locator("form.ztp-bulk")
+
+    form.get_by_label("MAC addresses").fill("000413000001\n00:04:13:00:00:02\nnot-a-mac\n")
+    form.get_by_role("button", name="Register all").click()
+
+    results = page.locator("table.ztp-results tbody tr")
+    expect(page.get_by_text("Snom (SRAPS): 2 phone(s) registered, 1 failed.")).to_be_visible()
+    expect(results).to_have_count(3)
+    expect(results.nth(2)).to_contain_text("'not-a-mac' is not a MAC address")
+    found = page.evaluate(OVERFLOW)
+    assert found["scroll"] <= found["width"] and not found["wide"], found
+    assert {"000413000001", "000413000002"} <= set(sraps.endpoints)
+
+    page.get_by_role("link", name="Back to the phone list").click()
+    page.locator("form.ztp-bulk").get_by_label("MAC addresses").fill("000413000001\n000413000002")
+    page.get_by_role("button", name="Remove all…").click()
+    expect(page.get_by_text("Remove these 2 phones at Snom (SRAPS)?")).to_be_visible()
+    assert {"000413000001", "000413000002"} <= set(sraps.endpoints)  # only asked so far
+    found = page.evaluate(OVERFLOW)
+    assert found["scroll"] <= found["width"] and not found["wide"], found
+
+    page.get_by_role("button", name="Remove 2 phones").click()
+
+    expect(page.get_by_text("Snom (SRAPS): 2 phone(s) removed.")).to_be_visible()
+    assert not {"000413000001", "000413000002"} & set(sraps.endpoints)
+    assert not ZtpPhone.objects.exists()

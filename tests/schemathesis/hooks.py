@@ -33,9 +33,9 @@ def filter_case(context, case):
 
 # Refusals a schema cannot express, because they depend on what is stored rather than on
 # the request's shape (a name or e-mail address another user already has, a bootstrap
-# that does not exist, the login name a PUT must repeat, the last Super-Admin) or on rules
-# beyond JSON Schema (a password too common or too like the user's name; the CSV grammar
-# of an import file).
+# that does not exist, the login name a PUT must repeat, the last Super-Admin, an API key
+# the vendor refuses) or on rules beyond JSON Schema (a password too common or too like
+# the user's name; the CSV grammar of an import file).
 # The API answers them 400 naming the field, by design; positive_data_acceptance
 # (ST202) cannot know that. Only such a 400, whose every error is one of these, is
 # dropped, and only for that check: any other error in the same answer still fails. The
@@ -68,8 +68,14 @@ FIELD_REFUSALS = {
     ("POST", "/admin/api/v1/jobs/software"): {"category": ("does not exist",)},
     ("POST", "/admin/api/v1/jobs/config"): {"category": ("does not exist",)},
 }
-# Device refusals by error code: a real token presented for another app.
-ERROR_REFUSALS = {("POST", "/device/api/v1/bootstrap"): {"app_mismatch"}}
+# Refusals by error code: a real token presented for another app; an API key the vendor
+# (a fake on loopback in this run) does not accept, or accepts without the Role it needs.
+ZTP_KEY_REFUSALS = {"key_refused", "vendor_setup"}
+ERROR_REFUSALS = {
+    ("POST", "/device/api/v1/bootstrap"): {"app_mismatch"},
+    ("POST", "/admin/api/v1/ztp/{vendor}/onboard"): ZTP_KEY_REFUSALS,
+    ("POST", "/admin/api/v1/ztp/{vendor}/key"): ZTP_KEY_REFUSALS,
+}
 # Import rows refused for the stored state or for a name repeated within the file.
 IMPORT_ROW_REFUSALS = ("no bootstrap named", "appears twice", "defined twice", "already in use")
 

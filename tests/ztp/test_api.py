@@ -235,6 +235,18 @@ def test_phones_are_registered_listed_imported_and_removed(api_client, super_adm
     assert MAC.lower() not in sraps.endpoints
     assert api.delete(f"{API}/snom/phones/{MAC}").status_code == 404
 
+    removed = api.post(
+        f"{API}/snom/phones/remove", {"macs": "000413000001\n000413000003\n"}, format="json"
+    )
+    assert removed.status_code == 200, removed.json()
+    assert removed.json() == {
+        "removed": ["000413000001"],
+        "failed": ["line 2: 00:04:13:00:00:03: not registered here"],
+        "stopped": "",
+    }
+    assert "000413000001" not in sraps.endpoints
+    assert [p["mac"] for p in api.get(f"{API}/snom/phones").json()["results"]] == ["000413000002"]
+
 
 @pytest.mark.parametrize(
     ("path", "body", "field"),
@@ -243,6 +255,10 @@ def test_phones_are_registered_listed_imported_and_removed(api_client, super_adm
         ("snom/phones", {}, "mac"),
         ("snom/phones/import", {"macs": ["000413000001"]}, "macs"),
         ("snom/phones/import", {"macs": ""}, "macs"),
+        ("snom/phones/import", {"macs": "\r"}, "macs"),
+        ("snom/phones/import", {"macs": "mac\n"}, "macs"),
+        ("snom/phones/remove", {"macs": 5}, "macs"),
+        ("snom/phones/remove", {"macs": "\n".join(["000413000001"] * 201)}, "macs"),
     ],
 )
 def test_bad_input_names_the_field(api_client, super_admin, ready, sraps, path, body, field):

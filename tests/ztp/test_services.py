@@ -38,8 +38,10 @@ from ztp.services.card import (
     ztp_rotate,
 )
 from ztp.services.common import (
+    FAILED,
     IMPORT_MAX,
     LEASE,
+    UNTRIED,
     ActionInProgress,
     KeyRefused,
     MacRegisteredElsewhere,
@@ -52,6 +54,8 @@ from ztp.services.phones import (
     ztp_phone_import,
     ztp_phone_lookup,
     ztp_phone_register,
+    ztp_phone_remove_many,
+    ztp_phone_remove_plan,
     ztp_phone_unregister,
 )
 
@@ -833,7 +837,7 @@ def test_an_import_stops_when_the_vendor_refuses_the_whole_account(ready, ymcs):
         customer=ready, vendor=YEALINK, user=None, text="001565000001\n001565000002\n"
     )
 
-    assert result.registered == []
+    assert result.done == []
     assert len(result.failed) == 1 and "enable" in result.stopped
     assert len([c for c in ymcs.calls if c[1] == "/v2/rps/addDevicesByMac"]) == 1
 
@@ -920,9 +924,9 @@ def test_import_registers_each_line_and_reports_the_rest(ready, ymcs):
 
     result = ztp_phone_import(customer=ready, vendor=YEALINK, user=None, text=text)
 
-    assert result.registered == ["001565000001", "001565000003"]
-    assert result.failed[0] == "line 4: 'not-a-mac' is not a MAC address"
-    assert result.failed[1].startswith("line 3: 00:15:65:00:00:02: 00:15:65:00:00:02 is registered")
+    assert result.done == ["001565000001", "001565000003"]
+    assert result.failed[0].startswith("line 3: 00:15:65:00:00:02: 00:15:65:00:00:02 is registered")
+    assert result.failed[1] == "line 4: 'not-a-mac' is not a MAC address"
     assert result.message == "2 phone(s) registered, 2 failed."
     assert set(ymcs.devices) == {"001565000001", "001565000003"}
     (event,) = events(ready, "ZTP_IMPORT")
@@ -934,7 +938,7 @@ def test_import_at_snom_registers_the_phone_file_url_on_each(ready, sraps):
 
     result = ztp_phone_import(customer=ready, vendor=SNOM, user=None, text=f"{MAC}\n{OTHER_MAC}\n")
 
-    assert result.registered == [MAC, OTHER_MAC]
+    assert result.done == [MAC, OTHER_MAC]
     assert {sraps.url_of(MAC), sraps.url_of(OTHER_MAC)} == {stored(ready)["url"]}
 
 
@@ -946,7 +950,7 @@ def test_import_stops_at_a_vendor_outage(ready, ymcs):
         customer=ready, vendor=YEALINK, user=None, text="001565000001\n001565000002\n"
     )
 
-    assert result.registered == []
+    assert result.done == []
     assert "answered 503" in result.stopped
     assert len(result.failed) == 1
 
@@ -956,9 +960,69 @@ def test_import_is_limited(ready, sraps):
     text = "\n".join(f"0015650{n:05X}" for n in range(IMPORT_MAX + 1))
     sraps.requests.clear()
 
-    with pytest.raises(ValidationError, match="at most 200 MAC addresses per import"):
+    with pytest.raises(ValidationError, match="at most 200 MAC addresses at once") as caught:
         ztp_phone_import(customer=ready, vendor=SNOM, user=None, text=text)
+    assert list(caught.value.message_dict) == ["macs"]
     assert sraps.requests == []
+
+
+def test_remove_many_removes_only_this_customers_phones_reading_the_list_once(
+    ready, other_customer, sraps
+):
+    onboard(ready, sraps)
+    ztp_phone_import(customer=ready, vendor=SNOM, user=None, text=f"{MAC}\n{OTHER_MAC}\n")
+    ZtpPhone.objects.create(
+        customer=other_customer, vendor=SNOM, mac="000413000009", registered_at=timezone.now()
+    )
+    sraps.add_foreign_endpoint("000413000009")
+    sraps.requests.clear()
+
+    result = ztp_phone_remove_many(
+        customer=ready, vendor=SNOM, user=None, text=f"{MAC}\n000413000009\n{OTHER_MAC}\n"
+    )
+
+    assert result.done == [MAC, OTHER_MAC]
+    assert result.failed == ["line 2: 00:04:13:00:00:09: not registered here"]
+    assert result.message == "2 phone(s) removed, 1 failed."
+    assert sraps.url_of(MAC) is None and sraps.url_of(OTHER_MAC) is None
+    assert "000413000009" in sraps.endpoints  # another company's, untouched
+    assert set(ZtpPhone.objects.values_list("customer_id", "mac")) == {
+        (other_customer.pk, "000413000009")
+    }
+    methods = [request[0] for request in sraps.requests]
+    assert methods.count("DELETE") == 2
+    (event,) = events(ready, "ZTP_UNREGISTER")
+    assert (event.data["removed"], event.severity) == (2, Severity.WARNING)
+
+
+def test_remove_many_stops_at_a_vendor_outage_and_keeps_what_it_did_not_remove(ready, ymcs):
+    onboard(ready, ymcs, YEALINK)
+    macs = ["001565000001", "001565000002", "001565000003"]
+    ztp_phone_import(customer=ready, vendor=YEALINK, user=None, text="\n".join(macs))
+    ymcs.fail("POST", "/delDevices", 503)
+
+    result = ztp_phone_remove_many(customer=ready, vendor=YEALINK, user=None, text="\n".join(macs))
+
+    assert result.done == []
+    assert "answered 503" in result.stopped
+    assert [line.outcome for line in result.lines] == [FAILED, UNTRIED, UNTRIED]
+    assert sorted(ZtpPhone.objects.values_list("mac", flat=True)) == macs
+    assert set(ymcs.devices) == set(macs)
+    (event,) = events(ready, "ZTP_UNREGISTER")
+    assert event.severity == Severity.ERROR
+
+
+def test_the_removal_plan_names_the_phones_registered_here(ready, sraps):
+    onboard(ready, sraps)
+    register(ready, MAC)
+    sraps.requests.clear()
+
+    macs, left = ztp_phone_remove_plan(
+        customer=ready, vendor=SNOM, text=f"mac\n{MAC}\n{OTHER_MAC}\nbad\n{MAC}\n"
+    )
+
+    assert (macs, left) == ([MAC], 2)
+    assert sraps.requests == []  # asking calls nobody
 
 
 # --- The card -----------------------------------------------------------------------------

@@ -4,6 +4,8 @@ The card takes the customer's own API key (made in the vendor's portal): Onboard
 Change API key are forms with the key's ID and secret; nothing is sent to the vendor
 before both fields are sound, and the secret never comes back in a page."""
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -463,18 +465,128 @@ def test_phone_list_add_look_up_remove_and_import(users, ready, sraps, portal_cl
 
     upload = SimpleUploadedFile("phones.csv", b"mac\n000413000001\nbad\n", "text/csv")
     imported = client.post(
-        reverse("ztp:phone_import"), {"vendor": "snom", "file": upload}, follow=True
+        reverse("ztp:phone_bulk"), {"vendor": "snom", "op": "register", "file": upload}
     )
     body = imported.content.decode()
-    assert "Snom (SRAPS): import: 1 phone(s) registered, 1 failed." in body
-    assert "line 3: &#x27;bad&#x27; is not a MAC address" in body
+    assert imported.status_code == 200
+    assert "Snom (SRAPS): 1 phone(s) registered, 1 failed." in body
+    assert "&#x27;bad&#x27; is not a MAC address" in body
+    assert [row["Result"] for row in result_rows(body)] == ["Registered", "Failed"]
+
+    # A row's Remove asks first; nothing is removed until the question is answered.
+    asked = client.post(
+        reverse("ztp:phone_bulk"), {"vendor": "snom", "op": "remove", "macs": "0004132A3B4C"}
+    )
+    assert "Remove this phone at Snom (SRAPS)?" in asked.content.decode()
+    assert ZtpPhone.objects.count() == 2 and MAC.lower() in sraps.endpoints
 
     removed = client.post(
-        reverse("ztp:phone_remove"), {"vendor": "snom", "mac": "0004132A3B4C"}, follow=True
+        reverse("ztp:phone_bulk"),
+        {"vendor": "snom", "op": "remove", "macs": "0004132A3B4C", "confirmed": "on"},
+        follow=True,
     )
-    assert "00:04:13:2A:3B:4C removed" in removed.content.decode()
+    assert "Snom (SRAPS): 00:04:13:2A:3B:4C removed." in removed.content.decode()
     assert list(ZtpPhone.objects.values_list("mac", flat=True)) == ["000413000001"]
+    assert MAC.lower() not in sraps.endpoints
     assert sraps.secret not in body
+
+
+def result_rows(body: str) -> list[dict[str, str]]:
+    """The per-MAC results table as {column: text} per row."""
+    table = body[body.index('<table class="data ztp-results') :]
+    table = table[: table.index("</table>")]
+    rows = []
+    for row in table.split("<tr")[2:]:
+        cells = re.findall(r'<td data-label="([^"]+)">(.*?)</td>', row, re.S)
+        rows.append({label: re.sub(r"<[^>]+>", "", text).strip() for label, text in cells})
+    return rows
+
+
+def test_several_phones_are_pasted_removed_after_the_question_and_reported_per_mac(
+    users, ready, sraps, portal_client
+):
+    onboarded(ready, sraps)
+    client = portal_client(users["super_admin"])
+    pasted = "000413000001\n00:04:13:00:00:02\n000413000003\n"
+    client.post(reverse("ztp:phone_bulk"), {"vendor": "snom", "op": "register", "macs": pasted})
+    assert ZtpPhone.objects.count() == 3
+    sraps.remove_endpoint("000413000003")  # gone at the vendor already
+    given = "000413000001\n000413000003\n001565009999\nnonsense\n"
+
+    asked = client.post(
+        reverse("ztp:phone_bulk"), {"vendor": "snom", "op": "remove", "macs": given}
+    )
+
+    page = asked.content.decode()
+    assert "Remove these 2 phones at Snom (SRAPS)?" in page
+    assert "<code>00:04:13:00:00:01</code>" in page and "<code>00:04:13:00:00:03</code>" in page
+    assert "2 other lines (not a MAC address, or not registered here)" in page
+    assert ZtpPhone.objects.count() == 3
+
+    done = client.post(
+        reverse("ztp:phone_bulk"),
+        {"vendor": "snom", "op": "remove", "macs": given, "confirmed": "on"},
+    )
+
+    body = done.content.decode()
+    assert "Snom (SRAPS): 2 phone(s) removed, 2 failed." in body
+    assert result_rows(body) == [
+        {"Line": "1", "MAC address": "00:04:13:00:00:01", "Result": "Removed", "Why": "—"},
+        {"Line": "2", "MAC address": "00:04:13:00:00:03", "Result": "Removed", "Why": "—"},
+        {
+            "Line": "3",
+            "MAC address": "00:15:65:00:99:99",
+            "Result": "Failed",
+            "Why": "not registered here",
+        },
+        {
+            "Line": "4",
+            "MAC address": "—",
+            "Result": "Failed",
+            "Why": "&#x27;nonsense&#x27; is not a MAC address",
+        },
+    ]
+    assert list(ZtpPhone.objects.values_list("mac", flat=True)) == ["000413000002"]
+    assert set(sraps.endpoints) == {"000413000002"}
+
+
+@pytest.mark.parametrize(
+    ("post", "said"),
+    [
+        ({"op": "register"}, "paste MAC addresses or choose a CSV file"),
+        ({"op": "register", "macs": " \n "}, "paste MAC addresses or choose a CSV file"),
+        ({"op": "delete", "macs": MAC}, "op: Select a valid choice"),
+        ({"op": "register", "macs": "mac\n"}, "no MAC address given"),
+        ({"op": "register", "macs": "x\n" * 201}, "at most 200 MAC addresses at once"),
+    ],
+)
+def test_bad_bulk_input_is_refused_with_nothing_done(
+    users, ready, sraps, portal_client, post, said
+):
+    onboarded(ready, sraps)
+    sraps.requests.clear()
+
+    answer = portal_client(users["super_admin"]).post(
+        reverse("ztp:phone_bulk"), {"vendor": "snom", **post}, follow=True
+    )
+
+    assert said in answer.content.decode()
+    assert not ZtpPhone.objects.exists()
+    assert sraps.requests == []
+
+
+def test_pasted_and_uploaded_together_is_refused(users, ready, sraps, portal_client):
+    onboarded(ready, sraps)
+    upload = SimpleUploadedFile("phones.csv", b"000413000001\n", "text/csv")
+
+    answer = portal_client(users["super_admin"]).post(
+        reverse("ztp:phone_bulk"),
+        {"vendor": "snom", "op": "register", "macs": "000413000002", "file": upload},
+        follow=True,
+    )
+
+    assert "paste MAC addresses or choose a file, not both" in answer.content.decode()
+    assert not ZtpPhone.objects.exists()
 
 
 def test_phone_list_is_per_vendor_and_paged(users, ready, portal_client, django_assert_num_queries):

@@ -26,7 +26,7 @@ from accounts.api.base import (
     error_response,
 )
 from accounts.permissions import Area
-from core.api.fields import StrictCharField
+from core.api.fields import NOT_BLANK_PATTERN, StrictCharField
 from core.api.pagination import PagePagination
 from core.api.parsers import StrictJSONParser
 from core.client import public_base_url
@@ -43,7 +43,12 @@ from ztp.services.card import (
     ztp_rotate,
 )
 from ztp.services.common import IMPORT_MAX, KEY_TEXT_MAX, key_entered
-from ztp.services.phones import ztp_phone_import, ztp_phone_register, ztp_phone_unregister
+from ztp.services.phones import (
+    ztp_phone_import,
+    ztp_phone_register,
+    ztp_phone_remove_many,
+    ztp_phone_unregister,
+)
 
 TAG = "ztp"
 VENDOR_PATTERN = "|".join(Vendor.values)
@@ -247,20 +252,30 @@ class ZtpPhoneWriteSerializer(serializers.Serializer):
     mac = MacField(help_text="e.g. 00:04:13:2A:3B:4C or 0004132A3B4C")
 
 
-class ZtpImportSerializer(serializers.Serializer):
+class ZtpMacsSerializer(serializers.Serializer):
+    # The validator only repeats what trimming and the blank check do, so that the schema
+    # says it too.
     macs = StrictCharField(
         max_length=IMPORT_MAX * 40,
+        validators=[RegexValidator(NOT_BLANK_PATTERN, "may not be blank")],
         help_text=f"One MAC a line (a CSV's first column; a `mac` header is skipped), at most "
         f"{IMPORT_MAX}.",
     )
 
 
-class ZtpImportResultSerializer(serializers.Serializer):
-    registered = serializers.ListField(child=serializers.CharField())
+class _BulkResultSerializer(serializers.Serializer):
     failed = serializers.ListField(
         child=serializers.CharField(), help_text='"line 4: 00:04:13:…: why", per MAC'
     )
     stopped = serializers.CharField(help_text="Why the rest was not tried (an outage), or ''.")
+
+
+class ZtpImportResultSerializer(_BulkResultSerializer):
+    registered = serializers.ListField(child=serializers.CharField(), source="done")
+
+
+class ZtpRemoveResultSerializer(_BulkResultSerializer):
+    removed = serializers.ListField(child=serializers.CharField(), source="done")
 
 
 @extend_schema_view(
@@ -316,14 +331,32 @@ class ZtpPhoneViewSet(
         summary="Register many phones at the vendor",
         description="Each MAC is tried on its own; an outage at the vendor stops the rest.",
         parameters=[VENDOR_PARAMETER, CUSTOMER_PARAMETER],
-        request=ZtpImportSerializer,
+        request=ZtpMacsSerializer,
         responses={200: ZtpImportResultSerializer, 404: REFUSED, 409: REFUSED},
     )
     @action(detail=False, methods=["post"], url_path="import")
     def bulk(self, request, vendor: str):
-        given = ZtpImportSerializer(data=request.data)
+        given = ZtpMacsSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         result = ztp_phone_import(
             customer=self.customer, vendor=vendor, user=request.user, text=given.data["macs"]
         )
         return Response(ZtpImportResultSerializer(result).data)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Remove many phones at the vendor",
+        description="Only phones registered here for the customer are removed; each MAC is "
+        "tried on its own and an outage at the vendor stops the rest.",
+        parameters=[VENDOR_PARAMETER, CUSTOMER_PARAMETER],
+        request=ZtpMacsSerializer,
+        responses={200: ZtpRemoveResultSerializer, 404: REFUSED, 409: REFUSED, 503: REFUSED},
+    )
+    @action(detail=False, methods=["post"], url_path="remove")
+    def remove_many(self, request, vendor: str):
+        given = ZtpMacsSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        result = ztp_phone_remove_many(
+            customer=self.customer, vendor=vendor, user=request.user, text=given.data["macs"]
+        )
+        return Response(ZtpRemoveResultSerializer(result).data)

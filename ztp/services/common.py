@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import Customer, User
 from core import crypto
 from core.errors import AlreadyExists, InUse, Missing, ServiceError, Unavailable
+from devices.services import mac_display
 from phones.files.access import secret_masked
 from reports.models import Severity
 from reports.services import event_log
@@ -87,17 +88,50 @@ class Outcome:
     changed: bool = True
 
 
+@dataclass(frozen=True)
+class BulkLine:
+    """One line of a bulk register or remove, as the per-MAC results show it."""
+
+    line: int
+    mac: str  # 12 hex digits; "" for a line that is not a MAC address
+    outcome: str  # DONE, FAILED or UNTRIED
+    detail: str = ""  # why it failed
+
+    @property
+    def mac_display(self) -> str:
+        return mac_display(self.mac) if self.mac else ""
+
+
+DONE, FAILED, UNTRIED = "done", "failed", "not tried"
+
+
 @dataclass
-class ImportResult:
-    registered: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)  # "line 4: 00:04:13:…: why"
+class BulkResult:
+    """What a bulk register or remove did, MAC by MAC in the order of its lines."""
+
+    verb: str  # "registered" or "removed"
+    lines: list[BulkLine] = field(default_factory=list)
     stopped: str = ""  # why the rest was not tried (a vendor outage)
 
     @property
+    def done(self) -> list[str]:
+        return [line.mac for line in self.lines if line.outcome == DONE]
+
+    @property
+    def failed(self) -> list[str]:
+        """ "line 4: 00:04:13:…: why" per MAC that failed ("line 4: why" for a line that
+        is not one)."""
+        return [
+            f"line {line.line}: " + (f"{line.mac_display}: " if line.mac else "") + line.detail
+            for line in self.lines
+            if line.outcome == FAILED
+        ]
+
+    @property
     def message(self) -> str:
-        text = f"{len(self.registered)} phone(s) registered"
-        if self.failed:
-            text += f", {len(self.failed)} failed"
+        text = f"{len(self.done)} phone(s) {self.verb}"
+        if failed := len(self.failed):
+            text += f", {failed} failed"
         if self.stopped:
             text += f"; stopped early: {self.stopped}"
         return text + "."

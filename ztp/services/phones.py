@@ -25,8 +25,12 @@ from ztp.adapters import (
 from ztp.models import Action, ZtpAccount, ZtpPhone
 from ztp.services.card import expected_url
 from ztp.services.common import (
+    DONE,
+    FAILED,
     IMPORT_MAX,
-    ImportResult,
+    UNTRIED,
+    BulkLine,
+    BulkResult,
     Outcome,
     action_event,
     action_failed,
@@ -97,8 +101,7 @@ def ztp_phone_unregister(
 ) -> Outcome:
     """Remove one phone at the vendor (already gone there is fine) and from the list."""
     mac = _mac(mac)
-    if not ZtpPhone.objects.for_customer(customer).filter(vendor=vendor, mac=mac).exists():
-        # Only a phone registered here: the vendor's account may hold other customers'.
+    if not phones_registered_here(customer, vendor, [(0, mac)]):
         raise Missing(f"{vendor_label(vendor)}: {mac_display(mac)} is not registered here.")
     with lease_take(customer, vendor, Action.UNREGISTER, user) as (account, lease):
         adapter = adapter_for(vendor)
@@ -148,16 +151,12 @@ def ztp_phone_lookup(*, customer: Customer, vendor: str, user: User | None, mac:
 
 def ztp_phone_import(
     *, customer: Customer, vendor: str, user: User | None, text: str
-) -> ImportResult:
-    """Register the MACs of a CSV file (one a line, first column; a `mac` header is
-    skipped), at most IMPORT_MAX. Each line is tried on its own; a vendor outage stops the
-    rest. One Event for the whole import."""
-    macs, problems = _parse_macs(text)
-    if not macs and not problems:
-        raise ValidationError({"file": "the file lists no MAC address"})
-    if len(macs) + len(problems) > IMPORT_MAX:
-        raise ValidationError({"file": f"at most {IMPORT_MAX} MAC addresses per import"})
-    result = ImportResult(failed=list(problems))
+) -> BulkResult:
+    """Register the MACs of `text` (a CSV's first column, or one a line as pasted; a
+    `mac` header is skipped), at most IMPORT_MAX. Each MAC is tried on its own; a vendor
+    outage stops the rest. One Event for the whole import."""
+    result = BulkResult("registered")
+    macs = bulk_macs(text, result)
     with lease_take(customer, vendor, Action.IMPORT, user) as (account, lease):
         if not account.is_configured:
             raise action_refused(account, lease, Action.IMPORT, user, "import phones")
@@ -167,55 +166,144 @@ def ztp_phone_import(
             url = expected_url(customer, vendor, data["url"])
         except ServiceError as exc:
             raise _phone_failure(account, lease, Action.IMPORT, user, exc, adapter) from None
-        for line, mac in macs:
-            try:
-                adapter.register(current, mac=mac, url=url)
-            except VendorError as exc:
-                reason = vendor_error(exc, adapter, customer_credentials=True).detail
-                result.failed.append(f"line {line}: {mac_display(mac)}: {reason}")
-                if isinstance(exc, VendorUnavailable | CredentialsRejected | AccountRefused):
-                    result.stopped = reason
-                    break
-                continue
+        _bulk_run(result, macs, adapter, lambda mac: adapter.register(current, mac=mac, url=url))
+        for mac in result.done:
             _record_phone(customer, vendor, mac, user)
-            result.registered.append(mac)
         lease_finish(account, lease, Action.IMPORT)
-    severity = (
-        Severity.ERROR if result.stopped else (Severity.WARNING if result.failed else Severity.INFO)
-    )
-    action_event(
-        customer,
-        user,
-        vendor,
-        Action.IMPORT,
-        "ok" if not result.failed else "partial",
-        f"{vendor_label(vendor)}: import: {result.message}",
-        severity,
-        registered=len(result.registered),
-        failed=result.failed[:20],
-    )
+    _bulk_event(customer, user, vendor, Action.IMPORT, "import", result)
     return result
 
 
-def _parse_macs(text: str) -> tuple[list[tuple[int, str]], list[str]]:
+def ztp_phone_remove_many(
+    *, customer: Customer, vendor: str, user: User | None, text: str
+) -> BulkResult:
+    """Remove the MACs of `text` (as ztp_phone_import reads it) at the vendor and from the
+    list. Only phones registered here are touched (the vendor's account may hold other
+    customers'); the vendor's list is read once. A vendor outage stops the rest; a phone
+    the vendor no longer lists is removed from ours. One Event for the whole removal."""
+    result = BulkResult("removed")
+    macs = bulk_macs(text, result)
+    ours = phones_registered_here(customer, vendor, macs)
+    for line, mac in macs:
+        if mac not in ours:
+            result.lines.append(BulkLine(line, mac, FAILED, "not registered here"))
+    macs = [(line, mac) for line, mac in macs if mac in ours]
+    with lease_take(customer, vendor, Action.UNREGISTER, user) as (account, lease):
+        adapter = adapter_for(vendor)
+        if account.is_configured and macs:
+            try:
+                _data, current = stored_credentials(account)
+                listed = adapter.phones(current)
+            except (ServiceError, VendorError) as exc:
+                raise _phone_failure(
+                    account, lease, Action.UNREGISTER, user, exc, adapter
+                ) from None
+            _bulk_run(
+                result,
+                macs,
+                adapter,
+                lambda mac: adapter.unregister(current, mac=mac, listed=listed),
+            )
+        else:  # nothing at the vendor to remove (the key was forgotten)
+            result.lines.extend(BulkLine(line, mac, DONE) for line, mac in macs)
+        ZtpPhone.objects.for_customer(customer).filter(vendor=vendor, mac__in=result.done).delete()
+        lease_finish(account, lease, Action.UNREGISTER)
+    result.lines.sort(key=lambda line: line.line)
+    _bulk_event(customer, user, vendor, Action.UNREGISTER, "remove", result)
+    return result
+
+
+def ztp_phone_remove_plan(*, customer: Customer, vendor: str, text: str) -> tuple[list[str], int]:
+    """What ztp_phone_remove_many would remove, without calling the vendor: the MACs of
+    `text` registered here, and how many of its lines it would leave (not a MAC, or not
+    registered here). For the question asked before."""
+    result = BulkResult("removed")
+    macs = bulk_macs(text, result)
+    ours = phones_registered_here(customer, vendor, macs)
+    kept = [mac for _line, mac in macs if mac in ours]
+    return kept, len(result.lines) + len(macs) - len(kept)
+
+
+def phones_registered_here(
+    customer: Customer, vendor: str, macs: list[tuple[int, str]]
+) -> set[str]:
+    """Which of `macs` ((line, MAC) pairs) the customer registered at the vendor here: the
+    only phones it may remove there, since the vendor's account (a YMCS enterprise, a
+    reseller's company) may hold other customers' phones."""
+    return set(
+        ZtpPhone.objects.for_customer(customer)
+        .filter(vendor=vendor, mac__in=[mac for _line, mac in macs])
+        .values_list("mac", flat=True)
+    )
+
+
+def bulk_macs(text: str, result: BulkResult) -> list[tuple[int, str]]:
+    """The MACs of a bulk action's text, each with its line; a line that is not a MAC
+    goes into `result` as failed."""
     macs: list[tuple[int, str]] = []
-    problems: list[str] = []
     seen: set[str] = set()
+    lines = 0
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     try:
         for row in reader:
             cell = (row[0] if row else "").strip()
             if not cell or (reader.line_num == 1 and cell.lower() in {"mac", "mac address"}):
                 continue
+            lines += 1
+            if lines > IMPORT_MAX:
+                raise ValidationError({"macs": f"at most {IMPORT_MAX} MAC addresses at once"})
             mac = mac_normalize(cell)
             if mac is None:
-                problems.append(f"line {reader.line_num}: {cell[:40]!r} is not a MAC address")
+                result.lines.append(
+                    BulkLine(reader.line_num, "", FAILED, f"{cell[:40]!r} is not a MAC address")
+                )
             elif mac not in seen:
                 seen.add(mac)
                 macs.append((reader.line_num, mac))
     except csv.Error as exc:
-        raise ValidationError({"file": f"line {reader.line_num}: {exc}"}) from None
-    return macs, problems
+        raise ValidationError({"macs": f"line {reader.line_num}: {exc}"}) from None
+    if not lines:
+        raise ValidationError({"macs": "no MAC address given"})
+    return macs
+
+
+def _bulk_run(result: BulkResult, macs: list[tuple[int, str]], adapter, call) -> None:
+    """`call` for each MAC in turn, into `result`; an outage, or a vendor refusing the
+    key or the whole account, leaves the rest untried."""
+    for line, mac in macs:
+        if result.stopped:
+            result.lines.append(BulkLine(line, mac, UNTRIED))
+            continue
+        try:
+            call(mac)
+        except VendorError as exc:
+            reason = vendor_error(exc, adapter, customer_credentials=True).detail
+            result.lines.append(BulkLine(line, mac, FAILED, reason))
+            if isinstance(exc, VendorUnavailable | CredentialsRejected | AccountRefused):
+                result.stopped = reason
+            continue
+        result.lines.append(BulkLine(line, mac, DONE))
+    result.lines.sort(key=lambda line: line.line)
+
+
+def _bulk_event(
+    customer: Customer, user: User | None, vendor: str, action: str, what: str, result: BulkResult
+) -> None:
+    if result.stopped:
+        severity = Severity.ERROR
+    else:
+        severity = Severity.WARNING if result.failed else Severity.INFO
+    action_event(
+        customer,
+        user,
+        vendor,
+        action,
+        "ok" if not result.failed else "partial",
+        f"{vendor_label(vendor)}: {what}: {result.message}",
+        severity,
+        **{result.verb: len(result.done)},
+        failed=result.failed[:20],
+    )
 
 
 def _record_phone(customer: Customer, vendor: str, mac: str, user: User | None) -> None:
