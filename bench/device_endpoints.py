@@ -1,18 +1,20 @@
-"""Throughput of the device endpoints through a real server, against a bare view of the
-same stack (`make bench` runs it).
+"""Throughput of the device endpoints through a real server, against bare views of the
+same server (`make bench` runs it).
 
 It creates a fresh PostgreSQL database (no ANALYZE, as a new deployment has), loads 10
 customers with 1,000 tokens, 10,000 devices and 5,000 Standard seats each (1,000 devices
 already licensed, 3,000 pending provisioning codes, 1,000 desk phones bound to their
-phone file URL with two lines each, a software job and two config jobs), starts
-`make serve` with production
-settings, and drives it from this machine with wrk, bounded in time, on 127.0.0.1 only.
-For every endpoint it alternates runs of the bare view (/healthz) and of the endpoint,
-round after round, and prints per endpoint: req/s, p50, p99, non-2xx answers, the SQL
-statements one request runs, and the ratio to the bare view: the median of the per-round
-ratios, with their range, and the ratio of the endpoint's median to the bare runs'
-median. Rate limits stay on (their cost is part of each request) with limits high enough
-that one load generator is not throttled.
+phone file URL with two lines each, a software job and two config jobs), serves the
+product as `make serve` does with production settings (plus bench/floor_app.py's paths),
+and drives it from this machine with wrk, bounded in time, on 127.0.0.1 only. For every
+endpoint it alternates runs of two bare references and of the endpoint, round after
+round: `/healthz` (answered by a middleware near the top, before any view) and
+`/bench/bare` (a bare Django view behind the whole middleware stack). It prints per
+endpoint: req/s, p50, p99, non-2xx answers, the SQL statements one request runs, and the
+ratio to each reference: the median of the per-round ratios, with their range, and the
+ratio of the endpoint's median to the reference runs' median. Rate limits stay on (their
+cost is part of each request) with limits high enough that one load generator is not
+throttled.
 
     .venv/bin/python bench/device_endpoints.py [--rounds 3] [--seconds 8] [--connections 64]
 
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -345,19 +348,50 @@ def arguments(description: str) -> argparse.Namespace:
     return args
 
 
+def serve(env: dict[str, str], port: int) -> subprocess.Popen:
+    """The product as `make serve` runs it (gunicorn, config/gunicorn.py, 2 workers x 8
+    threads), with bench/floor_app.py's two extra paths, on 127.0.0.1:`port`; returns
+    once it answers."""
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "bench.floor_app:application",
+            "--config",
+            "config/gunicorn.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            # As `make serve`.
+            "--workers",
+            "2",
+            "--threads",
+            "8",
+            "--graceful-timeout",
+            "5",
+        ],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "bench.floor_settings"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            return server
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.terminate()
+                raise SystemExit("the server did not start") from None
+            time.sleep(0.3)
+
+
 def main() -> None:
     args = arguments(__doc__.split("\n\n")[0])
 
     with loaded_database() as (env, files):
         statements = _statements(files)
         port = _free_port()
-        server = subprocess.Popen(
-            ["make", "--no-print-directory", "serve", "HOST=127.0.0.1", f"PORT={port}"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server = serve(env, port)
         try:
             _measure(port, files, statements, args)
         finally:
@@ -365,15 +399,12 @@ def main() -> None:
             server.wait(timeout=30)
 
 
+# The two references each endpoint's runs alternate with.
+REFERENCES = {"/healthz": "bare.lua", "/bench/bare": "bare_view.lua"}
+
+
 def _measure(port: int, files: dict[str, Path], statements: dict[str, int], args) -> None:
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while subprocess.run(
-        ["curl", "-sf", "-o", "/dev/null", f"{base}/healthz"], check=False
-    ).returncode:
-        if time.monotonic() > deadline:
-            raise SystemExit("the server did not start")
-        time.sleep(0.3)
     endpoints = [
         ("redeem, new device", "redeem_new.lua", [str(files["tokens"])]),
         ("redeem, known device", "redeem_known.lua", [str(files["known"])]),
@@ -391,45 +422,56 @@ def _measure(port: int, files: dict[str, Path], statements: dict[str, int], args
     for round_ in range(args.rounds):
         code_files.append(files["codes"].with_name(f"codes-{round_}.txt"))
         code_files[-1].write_text("\n".join(codes[round_ * share : (round_ + 1) * share]))
-    results: dict[str, list[tuple[dict, dict]]] = {name: [] for name, _, _ in endpoints}
+    # Per endpoint and round: the reference runs just before, and the endpoint's run.
+    results: dict[str, list[tuple[dict[str, dict], dict]]] = {n: [] for n, _, _ in endpoints}
     for round_ in range(args.rounds):
         for label, script, extra in endpoints:
             if label == "code":
                 extra = [str(code_files[round_])]
             prefix = f"{round_}{abs(hash(label)) % 1000}"
-            bare = _wrk(f"{base}/", "bare.lua", [], args.seconds, args.connections)
+            bare = {
+                path: _wrk(f"{base}/", lua, [], args.seconds, args.connections)
+                for path, lua in REFERENCES.items()
+            }
             measured = _wrk(f"{base}/", script, [prefix, *extra], args.seconds, args.connections)
             results[label].append((bare, measured))
             print(
-                f"round {round_ + 1} {label}: {measured['rps']:.0f} req/s "
-                f"(bare {bare['rps']:.0f}), non-2xx {measured['non2xx']}",
+                f"round {round_ + 1} {label}: {measured['rps']:.0f} req/s ("
+                + ", ".join(f"{path} {b['rps']:.0f}" for path, b in bare.items())
+                + f"), non-2xx {measured['non2xx']}",
                 flush=True,
             )
     print()
-    # Two ratios: per round, to the bare run just before (the median of those, and
-    # their range); and of medians, the endpoint's to every bare run's. The second is
-    # steadier where a bare run lands on the database's background work (autovacuum
-    # after the inserts of the run before), which slows it several times over.
+    # Two ratios to each reference: per round, to its run just before (the median of
+    # those, and their range); and of medians, the endpoint's to every run of the
+    # reference. The second is steadier where a reference run lands on the database's
+    # background work (autovacuum after the inserts of the run before), which slows it
+    # several times over.
+    print(f"{'':<59}" + "".join(f"{'to ' + path:^34}" for path in REFERENCES))
     print(
-        f"{'endpoint':<22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
-        f"{'SQL':>4} {'ratio (range)':>22} {'of medians':>10}"
+        f"{'endpoint':<22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'SQL':>4}"
+        + f" {'ratio (range)':>22} {'of medians':>10}" * len(REFERENCES)
     )
-    bare_all = [b["rps"] for runs in results.values() for b, _ in runs]
-    bare_median = statistics.median(bare_all)
-    print(
-        f"{'bare view (/healthz)':<22} {bare_median:>8.0f}"
-        f"{'':>55}({min(bare_all):.0f}-{max(bare_all):.0f})"
-    )
+    reference_runs = {
+        path: [b[path]["rps"] for runs in results.values() for b, _ in runs] for path in REFERENCES
+    }
+    medians = {path: statistics.median(runs) for path, runs in reference_runs.items()}
+    for path, runs in reference_runs.items():
+        print(f"{'bare view ' + path:<22} {medians[path]:>8.0f} ({min(runs):.0f}-{max(runs):.0f})")
     for label, runs in results.items():
-        ratios = [m["rps"] / b["rps"] for b, m in runs]
         rps = statistics.median(m["rps"] for _, m in runs)
+        columns = []
+        for path in REFERENCES:
+            ratios = [m["rps"] / b[path]["rps"] for b, m in runs]
+            columns.append(
+                f" {statistics.median(ratios):>8.3f} ({min(ratios):.3f}-{max(ratios):.3f})"
+                f" {rps / medians[path]:>10.3f}"
+            )
         print(
             f"{label:<22} {rps:>8.0f} "
             f"{statistics.median(m['p50'] for _, m in runs):>8.1f} "
             f"{statistics.median(m['p99'] for _, m in runs):>8.1f} "
-            f"{sum(m['non2xx'] for _, m in runs):>8} {statements[label]:>4} "
-            f"{statistics.median(ratios):>8.3f} ({min(ratios):.3f}-{max(ratios):.3f}) "
-            f"{rps / bare_median:>10.3f}"
+            f"{sum(m['non2xx'] for _, m in runs):>8} {statements[label]:>4}" + "".join(columns)
         )
 
 

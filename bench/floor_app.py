@@ -1,4 +1,5 @@
-"""The server of bench/redemption_floor.py: the product as `make serve` runs it, plus
+"""The server of `make bench` and bench/redemption_floor.py: the product as `make serve`
+runs it, plus
 
 - `/bench/bare`, a bare Django view (`JsonResponse`) behind the product's whole
   middleware stack and URL resolution: the reference the performance issue names;

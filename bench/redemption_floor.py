@@ -23,50 +23,20 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.device_endpoints import _free_port, _wrk, arguments, loaded_database  # noqa: E402
-
-
-def _serve(env: dict[str, str], port: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "bench.floor_app:application",
-            "--config",
-            "config/gunicorn.py",
-            "--bind",
-            f"127.0.0.1:{port}",
-            # As `make serve`.
-            "--workers",
-            "2",
-            "--threads",
-            "8",
-            "--graceful-timeout",
-            "5",
-        ],
-        cwd=ROOT,
-        env={**env, "DJANGO_SETTINGS_MODULE": "bench.floor_settings"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-            return server
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.terminate()
-                raise SystemExit("the server did not start") from None
-            time.sleep(0.3)
+from bench.device_endpoints import (  # noqa: E402
+    _free_port,
+    _wrk,
+    arguments,
+    loaded_database,
+    serve,
+)
 
 
 def _redeem_once(base: str, path: str, token: str) -> None:
@@ -88,7 +58,7 @@ def main() -> None:
 
     with loaded_database() as (env, files):
         port = _free_port()
-        server = _serve(env, port)
+        server = serve(env, port)
         try:
             _measure(f"http://127.0.0.1:{port}", str(files["tokens"]), args)
         finally:

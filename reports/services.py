@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Customer, User
+from core.rawsql import insert_select, prepared_cursor
 from reports.models import Event, EventActor, EventType, History, Severity, event_area
 
 # Rows per DELETE of the retention job: each statement is a short transaction, so it
@@ -73,9 +74,12 @@ def history_values(
     }
 
 
-def history_record(**values: Any) -> History:
-    """One row per device request (history_values)."""
-    return History.objects.create(**history_values(**values))
+def history_record(**values: Any) -> None:
+    """One row per device request (history_values), as one INSERT prepared once per
+    connection (core.rawsql): every device request writes one, refused or not."""
+    sql, params = insert_select(History, history_values(**values), {})
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def history_purge(
