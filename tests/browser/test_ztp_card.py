@@ -64,6 +64,18 @@ def open_card(page: Page):
     return page.locator("[data-ztp-card]")
 
 
+def onboarded(customer, sraps, live_server) -> None:
+    """Snom onboarded with the fake's key, its phone file URL on the live server."""
+    ztp_onboard(
+        customer=customer,
+        vendor="snom",
+        user=None,
+        base_url=live_server.url,
+        key_id=sraps.key_id,
+        secret=sraps.secret,
+    )
+
+
 def vendor_row(page: Page, vendor: str = "snom"):
     return page.locator(f'.ztp-vendor[data-vendor="{vendor}"]')
 
@@ -223,14 +235,7 @@ def test_the_customer_page_fits_the_window(page: Page, login, super_admin, ready
 def test_rotate_brings_the_whole_page_back_with_the_new_url(
     page: Page, login, super_admin, ready, sraps, live_server
 ):
-    ztp_onboard(
-        customer=ready,
-        vendor="snom",
-        user=None,
-        base_url=live_server.url,
-        key_id=sraps.key_id,
-        secret=sraps.secret,
-    )
+    onboarded(ready, sraps, live_server)
     login(page, super_admin)
     open_card(page)
     before = page.locator("#device-url").inner_text()
@@ -251,14 +256,7 @@ def test_rotate_brings_the_whole_page_back_with_the_new_url(
 def test_several_phones_are_pasted_then_removed_after_the_question(
     page: Page, login, super_admin, ready, sraps, live_server, width
 ):
-    ztp_onboard(
-        customer=ready,
-        vendor="snom",
-        user=None,
-        base_url=live_server.url,
-        key_id=sraps.key_id,
-        secret=sraps.secret,
-    )
+    onboarded(ready, sraps, live_server)
     page.set_viewport_size({"width": width, "height": 900})
     login(page, super_admin)
     page.goto("/admin/system/customer/ztp/phones/?vendor=snom")

@@ -336,12 +336,7 @@ class ZtpPhoneViewSet(
     )
     @action(detail=False, methods=["post"], url_path="import")
     def bulk(self, request, vendor: str):
-        given = ZtpMacsSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        result = ztp_phone_import(
-            customer=self.customer, vendor=vendor, user=request.user, text=given.data["macs"]
-        )
-        return Response(ZtpImportResultSerializer(result).data)
+        return self._many(request, vendor, ztp_phone_import, ZtpImportResultSerializer)
 
     @extend_schema(
         tags=[TAG],
@@ -354,9 +349,12 @@ class ZtpPhoneViewSet(
     )
     @action(detail=False, methods=["post"], url_path="remove")
     def remove_many(self, request, vendor: str):
+        return self._many(request, vendor, ztp_phone_remove_many, ZtpRemoveResultSerializer)
+
+    def _many(self, request, vendor: str, run, answer) -> Response:
         given = ZtpMacsSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        result = ztp_phone_remove_many(
+        result = run(
             customer=self.customer, vendor=vendor, user=request.user, text=given.data["macs"]
         )
-        return Response(ZtpRemoveResultSerializer(result).data)
+        return Response(answer(result).data)
