@@ -1064,3 +1064,34 @@ def test_the_card_offers_onboard_only_until_onboarded(ready, sraps):
         Action.DISABLE,
         Action.CHECK,
     ]
+
+
+@pytest.mark.parametrize("action", ["import", "remove"])
+def test_a_crash_half_way_through_a_bulk_run_leaves_the_list_as_the_vendor_has_it(
+    ready, sraps, monkeypatch, action
+):
+    from ztp.sraps import SrapsAdapter
+
+    onboard(ready, sraps)
+    macs = [MAC, OTHER_MAC]
+    if action == "remove":
+        ztp_phone_import(customer=ready, vendor=SNOM, user=None, text="\n".join(macs))
+    name = "register" if action == "import" else "unregister"
+    real, calls = getattr(SrapsAdapter, name), []
+
+    def second_call_dies(self, *args, **kwargs):
+        calls.append(kwargs["mac"])
+        if len(calls) == 2:
+            raise RuntimeError("the worker died")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SrapsAdapter, name, second_call_dies)
+    run = ztp_phone_import if action == "import" else ztp_phone_remove_many
+
+    with pytest.raises(RuntimeError):
+        run(customer=ready, vendor=SNOM, user=None, text="\n".join(macs))
+
+    listed_here = set(ZtpPhone.objects.values_list("mac", flat=True))
+    at_vendor = {mac for mac in macs if sraps.url_of(mac) is not None}
+    assert listed_here == at_vendor == ({MAC} if action == "import" else {OTHER_MAC})
+    assert account_of(ready).action == ""  # the lease is given back

@@ -166,9 +166,13 @@ def ztp_phone_import(
             url = expected_url(customer, vendor, data["url"])
         except ServiceError as exc:
             raise _phone_failure(account, lease, Action.IMPORT, user, exc, adapter) from None
-        _bulk_run(result, macs, adapter, lambda mac: adapter.register(current, mac=mac, url=url))
-        for mac in result.done:
+
+        def register(mac: str) -> None:
+            adapter.register(current, mac=mac, url=url)
+            # Kept at once: a crash later in the run leaves the list as the vendor has it.
             _record_phone(customer, vendor, mac, user)
+
+        _bulk_run(result, macs, adapter, register)
         lease_finish(account, lease, Action.IMPORT)
     _bulk_event(customer, user, vendor, Action.IMPORT, "import", result)
     return result
@@ -188,6 +192,7 @@ def ztp_phone_remove_many(
         if mac not in ours:
             result.lines.append(BulkLine(line, mac, FAILED, "not registered here"))
     macs = [(line, mac) for line, mac in macs if mac in ours]
+    ours_here = ZtpPhone.objects.for_customer(customer).filter(vendor=vendor)
     with lease_take(customer, vendor, Action.UNREGISTER, user) as (account, lease):
         adapter = adapter_for(vendor)
         if account.is_configured and macs:
@@ -198,15 +203,17 @@ def ztp_phone_remove_many(
                 raise _phone_failure(
                     account, lease, Action.UNREGISTER, user, exc, adapter
                 ) from None
-            _bulk_run(
-                result,
-                macs,
-                adapter,
-                lambda mac: adapter.unregister(current, mac=mac, listed=listed),
-            )
+
+            def unregister(mac: str) -> None:
+                adapter.unregister(current, mac=mac, listed=listed)
+                # Forgotten at once: a crash later in the run leaves the list as the
+                # vendor has it.
+                ours_here.filter(mac=mac).delete()
+
+            _bulk_run(result, macs, adapter, unregister)
         else:  # nothing at the vendor to remove (the key was forgotten)
             result.lines.extend(BulkLine(line, mac, DONE) for line, mac in macs)
-        ZtpPhone.objects.for_customer(customer).filter(vendor=vendor, mac__in=result.done).delete()
+            ours_here.filter(mac__in=result.done).delete()
         lease_finish(account, lease, Action.UNREGISTER)
     result.lines.sort(key=lambda line: line.line)
     _bulk_event(customer, user, vendor, Action.UNREGISTER, "remove", result)
